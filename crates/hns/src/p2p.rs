@@ -1,0 +1,1 @@
+//! TODO(owner): module `p2p`, being written.

@@ -1,0 +1,1 @@
+//! TODO(owner): module `sig0`, being written.

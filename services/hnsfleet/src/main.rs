@@ -1,0 +1,2 @@
+//! `hnsfleet`: the command line of the fleet.
+fn main() {}
