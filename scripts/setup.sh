@@ -10,6 +10,20 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 CARGO_DENY_VERSION=0.20.2
 CARGO_FUZZ_VERSION=0.13.2
 
+apt_updated=0
+apt_install() {
+    local missing=()
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ $apt_updated -eq 0 ]; then
+        log "apt-get update"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        apt_updated=1
+    fi
+    log "apt-get install ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
 install_cargo_tool() {
     local crate=$1 version=$2 probe=$3
     if command -v "$probe" >/dev/null 2>&1 && "$probe" --version 2>/dev/null | grep -q "$version"; then
@@ -21,5 +35,21 @@ install_cargo_tool() {
 
 install_cargo_tool cargo-deny "$CARGO_DENY_VERSION" cargo-deny
 install_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" cargo-fuzz
+
+# Independent reference implementations for interop tests (npm, versions pinned by the lock file).
+install_npm_dir() {
+    local dir=$1 stamp="$1/node_modules/.hnsfleet-lock-sha"
+    local want
+    want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
+    command -v npm >/dev/null 2>&1 || { apt_install nodejs npm; }
+    log "npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want" >"$stamp"
+}
+
+install_npm_dir tests/interop
 
 log "ready"

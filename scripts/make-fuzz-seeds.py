@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Builds the fuzz seed corpora (crates/hns/fuzz/seeds/<target>/) from the real test vectors.
+
+Run from anywhere; writes one file per seed, named by the SHA-1 of its bytes (libFuzzer's
+convention), so re-running is idempotent. The seeds are committed; this script documents where
+they come from.
+"""
+import base64
+import hashlib
+import json
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DATA = ROOT / "crates/hns/testdata"
+SEEDS = ROOT / "crates/hns/fuzz/seeds"
+
+
+def put(target, blob):
+    d = SEEDS / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / hashlib.sha1(blob).hexdigest()).write_bytes(blob)
+
+
+def main():
+    # Headers: mainnet test headers, the hnsd checkpoint run, the four genesis headers.
+    for h in json.loads((DATA / "mainnet-headers-hsd-testdata.json").read_text())["headers"]:
+        put("header", bytes.fromhex(h["headerHex"]))
+    blob = (DATA / "hnsd-checkpoint-main-136000.bin").read_bytes()
+    for i in range(0, 150, 30):
+        put("header", blob[36 + 236 * i : 36 + 236 * (i + 1)])
+    for net in json.loads((DATA / "genesis-headers.json").read_text()).values():
+        put("header", bytes.fromhex(net["headerHex"]))
+
+    # Urkel proofs, NameStates and resources from the real regtest node.
+    proofs = json.loads((DATA / "regtest/regtest-names-proofs.json").read_text())
+    for n in proofs["names"]:
+        put("proof", bytes.fromhex(n["proof"]))
+        put("namestate", bytes.fromhex(n["nameStateRaw"]))
+        put("resource", bytes.fromhex(n["resourceRaw"]))
+    for a in proofs["absent"]:
+        put("proof", bytes.fromhex(a["proof"]))
+    # Resource vectors R1/R2 of hns-dns.md §1.6 (from hsd test/resource-test.js).
+    put("resource", bytes.fromhex(
+        "0000e00b08022095a57c3bab7849dbcddf7c72ada71a88146b141110318ca5be672057e865c3e201036e733103686e730002036e7332c02c7f00000103036e7334c02c00000000000000000000000000000001047f000002050000000000000000000000000000000206010b68656c6c6f20776f726c64"))
+    put("resource", bytes.fromhex("0001036e7331076578616d706c6503636f6d0001036e7332c006"))
+
+    # SIG(0): the signed vector of hns-dns.md §5.6 (hsd 8.0.0 hsig.sign).
+    put("sig0", bytes.fromhex(
+        "123484000001000100000001076578616d706c650000100001c00c0010000100005460000c0b68656c6c6f20776f726c64"
+        "00001800ff0000000000530000fd00000000006554456065539ca0fc5300"
+        "7c2bac36fcfd63db810a7cadf5bb3a65789a0043bb598c87603b399824c9b5ed63b88cb7538be8b7fed4b469a68c7a9b5fff7fb886cc67b94324f02a0f719ccf"))
+
+    # p2p: every frame of the real hsd sessions, whole (frame target) and as packets.
+    transcript = json.loads((DATA / "regtest/regtest-p2p-transcript.json").read_text())
+    for f in (f for f in transcript["transcript"] if "frame" in f):
+        frame = bytes.fromhex(f["frame"])
+        put("p2p_frame", frame)
+        put("p2p_packet", frame)
+
+
+if __name__ == "__main__":
+    main()
