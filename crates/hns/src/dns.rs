@@ -77,45 +77,55 @@ impl Referral {
 impl Resource {
     /// NS RRs for `tld` (hsd `toNS`).
     pub fn ns_records(&self, tld: &Name) -> Result<Vec<Record>, DnsError> {
-        let mut seen: Vec<WireName> = Vec::new();
-        let mut out = Vec::new();
-        for record in &self.records {
-            let Some(target) = record.ns_name() else {
-                continue;
-            };
-            if seen.contains(&target) {
-                continue;
-            }
-            let rdata = RData::NS(NS(to_dns_name(&target)?));
-            out.push(Record::from_rdata(tld.clone(), RESOURCE_TTL, rdata));
-            seen.push(target);
-        }
-        Ok(out)
+        Ok(self.delegation(tld, true, false)?.0)
     }
 
     /// Glue A/AAAA RRs for a referral to `tld` (hsd `toGlue`).
     pub fn glue_records(&self, tld: &Name) -> Result<Vec<Record>, DnsError> {
+        Ok(self.delegation(tld, false, true)?.1)
+    }
+
+    /// NS and glue in one pass over the records, converting each target name once.
+    fn delegation(
+        &self,
+        tld: &Name,
+        want_ns: bool,
+        want_glue: bool,
+    ) -> Result<(Vec<Record>, Vec<Record>), DnsError> {
         let zone = tld_wire_name(tld)?;
-        let mut out = Vec::new();
+        let mut seen: Vec<WireName> = Vec::new();
+        let (mut ns, mut glue) = (Vec::new(), Vec::new());
         for record in &self.records {
-            let (owner, rdata) = match record {
-                resource::Record::GLUE4 { name, addr } if name.is_subdomain_of(&zone) => {
-                    (to_dns_name(name)?, RData::A(A(*addr)))
-                }
-                resource::Record::GLUE6 { name, addr } if name.is_subdomain_of(&zone) => {
-                    (to_dns_name(name)?, RData::AAAA(AAAA(*addr)))
-                }
-                resource::Record::SYNTH4 { addr } => {
-                    (synth_name(IpAddr::V4(*addr)), RData::A(A(*addr)))
-                }
-                resource::Record::SYNTH6 { addr } => {
-                    (synth_name(IpAddr::V6(*addr)), RData::AAAA(AAAA(*addr)))
-                }
-                _ => continue,
+            let Some(target) = record.ns_name() else {
+                continue;
             };
-            out.push(Record::from_rdata(owner, RESOURCE_TTL, rdata));
+            let glue_rdata = match record {
+                resource::Record::GLUE4 { addr, .. } if target.is_subdomain_of(&zone) => {
+                    Some(RData::A(A(*addr)))
+                }
+                resource::Record::GLUE6 { addr, .. } if target.is_subdomain_of(&zone) => {
+                    Some(RData::AAAA(AAAA(*addr)))
+                }
+                resource::Record::SYNTH4 { addr } => Some(RData::A(A(*addr))),
+                resource::Record::SYNTH6 { addr } => Some(RData::AAAA(AAAA(*addr))),
+                _ => None,
+            }
+            .filter(|_| want_glue);
+            let new_ns = want_ns && !seen.contains(&target);
+            if !new_ns && glue_rdata.is_none() {
+                continue;
+            }
+            let name = to_dns_name(&target)?;
+            if let Some(rdata) = glue_rdata {
+                glue.push(Record::from_rdata(name.clone(), RESOURCE_TTL, rdata));
+            }
+            if new_ns {
+                let rdata = RData::NS(NS(name));
+                ns.push(Record::from_rdata(tld.clone(), RESOURCE_TTL, rdata));
+                seen.push(target);
+            }
         }
-        Ok(out)
+        Ok((ns, glue))
     }
 
     /// DS RRs for `tld` (hsd `toDS`); algorithm and digest type values are kept verbatim.
@@ -150,7 +160,11 @@ impl Resource {
             .filter_map(|record| match record {
                 resource::Record::TXT { strings } => {
                     let txt = TXT::from_bytes(strings.iter().map(Vec::as_slice).collect());
-                    Some(Record::from_rdata(tld.clone(), RESOURCE_TTL, RData::TXT(txt)))
+                    Some(Record::from_rdata(
+                        tld.clone(),
+                        RESOURCE_TTL,
+                        RData::TXT(txt),
+                    ))
                 }
                 _ => None,
             })
@@ -160,10 +174,11 @@ impl Resource {
     /// The referral sections for `tld` (hsd `toReferral` before signing). Meaningful when
     /// [`Resource::has_ns`]; otherwise `ns` and `glue` are empty.
     pub fn referral(&self, tld: &Name) -> Result<Referral, DnsError> {
+        let (ns, glue) = self.delegation(tld, true, true)?;
         Ok(Referral {
-            ns: self.ns_records(tld)?,
+            ns,
             ds: self.ds_records(tld),
-            glue: self.glue_records(tld)?,
+            glue,
         })
     }
 }

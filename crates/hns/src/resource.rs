@@ -33,8 +33,8 @@ mod json;
 mod name;
 
 pub use json::{ipv6_to_hsd_string, txt_from_presentation, txt_to_presentation};
-pub use name::{Labels, MAX_LABEL_LEN, MAX_NAME_LEN, MAX_POINTERS, WireName};
 pub(crate) use name::write_presentation;
+pub use name::{Labels, MAX_LABEL_LEN, MAX_NAME_LEN, MAX_POINTERS, WireName};
 
 /// The only serialization version hsd and hnsd understand.
 pub const RESOURCE_VERSION: u8 = 0;
@@ -294,4 +294,4 @@ pub fn fuzz_resource(data: &[u8]) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -346,10 +346,7 @@ fn push_label(wire: &mut Vec<u8>, label: &[u8]) -> Result<(), ResourceError> {
 
 /// Characters hsd escapes as `\c` inside a name label.
 fn is_name_special(b: u8) -> bool {
-    matches!(
-        b,
-        b'.' | b'(' | b')' | b';' | b' ' | b'@' | b'"' | b'\\'
-    )
+    matches!(b, b'.' | b'(' | b')' | b';' | b' ' | b'@' | b'"' | b'\\')
 }
 
 /// Writes labels in hsd's presentation form (see [`WireName::to_presentation`]).
@@ -382,8 +379,7 @@ fn unescape_at(bytes: &[u8], at: usize) -> Result<(u8, usize), ResourceError> {
     let invalid = |reason| ResourceError::InvalidName { reason };
     match bytes.get(at..at + 3) {
         Some(&[a, b, c]) if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
-            let value =
-                u32::from(a - b'0') * 100 + u32::from(b - b'0') * 10 + u32::from(c - b'0');
+            let value = u32::from(a - b'0') * 100 + u32::from(b - b'0') * 10 + u32::from(c - b'0');
             u8::try_from(value)
                 .map(|v| (v, 3))
                 .map_err(|_| invalid("\\DDD escape above 255"))

@@ -1,6 +1,7 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use proptest::prelude::*;
 use serde_json::Value;
 
 use super::*;
@@ -21,7 +22,7 @@ const NS_NAMES: &str = include_str!(concat!(
     "/testdata/hsd-ns-names.json"
 ));
 
-fn name(s: &str) -> WireName {
+pub(super) fn name(s: &str) -> WireName {
     WireName::from_presentation(s).unwrap()
 }
 
@@ -188,7 +189,7 @@ fn hsd_resource_test_json_encodes_and_compresses() {
     assert_eq!(Resource::decode(&raw).unwrap(), res);
     assert_eq!(serde_json::to_value(&res).unwrap(), json);
     let expected = "02036e733311736f6d652d6f746865722d646f6d61696e000a141e28";
-    assert!(hex::encode(&raw).contains(&expected));
+    assert!(hex::encode(&raw).contains(expected));
 }
 
 #[test]
@@ -220,16 +221,14 @@ fn bad_version_is_rejected() {
 fn unknown_type_stops_and_keeps_earlier_records() {
     let raw = hex::decode("000103616263000701020304").unwrap();
     let res = Resource::decode(&raw).unwrap();
-    assert_eq!(
-        res.records,
-        vec![Record::NS {
-            name: name("abc.")
-        }]
-    );
+    assert_eq!(res.records, vec![Record::NS { name: name("abc.") }]);
     assert_eq!(res.truncated_at(), Some(7));
     assert!(!res.is_complete());
-    assert_eq!(res.encode().unwrap(), hex::decode("00010361626300").unwrap());
-    super::fuzz_resource(&raw);
+    assert_eq!(
+        res.encode().unwrap(),
+        hex::decode("00010361626300").unwrap()
+    );
+    crate::resource::fuzz_resource(&raw);
 }
 
 #[test]
@@ -240,15 +239,14 @@ fn forward_pointers_are_followed() {
     assert_eq!(
         res.records,
         vec![
-            Record::NS {
-                name: name("abc.")
-            },
-            Record::NS {
-                name: name("abc.")
-            }
+            Record::NS { name: name("abc.") },
+            Record::NS { name: name("abc.") }
         ]
     );
-    assert_eq!(res.encode().unwrap(), hex::decode("00010361626300 01c002".replace(' ', "")).unwrap());
+    assert_eq!(
+        res.encode().unwrap(),
+        hex::decode("00010361626300 01c002".replace(' ', "")).unwrap()
+    );
 }
 
 /// A blob whose NS name goes through `pointers` compression pointers before `01 61 00`,
@@ -271,10 +269,7 @@ fn pointer_chain(pointers: usize) -> Vec<u8> {
 #[test]
 fn at_most_ten_pointers_per_name() {
     let ok = Resource::decode(&pointer_chain(10)).unwrap();
-    assert_eq!(
-        ok.records.last(),
-        Some(&Record::NS { name: name("a.") })
-    );
+    assert_eq!(ok.records.last(), Some(&Record::NS { name: name("a.") }));
     assert!(matches!(
         Resource::decode(&pointer_chain(11)),
         Err(ResourceError::Decode(DecodeError::Malformed { .. }))
@@ -284,11 +279,11 @@ fn at_most_ten_pointers_per_name() {
 #[test]
 fn pointer_loops_and_out_of_range_pointers_fail() {
     for hex_blob in [
-        "0001c002",   // points at itself
+        "0001c002",     // points at itself
         "0001c004c002", // two pointers pointing at each other
-        "0001c0ff",   // beyond the end
-        "0001ffff",   // beyond the end, 14-bit offset
-        "0001c0",     // pointer cut short
+        "0001c0ff",     // beyond the end
+        "0001ffff",     // beyond the end, 14-bit offset
+        "0001c0",       // pointer cut short
     ] {
         let raw = hex::decode(hex_blob).unwrap();
         assert!(
@@ -380,7 +375,7 @@ fn every_truncation_fails_or_decodes_a_prefix() {
         let full = Resource::decode(&raw).unwrap();
         for len in 0..raw.len() {
             let cut = &raw[..len];
-            super::fuzz_resource(cut);
+            crate::resource::fuzz_resource(cut);
             match Resource::decode(cut) {
                 Err(_) => {}
                 Ok(res) => {
@@ -403,250 +398,20 @@ fn every_byte_flip_fails_or_decodes_differently() {
                 }
                 let mut mutated = raw.clone();
                 mutated[i] = value;
-                super::fuzz_resource(&mutated);
+                crate::resource::fuzz_resource(&mutated);
                 // The same value is only legal when the flip re-aims a compression pointer at
                 // an equal name (R1: `ns2.hns.` may point at the pointer inside `ns4.hns.`).
                 if Resource::decode(&mutated).as_ref() == Ok(&full) {
                     let in_pointer = raw[i] >= 0xc0 || (i > 0 && raw[i - 1] >= 0xc0);
-                    assert!(in_pointer, "byte {i} = {value:#04x} decodes to the same value");
+                    assert!(
+                        in_pointer,
+                        "byte {i} = {value:#04x} decodes to the same value"
+                    );
                 }
             }
         }
     }
 }
 
-// --- presentation forms ---
-
-#[test]
-fn names_render_and_parse_like_hsd() {
-    let n = WireName::from_labels([&b"a.b"[..], b"x y", b"\x00\x7f\xff", b"(;@\"\\)", b"Mixed"]).unwrap();
-    let text = r#"a\.b.x\ y.\000\127\255.\(\;\@\"\\\).Mixed."#;
-    assert_eq!(n.to_presentation(), text);
-    assert_eq!(WireName::from_presentation(text).unwrap(), n);
-    assert_eq!(n.label_count(), 5);
-    assert_eq!(WireName::root().to_presentation(), ".");
-    assert_eq!(name("."), WireName::root());
-    assert_eq!(name("ns1.hns.").to_wire(), b"\x03ns1\x03hns\x00");
-}
-
-#[test]
-fn presentation_rejects_what_hsd_rejects_or_breaks() {
-    for bad in [
-        "", "a", "a..", "..", ".a.", "a\\.", "a\\065.", "a\\q.", "a b.", "a@.", "a\u{e9}.",
-        "a\\256.", "a\x01.",
-    ] {
-        assert!(
-            matches!(
-                WireName::from_presentation(bad),
-                Err(ResourceError::InvalidName { .. })
-            ),
-            "{bad:?}"
-        );
-    }
-    let long_label = format!("{}.", "a".repeat(64));
-    assert!(WireName::from_presentation(&long_label).is_err());
-    let long_name = format!("{}.", vec!["a".repeat(63); 4].join("."));
-    assert!(WireName::from_presentation(&long_name).is_err());
-}
-
-#[test]
-fn subdomain_test_is_case_insensitive() {
-    let zone = name("full.");
-    assert!(name("NS1.FULL.").is_subdomain_of(&zone));
-    assert!(name("full.").is_subdomain_of(&zone));
-    assert!(!name("ns.elsewhere.").is_subdomain_of(&zone));
-    assert!(!name("full.x.").is_subdomain_of(&zone));
-    assert!(!WireName::root().is_subdomain_of(&zone));
-    assert!(zone.is_subdomain_of(&WireName::root()));
-}
-
-#[test]
-fn txt_escaping_matches_bns() {
-    // hns-dns.md §1.4: `a"b\c` is stored as the 4 bytes a"bc and printed back escaped.
-    assert_eq!(txt_from_presentation("a\"b\\c").unwrap(), b"a\"bc");
-    assert_eq!(txt_to_presentation(b"a\"bc"), "a\\\"bc");
-    assert_eq!(txt_to_presentation(b"x \\\x00\x7f\xe9"), "x \\\\\\000\\127\\233");
-    assert_eq!(txt_from_presentation("\\000\\255x\\").unwrap(), b"\x00\xffx\\");
-    assert!(txt_from_presentation("\\256").is_err());
-    assert!(txt_from_presentation("\u{e9}").is_err());
-    assert!(txt_from_presentation(&"a".repeat(256)).is_err());
-    // A 255-byte string of non-printables (1020 characters of JSON) is still accepted.
-    let wide = txt_to_presentation(&[1u8; 255]);
-    assert_eq!(txt_from_presentation(&wide).unwrap(), vec![1u8; 255]);
-}
-
-#[test]
-fn ipv6_text_matches_binet() {
-    for (addr, text) in [
-        ("::", "::"),
-        ("::1", "::1"),
-        ("::2", "::2"),
-        ("2001:db8::1", "2001:db8::1"),
-        ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
-        ("2001:0:0:1::1", "2001:0:0:1::1"),
-        ("1:0:2:0:3:0:4:0", "1:0:2:0:3:0:4:0"),
-        ("1::", "1::"),
-        ("::ffff:1.2.3.4", "1.2.3.4"),
-        ("::1.2.3.4", "::1.2.3.4"),
-        ("::1:0", "::0.1.0.0"),
-        ("fd87:d87e:eb43::", "aaaaaaaaaaaaaaaa.onion"),
-        ("fd87:d87e:eb43:ffff:ffff:ffff:ffff:ffff", "7777777777777777.onion"),
-    ] {
-        let parsed: Ipv6Addr = addr.parse().unwrap();
-        assert_eq!(ipv6_to_hsd_string(&parsed), text, "{addr}");
-        let res = Resource::new(vec![Record::GLUE6 {
-            name: name("ns."),
-            addr: parsed,
-        }]);
-        assert_eq!(Resource::from_json(&res.to_json()).unwrap(), res, "{addr}");
-    }
-}
-
-#[test]
-fn json_import_accepts_hsd_forms_and_rejects_bad_input() {
-    let ok = r#"{"name":"x","records":[{"type":"GLUE4","ns":"a.","address":"::ffff:1.2.3.4","extra":1},
-        {"type":"DS","keyTag":1,"algorithm":2,"digestType":3,"digest":"ABCD"}]}"#;
-    let res = Resource::from_json(ok).unwrap();
-    assert_eq!(
-        res.records,
-        vec![
-            Record::GLUE4 {
-                name: name("a."),
-                addr: Ipv4Addr::new(1, 2, 3, 4)
-            },
-            Record::DS {
-                key_tag: 1,
-                algorithm: 2,
-                digest_type: 3,
-                digest: vec![0xab, 0xcd]
-            }
-        ]
-    );
-    for bad in [
-        r#"{"records":[{"type":"MX","ns":"a."}]}"#,
-        r#"{"records":[{"type":"NS","ns":"a"}]}"#,
-        r#"{"records":[{"type":"NS"}]}"#,
-        r#"{"records":[{"type":"GLUE4","ns":"a.","address":"::1"}]}"#,
-        r#"{"records":[{"type":"GLUE6","ns":"a.","address":"x.onion"}]}"#,
-        r#"{"records":[{"type":"SYNTH4","address":"10"}]}"#,
-        r#"{"records":[{"type":"DS","keyTag":65536,"algorithm":1,"digestType":1,"digest":""}]}"#,
-        r#"{"records":[{"type":"DS","keyTag":1,"algorithm":1,"digestType":1,"digest":"abc"}]}"#,
-        r#"{"records":{}}"#,
-        r#"[]"#,
-    ] {
-        assert!(Resource::from_json(bad).is_err(), "{bad}");
-    }
-    let digest = format!(
-        r#"{{"records":[{{"type":"DS","keyTag":1,"algorithm":1,"digestType":1,"digest":"{}"}}]}}"#,
-        "00".repeat(256)
-    );
-    assert!(Resource::from_json(&digest).is_err());
-}
-
-// --- property tests ---
-
-fn arb_label() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![
-        prop::sample::select(vec![
-            b"ns1".to_vec(),
-            b"hns".to_vec(),
-            b"NS1".to_vec(),
-            b"a.b".to_vec(),
-            b"_synth".to_vec(),
-            vec![0, 0xff],
-        ]),
-        prop::collection::vec(any::<u8>(), 1..=63),
-    ]
-}
-
-fn arb_name() -> impl Strategy<Value = WireName> {
-    prop::collection::vec(arb_label(), 0..4).prop_filter_map("name too long", |labels| {
-        WireName::from_labels(labels.iter().map(Vec::as_slice)).ok()
-    })
-}
-
-fn arb_record() -> impl Strategy<Value = Record> {
-    prop_oneof![
-        (
-            any::<u16>(),
-            any::<u8>(),
-            any::<u8>(),
-            prop::collection::vec(any::<u8>(), 0..40)
-        )
-            .prop_map(|(key_tag, algorithm, digest_type, digest)| Record::DS {
-                key_tag,
-                algorithm,
-                digest_type,
-                digest
-            }),
-        arb_name().prop_map(|name| Record::NS { name }),
-        (arb_name(), any::<u32>()).prop_map(|(name, a)| Record::GLUE4 {
-            name,
-            addr: Ipv4Addr::from(a)
-        }),
-        (arb_name(), any::<u128>()).prop_map(|(name, a)| Record::GLUE6 {
-            name,
-            addr: Ipv6Addr::from(a)
-        }),
-        any::<u32>().prop_map(|a| Record::SYNTH4 {
-            addr: Ipv4Addr::from(a)
-        }),
-        any::<u128>().prop_map(|a| Record::SYNTH6 {
-            addr: Ipv6Addr::from(a)
-        }),
-        prop::collection::vec(prop::collection::vec(any::<u8>(), 0..30), 0..4)
-            .prop_map(|strings| Record::TXT { strings }),
-    ]
-}
-
-fn arb_resource() -> impl Strategy<Value = Resource> {
-    prop::collection::vec(arb_record(), 0..8).prop_map(Resource::new)
-}
-
-proptest! {
-    #[test]
-    fn encode_decode_round_trips(res in arb_resource()) {
-        match res.encode() {
-            Ok(raw) => {
-                prop_assert!(raw.len() <= MAX_RESOURCE_SIZE);
-                prop_assert_eq!(Resource::decode(&raw), Ok(res.clone()));
-                super::fuzz_resource(&raw);
-            }
-            Err(ResourceError::TooLarge { size }) => prop_assert!(size > MAX_RESOURCE_SIZE),
-            Err(other) => prop_assert!(false, "unexpected {other}"),
-        }
-    }
-
-    #[test]
-    fn json_round_trips(res in arb_resource()) {
-        let json = res.to_json();
-        prop_assert_eq!(Resource::from_json(&json), Ok(res.clone()));
-        let pretty = res.to_json_pretty();
-        prop_assert_eq!(Resource::from_json(&pretty), Ok(res));
-    }
-
-    #[test]
-    fn presentation_round_trips(n in arb_name()) {
-        prop_assert_eq!(WireName::from_presentation(&n.to_presentation()), Ok(n));
-    }
-
-    #[test]
-    fn ipv6_text_is_standard_outside_binet_special_cases(a in any::<u128>()) {
-        let addr = Ipv6Addr::from(a);
-        let s = addr.segments();
-        let special = s[..6] == [0; 6]
-            || s[..5] == [0; 5] && s[5] == 0xffff
-            || s[..3] == [0xfd87, 0xd87e, 0xeb43];
-        if !special {
-            prop_assert_eq!(ipv6_to_hsd_string(&addr), addr.to_string());
-        }
-    }
-
-    #[test]
-    fn decoder_never_panics(data in prop::collection::vec(any::<u8>(), 0..80)) {
-        let _ = Resource::decode(&data);
-        let mut versioned = vec![0];
-        versioned.extend_from_slice(&data);
-        super::fuzz_resource(&versioned);
-    }
-}
+mod props;
+mod text;
