@@ -1,1 +1,212 @@
-//! TODO(owner): module `p2p`, being written.
+//! Handshake peer-to-peer packets: framing, shared encodings and the messages a header/proof
+//! follower sends and receives.
+//!
+//! Wire format (hns-chain.md §4.2–4.10): a 9-byte frame header (magic u32 LE, packet type u8,
+//! payload length u32 LE ≤ 8,000,000, no checksum) then the payload. [`parse_frame`] works on a
+//! growing receive buffer and tells "need more bytes" ([`FrameStatus::Incomplete`]) apart from a
+//! broken stream (wrong magic, oversize length: an error as soon as the 9 header bytes are in, so
+//! a peer cannot make us buffer more than the limit). [`Packet::decode`] turns a payload into a
+//! typed packet; every payload must be consumed exactly, item counts are bounded before anything
+//! is allocated, and unknown packet types are kept raw as [`Packet::Unknown`]. Decoding is exact:
+//! re-encoding a decoded packet gives the same bytes.
+//!
+//! Not here: sockets, timers, the handshake state machine, brontide encryption, and the
+//! interpretation of Urkel proof bytes (the [`crate::urkel`] module decodes `PROOF` bodies).
+//!
+//! Follows (facts only): hsd `lib/net/framer.js`, `lib/net/parser.js`, `lib/net/packets.js`,
+//! `lib/net/netaddress.js`, `lib/primitives/invitem.js`; hnsd `src/msg.c`, `src/msg.h`.
+
+use thiserror::Error;
+
+use crate::encoding::DecodeError;
+
+mod frame;
+mod netaddr;
+mod packet;
+
+pub use frame::{FRAME_HEADER_SIZE, FrameHeader, FrameStatus, RawFrame, parse_frame};
+pub use netaddr::{InvItem, NET_ADDRESS_SIZE, NetAddress};
+pub use packet::{GetHeaders, GetProof, Packet, Proof, Reject, Version};
+
+/// Largest payload a peer may send (hsd `MAX_MESSAGE`).
+pub const MAX_MESSAGE: u32 = 8_000_000;
+/// Most addresses in one `ADDR` (hnsd's limit).
+pub const MAX_ADDRS: usize = 1000;
+/// Most items in `INV`/`GETDATA`/`NOTFOUND` and locator hashes in `GETHEADERS` (hsd `MAX_INV`).
+pub const MAX_INV: usize = 50_000;
+/// Most headers in one `HEADERS`.
+pub const MAX_HEADERS: usize = 2000;
+
+/// Packet type numbers (hsd `packets.js` `types`, hns-chain.md §4.4).
+pub mod packet_type {
+    /// Handshake: protocol version, services, height, user agent.
+    pub const VERSION: u8 = 0;
+    /// Acknowledges a `VERSION`.
+    pub const VERACK: u8 = 1;
+    /// Keep-alive request carrying a nonce.
+    pub const PING: u8 = 2;
+    /// Reply to `PING`, echoing its nonce.
+    pub const PONG: u8 = 3;
+    /// Asks for peer addresses.
+    pub const GETADDR: u8 = 4;
+    /// Peer addresses.
+    pub const ADDR: u8 = 5;
+    /// Inventory announcement.
+    pub const INV: u8 = 6;
+    /// Requests inventory items.
+    pub const GETDATA: u8 = 7;
+    /// Requested items that are not available.
+    pub const NOTFOUND: u8 = 8;
+    /// Block locator request for blocks (kept raw as `Unknown`).
+    pub const GETBLOCKS: u8 = 9;
+    /// Block locator request for headers.
+    pub const GETHEADERS: u8 = 10;
+    /// Up to 2000 headers.
+    pub const HEADERS: u8 = 11;
+    /// Asks to announce blocks with `HEADERS`.
+    pub const SENDHEADERS: u8 = 12;
+    /// A full block (kept raw as `Unknown`).
+    pub const BLOCK: u8 = 13;
+    /// A transaction (kept raw as `Unknown`).
+    pub const TX: u8 = 14;
+    /// Rejection notice.
+    pub const REJECT: u8 = 15;
+    /// Asks for the mempool (kept raw).
+    pub const MEMPOOL: u8 = 16;
+    /// Bloom filter load (kept raw).
+    pub const FILTERLOAD: u8 = 17;
+    /// Bloom filter add (kept raw).
+    pub const FILTERADD: u8 = 18;
+    /// Bloom filter clear (kept raw).
+    pub const FILTERCLEAR: u8 = 19;
+    /// Filtered block (kept raw).
+    pub const MERKLEBLOCK: u8 = 20;
+    /// Fee filter (kept raw).
+    pub const FEEFILTER: u8 = 21;
+    /// Compact-block negotiation (kept raw).
+    pub const SENDCMPCT: u8 = 22;
+    /// Compact block (kept raw).
+    pub const CMPCTBLOCK: u8 = 23;
+    /// Compact-block transaction request (kept raw).
+    pub const GETBLOCKTXN: u8 = 24;
+    /// Compact-block transactions (kept raw).
+    pub const BLOCKTXN: u8 = 25;
+    /// Asks for an Urkel proof of a name hash against a tree root.
+    pub const GETPROOF: u8 = 26;
+    /// An Urkel proof.
+    pub const PROOF: u8 = 27;
+    /// A reserved-name claim (kept raw).
+    pub const CLAIM: u8 = 28;
+    /// An airdrop proof (kept raw).
+    pub const AIRDROP: u8 = 29;
+}
+
+/// Why a frame or packet was rejected (or could not be encoded).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum P2pError {
+    /// The frame is for another network (or the stream is out of sync).
+    #[error("wrong network magic {found:#010x}, expected {expected:#010x}")]
+    WrongMagic {
+        /// Magic of our network.
+        expected: u32,
+        /// Magic in the frame.
+        found: u32,
+    },
+    /// The payload length exceeds [`MAX_MESSAGE`].
+    #[error("payload of {len} bytes exceeds the limit of 8000000")]
+    PayloadTooLarge {
+        /// Announced or actual payload length.
+        len: usize,
+    },
+    /// A list is longer than the protocol allows.
+    #[error("{what} count {count} exceeds the limit of {max}")]
+    TooManyItems {
+        /// Which list.
+        what: &'static str,
+        /// Count found.
+        count: u64,
+        /// Limit.
+        max: usize,
+    },
+    /// The payload does not match the packet layout (truncated, malformed or trailing bytes).
+    #[error("{packet} payload: {source}")]
+    Payload {
+        /// Packet name.
+        packet: &'static str,
+        /// What went wrong where.
+        #[source]
+        source: DecodeError,
+    },
+    /// A text field is not ASCII.
+    #[error("{what} is not ascii")]
+    NotAscii {
+        /// Which field.
+        what: &'static str,
+    },
+    /// A length-prefixed text field is longer than 255 bytes (encoding only).
+    #[error("{what} of {len} bytes does not fit a one-byte length")]
+    FieldTooLong {
+        /// Which field.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+    },
+    /// A `REJECT` carries a hash for a message type that has none, or lacks one (encoding only).
+    #[error("reject for message type {message} has a hash where it must not, or lacks one")]
+    RejectHash {
+        /// The rejected message type.
+        message: u8,
+    },
+}
+
+/// Fuzz entry: parses `data` as a stream of frames (magic taken from its first 4 bytes); each
+/// frame that decodes to a packet must re-encode to the same bytes and decode to the same packet.
+#[doc(hidden)]
+#[allow(clippy::panic, clippy::expect_used)]
+pub fn fuzz_frame(data: &[u8]) {
+    let magic = match data.get(..4) {
+        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
+        _ => 0,
+    };
+    let mut rest = data;
+    while let Ok(FrameStatus::Complete(frame)) = parse_frame(rest, magic) {
+        let wire = rest
+            .get(..frame.wire_len())
+            .expect("frame lies in the buffer");
+        let mut header = frame.header.encode().to_vec();
+        header.extend_from_slice(frame.payload);
+        assert_eq!(header, wire, "frame header round trip");
+        if let Ok(packet) = frame.packet() {
+            let again = packet
+                .encode_frame(magic)
+                .expect("a decoded packet encodes");
+            assert_eq!(again, wire, "packet frame round trip");
+        }
+        rest = rest
+            .get(frame.wire_len()..)
+            .expect("frame lies in the buffer");
+    }
+    if let Ok(FrameStatus::Incomplete { needed }) = parse_frame(rest, magic) {
+        assert!(needed > 0, "incomplete frame needs bytes");
+    }
+}
+
+/// Fuzz entry: `data[0]` is the packet type, the rest the payload; a decoded packet must
+/// re-encode to the same payload and decode to the same packet.
+#[doc(hidden)]
+#[allow(clippy::panic, clippy::expect_used)]
+pub fn fuzz_packet(data: &[u8]) {
+    let Some((&ty, payload)) = data.split_first() else {
+        return;
+    };
+    if let Ok(packet) = Packet::decode(ty, payload) {
+        assert_eq!(packet.packet_type(), ty, "packet type");
+        let encoded = packet.encode_payload().expect("a decoded packet encodes");
+        assert_eq!(encoded, payload, "payload round trip");
+        assert_eq!(Packet::decode(ty, &encoded), Ok(packet), "decode again");
+    }
+}
+
+#[cfg(test)]
+mod tests;
