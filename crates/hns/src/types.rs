@@ -112,7 +112,10 @@ mod tests {
     #[test]
     fn hex_round_trip_and_errors() {
         let h = "5b6ef2d3c1f3cdcadfd9a030ba1811efdd17740f14e166489760741d075992e0";
-        assert_eq!(BlockHash::from_hex(h).map(|b| b.to_hex()), Ok(h.to_string()));
+        assert_eq!(
+            BlockHash::from_hex(h).map(|b| b.to_hex()),
+            Ok(h.to_string())
+        );
         assert_eq!(BlockHash::from_hex("00"), Err(ParseHashError));
         assert_eq!(BlockHash::from_hex(&"zz".repeat(32)), Err(ParseHashError));
     }
