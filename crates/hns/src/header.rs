@@ -131,16 +131,18 @@ impl Header {
     /// Context-free proof-of-work check: `bits` must decode to a valid target and the hash must
     /// be ≤ it. Returns the hash on success so it need not be computed again.
     pub fn verify_pow(&self) -> Result<BlockHash, HeaderError> {
+        // Reject bad bits before paying for the hash.
         let target = Target::from_bits(self.bits).map_err(HeaderError::BadBits)?;
-        let hash = self.hash();
-        if target.is_met_by(&hash) {
-            Ok(hash)
-        } else {
-            Err(HeaderError::HighHash {
-                hash,
-                bits: self.bits,
-            })
-        }
+        check_target(&target, self.hash(), self.bits)
+    }
+}
+
+/// The hash-versus-target comparison shared by [`Header`] and [`HashedHeader`].
+fn check_target(target: &Target, hash: BlockHash, bits: u32) -> Result<BlockHash, HeaderError> {
+    if target.is_met_by(&hash) {
+        Ok(hash)
+    } else {
+        Err(HeaderError::HighHash { hash, bits })
     }
 }
 
@@ -177,14 +179,7 @@ impl HashedHeader {
     pub fn verify_pow(&self) -> Result<BlockHash, HeaderError> {
         let bits = self.header.bits;
         let target = Target::from_bits(bits).map_err(HeaderError::BadBits)?;
-        if target.is_met_by(&self.hash) {
-            Ok(self.hash)
-        } else {
-            Err(HeaderError::HighHash {
-                hash: self.hash,
-                bits,
-            })
-        }
+        check_target(&target, self.hash, bits)
     }
 }
 
