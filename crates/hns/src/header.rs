@@ -3,11 +3,18 @@
 //! Layout (hns-chain.md §1.1, hsd `lib/primitives/abstractblock.js`): nonce u32 ‖ time u64 ‖
 //! prevBlock ‖ treeRoot ‖ extraNonce(24) ‖ reservedRoot ‖ witnessRoot ‖ merkleRoot ‖ version u32 ‖
 //! bits u32 ‖ mask(32), all little-endian.
+//!
+//! Also the header hash (§1.2, hsd `abstractblock.js` `powHash`, hnsd `src/header.c`) and the
+//! context-free proof-of-work check. Rules that need the chain (linkage, difficulty, time,
+//! checkpoints) live in [`crate::chain`]; this module never looks beyond one header.
 
 use thiserror::Error;
 
 use crate::encoding::{DecodeError, Reader};
+use crate::pow::{PowError, Target};
 use crate::types::{BlockHash, TreeRoot};
+
+mod pow_hash;
 
 /// Serialized size of a header.
 pub const HEADER_SIZE: usize = 236;
@@ -19,6 +26,25 @@ pub enum HeaderError {
     /// The bytes are not a 236-byte header.
     #[error("header decode: {0}")]
     Decode(#[from] DecodeError),
+    /// The `bits` field does not decode to a valid target (negative, zero or too wide).
+    #[error("header has invalid bits: {0}")]
+    BadBits(PowError),
+    /// The header hash is above the target its `bits` encode (hsd "high-hash").
+    #[error("header hash {hash} is above the target of bits {bits:#010x}")]
+    HighHash {
+        /// The computed header hash.
+        hash: BlockHash,
+        /// The header's compact target.
+        bits: u32,
+    },
+}
+
+/// A header together with its hash, computed once at construction (fields are private so the
+/// two can never disagree).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HashedHeader {
+    header: Header,
+    hash: BlockHash,
 }
 
 /// A decoded block header. Field order follows the wire layout.
@@ -95,4 +121,96 @@ impl Header {
     pub fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.encode());
     }
+
+    /// The block hash (= PoW hash, hns-chain.md §1.2). Costs six hash invocations and no
+    /// allocation; callers that need it more than once should keep a [`HashedHeader`].
+    pub fn hash(&self) -> BlockHash {
+        pow_hash::header_hash(self)
+    }
+
+    /// Context-free proof-of-work check: `bits` must decode to a valid target and the hash must
+    /// be ≤ it. Returns the hash on success so it need not be computed again.
+    pub fn verify_pow(&self) -> Result<BlockHash, HeaderError> {
+        // Reject bad bits before paying for the hash.
+        let target = Target::from_bits(self.bits).map_err(HeaderError::BadBits)?;
+        check_target(&target, self.hash(), self.bits)
+    }
 }
+
+/// The hash-versus-target comparison shared by [`Header`] and [`HashedHeader`].
+fn check_target(target: &Target, hash: BlockHash, bits: u32) -> Result<BlockHash, HeaderError> {
+    if target.is_met_by(&hash) {
+        Ok(hash)
+    } else {
+        Err(HeaderError::HighHash { hash, bits })
+    }
+}
+
+// === impl HashedHeader ===
+
+impl HashedHeader {
+    /// Hashes `header` once.
+    pub fn new(header: Header) -> HashedHeader {
+        let hash = header.hash();
+        HashedHeader { header, hash }
+    }
+
+    /// Decodes exactly [`HEADER_SIZE`] bytes and hashes them.
+    pub fn decode(bytes: &[u8]) -> Result<HashedHeader, HeaderError> {
+        Header::decode(bytes).map(HashedHeader::new)
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Its hash.
+    pub fn hash(&self) -> BlockHash {
+        self.hash
+    }
+
+    /// Gives the header back.
+    pub fn into_header(self) -> Header {
+        self.header
+    }
+
+    /// Context-free proof-of-work check against the cached hash (see [`Header::verify_pow`]).
+    pub fn verify_pow(&self) -> Result<BlockHash, HeaderError> {
+        let bits = self.header.bits;
+        let target = Target::from_bits(bits).map_err(HeaderError::BadBits)?;
+        check_target(&target, self.hash, bits)
+    }
+}
+
+impl From<Header> for HashedHeader {
+    fn from(header: Header) -> Self {
+        HashedHeader::new(header)
+    }
+}
+
+/// Fuzz entry: decode, and if that succeeds re-encode, decode again and compare; also runs the
+/// hash and PoW check, which must not panic on any header.
+#[doc(hidden)]
+pub fn fuzz_header(data: &[u8]) {
+    if let Ok(header) = Header::decode(data) {
+        let encoded = header.encode();
+        assert_eq!(
+            &encoded[..],
+            data,
+            "header re-encoding differs from its input"
+        );
+        let again = Header::decode(&encoded);
+        assert_eq!(again.as_ref(), Ok(&header), "header decode is not stable");
+        let hashed = HashedHeader::new(header.clone());
+        assert_eq!(
+            hashed.hash(),
+            header.hash(),
+            "header hash is not deterministic"
+        );
+        let _ = hashed.verify_pow();
+    }
+}
+
+#[cfg(test)]
+mod tests;
