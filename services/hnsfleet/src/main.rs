@@ -1,2 +1,21 @@
-//! `hnsfleet`: the command line of the fleet.
-fn main() {}
+//! `hnsfleet`: the command line of the fleet. All logic lives in the library; this file only
+//! wires the process's arguments and standard streams to it.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = <hnsfleet::Cli as clap::Parser>::parse();
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::stdout().lock();
+    match hnsfleet::run(cli, &mut stdin.lock(), &mut stdout) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let _ = stdout.flush();
+            // One line naming the cause, as scripts expect.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
