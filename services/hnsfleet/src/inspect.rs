@@ -10,8 +10,12 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Args, Subcommand};
 use hickory_proto::rr::Name;
 use hnsfleet_hns::header::Header;
+use hnsfleet_hns::name as hns_name;
+use hnsfleet_hns::params::Network;
 use hnsfleet_hns::pow::Target;
 use hnsfleet_hns::resource::Resource;
+use hnsfleet_hns::types::TreeRoot;
+use hnsfleet_hns::urkel::{AbsenceKind, verify_name_proof};
 use serde_json::{Value, json};
 
 /// Arguments of `hnsfleet inspect`.
@@ -36,8 +40,14 @@ pub enum InspectCommand {
         #[arg(long)]
         root: String,
         /// The top-level name the proof is about.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         name: String,
+        /// Network whose auction rules give the name's state (with `--height`).
+        #[arg(long, default_value = "main")]
+        network: Network,
+        /// Height at which to evaluate the auction state of an existing name.
+        #[arg(long)]
+        height: Option<u32>,
         /// Proof bytes as hex, or `-` to read them from stdin.
         hex: String,
     },
@@ -58,9 +68,15 @@ pub fn run(args: InspectArgs, input: &mut dyn BufRead, out: &mut dyn Write) -> a
             let bytes = read_hex(&hex, input)?;
             print_json(out, &header_json(&bytes)?)
         }
-        InspectCommand::Proof { root, name, hex } => {
+        InspectCommand::Proof {
+            root,
+            name,
+            hex,
+            network,
+            height,
+        } => {
             let bytes = read_hex(&hex, input)?;
-            print_json(out, &proof_json(&root, &name, &bytes)?)
+            print_json(out, &proof_json(&root, &name, &bytes, network, height)?)
         }
         InspectCommand::Resource { dns, hex } => {
             let bytes = read_hex(&hex, input)?;
@@ -149,7 +165,62 @@ fn header_json(bytes: &[u8]) -> anyhow::Result<Value> {
     Ok(out)
 }
 
-fn proof_json(_root: &str, _name: &str, _bytes: &[u8]) -> anyhow::Result<Value> {
-    let _ = json!({});
-    bail!("not yet")
+/// Verifies a proof for `name` against `root`. Existing names come with their name state (the
+/// auction state is evaluated at `height` on `network` when a height is given) and decoded
+/// resource; absent names with the kind of absence proof.
+fn proof_json(
+    root: &str,
+    name: &str,
+    bytes: &[u8],
+    network: Network,
+    height: Option<u32>,
+) -> anyhow::Result<Value> {
+    let root = TreeRoot::from_hex(root)
+        .map_err(|_| anyhow!("invalid root: expected 64 hex characters, got {root:?}"))?;
+    let name = hns_name::Name::parse(name).map_err(|e| anyhow!("invalid name {name:?}: {e}"))?;
+    let key = name.hash();
+    let verified = verify_name_proof(&root, &key, bytes)
+        .map_err(|e| anyhow!("proof does not verify: {e} (urkel code {})", e.code()))?;
+    let mut out = json!({
+        "name": name.as_str(),
+        "nameHash": key.to_hex(),
+        "root": root.to_hex(),
+    });
+    let Some(obj) = out.as_object_mut() else {
+        bail!("internal error: json object expected");
+    };
+    match (verified.state(), verified.absence()) {
+        (Some(state), _) => {
+            obj.insert("exists".into(), Value::Bool(true));
+            let rules = network.params().names;
+            let mut ns = serde_json::to_value(state.to_json(&key, height.unwrap_or(0), &rules))?;
+            if height.is_none() {
+                // Without a height there is no auction state to report (hsd omits it too).
+                if let Some(ns) = ns.as_object_mut() {
+                    ns.remove("state");
+                }
+            }
+            obj.insert("nameState".into(), ns);
+            let (resource, error) = match state.resource_data().map(Resource::decode) {
+                None => (Value::Null, None),
+                Some(Ok(r)) => (serde_json::to_value(&r)?, None),
+                Some(Err(e)) => (Value::Null, Some(e.to_string())),
+            };
+            obj.insert("resource".into(), resource);
+            if let Some(e) = error {
+                obj.insert("resourceError".into(), Value::String(e));
+            }
+        }
+        (None, kind) => {
+            obj.insert("exists".into(), Value::Bool(false));
+            let kind = match kind {
+                Some(AbsenceKind::DeadEnd) => "deadend",
+                Some(AbsenceKind::Short) => "short",
+                Some(AbsenceKind::Collision) => "collision",
+                None => bail!("internal error: verified proof with neither state nor absence"),
+            };
+            obj.insert("absence".into(), Value::String(kind.into()));
+        }
+    }
+    Ok(out)
 }

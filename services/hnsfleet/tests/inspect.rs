@@ -1,4 +1,6 @@
 //! Runs the real `hnsfleet` binary on real vectors and checks its JSON, exit status and errors.
+// Test helpers outside #[test] fns may fail loudly: a panic is a test failure.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
