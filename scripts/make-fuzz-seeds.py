@@ -31,6 +31,12 @@ def main():
     for net in json.loads((DATA / "genesis-headers.json").read_text()).values():
         put("header", bytes.fromhex(net["headerHex"]))
 
+    put("checkpoint_blob", blob)
+
+    # hns.conf: the documented nameserver line form (hns-dns.md §5.5) in a small file.
+    put("hnsconf", b"# hnsfleet\nnameserver aorsxa4ylaacshipyjkfbvzfkh3jhh4yowtoqdt64nzemqtiw2whk@127.0.0.1:25350\n"
+        b"nameserver [::1]:53\nsearch example\noptions ndots:1\n")
+
     # Urkel proofs, NameStates and resources from the real regtest node.
     proofs = json.loads((DATA / "regtest/regtest-names-proofs.json").read_text())
     for n in proofs["names"]:
