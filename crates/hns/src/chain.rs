@@ -321,15 +321,13 @@ pub fn validate_next<V: ChainView + ?Sized>(
     )
 }
 
-/// [`validate_next`] for a header whose hash is already known (e.g. after checking a HEADERS
-/// batch's linkage).
-pub fn validate_next_hashed<V: ChainView + ?Sized>(
+/// The checks that need only the parent: linkage, proof of work and a checkpoint at this
+/// height. Returns the new header's height and hash.
+pub(crate) fn check_link_pow_checkpoint(
     params: &NetworkParams,
-    view: &V,
     parent: &ChainEntry,
     header: &HashedHeader,
-    now: u64,
-) -> Result<ChainEntry, ChainError> {
+) -> Result<(u32, BlockHash), ChainError> {
     let h = header.header();
     if h.prev_block != parent.hash {
         return Err(ChainError::PrevMismatch {
@@ -343,6 +341,20 @@ pub fn validate_next_hashed<V: ChainView + ?Sized>(
         .ok_or(ChainError::HeightOverflow)?;
     let hash = header.verify_pow().map_err(ChainError::InvalidPow)?;
     check_checkpoint(params, height, &hash)?;
+    Ok((height, hash))
+}
+
+/// [`validate_next`] for a header whose hash is already known (e.g. after checking a HEADERS
+/// batch's linkage).
+pub fn validate_next_hashed<V: ChainView + ?Sized>(
+    params: &NetworkParams,
+    view: &V,
+    parent: &ChainEntry,
+    header: &HashedHeader,
+    now: u64,
+) -> Result<ChainEntry, ChainError> {
+    let h = header.header();
+    let (height, _) = check_link_pow_checkpoint(params, parent, header)?;
 
     let expected = expected_bits(params, view, parent, h.time)?;
     if h.bits != expected {

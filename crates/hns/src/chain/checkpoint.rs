@@ -6,7 +6,7 @@
 //! and a version byte, is not handled here.
 
 use super::retarget::{expected_bits, median_time_past};
-use super::{ChainEntry, ChainError, SliceView, check_checkpoint};
+use super::{ChainEntry, ChainError, SliceView, check_checkpoint, check_link_pow_checkpoint};
 use crate::encoding::{DecodeError, Reader};
 use crate::header::{HEADER_SIZE, HashedHeader, Header};
 use crate::params::NetworkParams;
@@ -128,18 +128,7 @@ fn verify_inside(
     header: &HashedHeader,
 ) -> Result<ChainEntry, ChainError> {
     let h = header.header();
-    if h.prev_block != parent.hash {
-        return Err(ChainError::PrevMismatch {
-            expected: parent.hash,
-            got: h.prev_block,
-        });
-    }
-    let height = parent
-        .height
-        .checked_add(1)
-        .ok_or(ChainError::HeightOverflow)?;
-    let hash = header.verify_pow().map_err(ChainError::InvalidPow)?;
-    check_checkpoint(params, height, &hash)?;
+    let (height, _) = check_link_pow_checkpoint(params, parent, header)?;
     match expected_bits(params, view, parent, h.time) {
         Ok(expected) if expected != h.bits => {
             return Err(ChainError::BadDiffBits {

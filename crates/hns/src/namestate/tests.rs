@@ -13,20 +13,7 @@ fn vectors() -> Value {
 }
 
 fn regtest_rules() -> NameRules {
-    NameRules {
-        tree_interval: 5,
-        auction_start: 0,
-        rollout_interval: 2,
-        lockup_period: 2,
-        bidding_period: 5,
-        reveal_period: 10,
-        renewal_window: 5000,
-        claim_period: 250_000,
-        transfer_lockup: 10,
-        auction_maturity: 65,
-        no_rollout: false,
-        no_reserved: false,
-    }
+    crate::params::Network::Regtest.params().names
 }
 
 #[test]
