@@ -465,3 +465,5 @@ pub fn fuzz_proof(data: &[u8]) {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod testtree;

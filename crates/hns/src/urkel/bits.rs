@@ -5,7 +5,7 @@ use crate::encoding::{DecodeError, Reader};
 use super::KEY_BITS;
 
 /// A bit string (a node prefix), most significant bit first, 1..=256 bits.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bits {
     size: u16,
     data: [u8; 32],

@@ -332,3 +332,73 @@ proptest! {
         fuzz_proof(&data);
     }
 }
+
+/// Rebuilding hsd's regtest tree from its two name states gives hsd's root and, for every
+/// name and absent key, hsd's exact proof bytes: the test tree is a faithful model of urkel.
+#[test]
+fn test_tree_reproduces_hsd_root_and_proofs() {
+    use super::testtree::Node;
+    let v = vectors();
+    let entries: Vec<([u8; 32], Vec<u8>)> = v["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                key(n["nameHash"].as_str().unwrap()).0,
+                hex::decode(n["nameStateRaw"].as_str().unwrap()).unwrap(),
+            )
+        })
+        .collect();
+    let tree = Node::build(&entries, 0);
+    assert_eq!(tree.root(), root(v["proofRoot"].as_str().unwrap()));
+    for e in v["names"].as_array().unwrap().iter().chain(
+        v["absent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["root"].is_null()),
+    ) {
+        let k = key(e["nameHash"].as_str().unwrap());
+        assert_eq!(
+            hex::encode(tree.prove(&k).encode()),
+            e["proof"].as_str().unwrap(),
+            "{}",
+            e["name"]
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// On random trees, every member's proof verifies to its value, every non-member is
+    /// proven absent, and no proof verifies for a different key or root.
+    #[test]
+    fn random_trees_prove_members_and_non_members(
+        entries in proptest::collection::btree_map(any::<[u8; 32]>(), proptest::collection::vec(any::<u8>(), 0..40), 0..40),
+        outsiders in proptest::collection::vec(any::<[u8; 32]>(), 1..8),
+    ) {
+        use super::testtree::Node;
+        let entries: Vec<([u8; 32], Vec<u8>)> = entries.into_iter().collect();
+        let tree = Node::build(&entries, 0);
+        let r = tree.root();
+        for (k, value) in &entries {
+            let proof = tree.prove(&NameHash(*k));
+            let bytes = proof.encode();
+            prop_assert_eq!(Proof::decode(&bytes), Ok(proof.clone()));
+            let verified = proof.verify(&r, &NameHash(*k)).unwrap();
+            prop_assert_eq!(verified.membership(), &Membership::Exists(value.clone()));
+            prop_assert!(proof.verify(&TreeRoot([0xee; 32]), &NameHash(*k)).is_err());
+        }
+        for k in outsiders.iter().filter(|k| !entries.iter().any(|(e, _)| e == *k)) {
+            let proof = tree.prove(&NameHash(*k));
+            let verified = proof.verify(&r, &NameHash(*k)).unwrap();
+            prop_assert!(matches!(verified.membership(), Membership::Absent(_)));
+            if let Some((member, _)) = entries.first() {
+                // An absence proof for one key never proves anything about a member.
+                prop_assert!(proof.verify(&r, &NameHash(*member)).is_err());
+            }
+        }
+    }
+}
