@@ -22,7 +22,7 @@
 #
 # JSON params are raw JSON values: strings need quotes, e.g.
 #   hsd.sh rpc a getnameinfo '"fleetns"'     hsd.sh wallet a sendbatch '[["OPEN","fleetns"]]'
-# Never runs mainnet/testnet; every listener binds 127.0.0.1. Needs node, curl, python3.
+# Never runs mainnet/testnet; every listener binds 127.0.0.1. Needs node, curl, jq.
 set -euo pipefail
 
 HSD_SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -67,14 +67,11 @@ call() {
     params=$(IFS=,; printf '[%s]' "$*")
     body=$(printf '{"method":"%s","params":%s}' "$method" "$params")
     resp=$(post "$port" "$body") || die "$method: no answer on 127.0.0.1:$port"
-    python3 -c '
-import json, sys
-r = json.loads(sys.argv[1])
-if r.get("error"):
-    sys.stderr.write("[hsd] rpc %s failed: %s\n" % (sys.argv[2], json.dumps(r["error"])))
-    sys.exit(1)
-print(json.dumps(r.get("result")))
-' "$resp" "$method"
+    if ! jq -e 'type == "object" and .error == null' <<<"$resp" >/dev/null 2>&1; then
+        log "rpc $method failed: $(jq -c '.error // .' <<<"$resp" 2>/dev/null || printf '%s' "$resp")"
+        return 1
+    fi
+    jq -c '.result' <<<"$resp"
 }
 
 port_free() {
@@ -213,7 +210,7 @@ cmd_mine() {
     # or a wallet call right after mining acts on a stale view (unconfirmed tx, wrong state).
     local want deadline=$((SECONDS + ${HSD_STEP_TIMEOUT:-30}))
     want=$(call "$HSD_HTTP_PORT" getblockcount)
-    until [ "$(call "$HSD_WALLET_PORT" getwalletinfo | python3 -c 'import json,sys; print(json.load(sys.stdin)["height"])')" = "$want" ]; do
+    until [ "$(call "$HSD_WALLET_PORT" getwalletinfo | jq -r .height)" = "$want" ]; do
         [ $SECONDS -lt $deadline ] || die "wallet of $1 did not reach height $want"
         sleep 0.05
     done

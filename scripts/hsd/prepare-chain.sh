@@ -3,6 +3,7 @@
 # ${HSD_RUN_DIR:-/tmp/hnsfleet-hsd}/NAME/names.json.
 #
 #   prepare-chain.sh NAME [PORT_OFFSET]
+#   prepare-chain.sh --snapshot-path      prints the cache tar path for the current scripts
 #
 # NAME may be running already (a fresh node at height 0, see hsd.sh start) or not (it is started
 # with PORT_OFFSET, default ${HSD_PORT_OFFSET:-0}). It is left running on success.
@@ -33,8 +34,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/hsd.sh"
 LOGP='[prepare-chain]'
 plog() { printf '%s %s\n' "$LOGP" "$*" >&2; }
 
-[ $# -ge 1 ] && [ $# -le 2 ] || die "usage: prepare-chain.sh NAME [PORT_OFFSET]"
+[ $# -ge 1 ] && [ $# -le 2 ] || die "usage: prepare-chain.sh NAME [PORT_OFFSET] | --snapshot-path"
 NODE=$1
+[ "$NODE" != --snapshot-path ] || NODE=_
 OFFSET=${2:-${HSD_PORT_OFFSET:-0}}
 NDIR=$(node_dir "$NODE")
 MANIFEST="$NDIR/names.json"
@@ -43,6 +45,10 @@ KEY=$(cat "$HSD_SCRIPTS_DIR/hsd.sh" "$HSD_SCRIPTS_DIR/prepare-chain.sh" "$HSD_PK
     sha256sum | cut -d' ' -f1)
 SNAP="$CACHE_DIR/hsd-chain-$KEY.tar"
 STEP_TIMEOUT=${HSD_STEP_TIMEOUT:-30}
+if [ "$1" = --snapshot-path ]; then
+    echo "$SNAP"
+    exit 0
+fi
 
 TREE_INTERVAL=5
 TRANSFER_LOCKUP=10
@@ -290,6 +296,9 @@ if node_running; then
         plog "$NODE already prepared (tip $(jq -c .tip "$MANIFEST"))"
         exit 0
     fi
+    # Never throw away a chain the caller built: only a fresh node gets prepared or restored.
+    h=$(call "$HSD_HTTP_PORT" getblockcount)
+    [ "$h" = 0 ] || die "$NODE is at height $h: prepare-chain needs a fresh node (hsd.sh stop $NODE first)"
 fi
 
 if [ -f "$SNAP" ]; then
