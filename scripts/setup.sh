@@ -51,5 +51,9 @@ install_npm_dir() {
 }
 
 install_npm_dir tests/interop
+# The real hsd (regtest only) for the end-to-end tests, driven by scripts/hsd/hsd.sh.
+# Native modules (bcrypto, ...) build from source on the first install (about a minute).
+install_npm_dir tests/e2e/hsd
+apt_install jq curl  # scripts/hsd/*.sh speak JSON-RPC with curl + jq
 
 log "ready"
