@@ -1,0 +1,343 @@
+//! Header-tree tests: the 155 real hsd regtest headers, and synthetic regtest branches mined
+//! here (regtest's target accepts about half of all hashes).
+
+use super::*;
+use crate::synthetic::{mine_chain, mine_child};
+use hnsfleet_hns::header::HEADER_SIZE;
+use hnsfleet_hns::params::Network;
+
+const REGTEST_BIN: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../crates/hns/testdata/regtest/regtest-headers.bin"
+));
+const MAIN_BLOB: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../crates/hns/testdata/hnsd-checkpoint-main-136000.bin"
+));
+
+/// Far enough ahead that no synthetic header is time-too-new.
+const NOW: u64 = 4_000_000_000;
+
+fn regtest() -> &'static NetworkParams {
+    Network::Regtest.params()
+}
+
+/// A regtest chain of `n` mined headers on genesis, and the headers.
+fn chain_of(n: usize) -> (HeaderChain, Vec<Header>) {
+    let mut chain = HeaderChain::from_genesis(regtest());
+    let headers = mine_chain(regtest(), &chain.tip(), n, 600, 0);
+    for h in &headers {
+        let out = chain.insert(h.clone(), NOW).unwrap();
+        assert!(matches!(out, InsertOutcome::Extended { .. }), "{out:?}");
+    }
+    (chain, headers)
+}
+
+/// Inserts `headers` and returns the last outcome.
+fn insert_all(chain: &mut HeaderChain, headers: &[Header]) -> InsertOutcome {
+    let mut last = InsertOutcome::Duplicate;
+    for h in headers {
+        last = chain.insert(h.clone(), NOW).unwrap();
+    }
+    last
+}
+
+/// Snapshot of everything observable, to show a failed insert changed nothing.
+fn state(chain: &HeaderChain) -> (ChainEntry, usize, (usize, usize), Vec<BlockHash>) {
+    (
+        chain.tip(),
+        chain.len(),
+        chain.pending_counts(),
+        chain.locator(),
+    )
+}
+
+#[test]
+fn real_regtest_headers_from_genesis() {
+    let headers: Vec<Header> = REGTEST_BIN
+        .chunks(HEADER_SIZE)
+        .map(|c| Header::decode(c).unwrap())
+        .collect();
+    assert_eq!(headers.len(), 155);
+    assert_eq!(headers[0].hash(), regtest().genesis_hash);
+    let now = headers[154].time + 60;
+    let mut chain = HeaderChain::from_genesis(regtest());
+    assert_eq!(
+        chain.insert(headers[0].clone(), now).unwrap(),
+        InsertOutcome::Duplicate
+    );
+    for (i, h) in headers.iter().enumerate().skip(1) {
+        match chain.insert(h.clone(), now).unwrap() {
+            InsertOutcome::Extended { entry } => assert_eq!(entry.height, i as u32),
+            other => panic!("height {i}: {other:?}"),
+        }
+    }
+    let tip = chain.tip();
+    assert_eq!((tip.height, tip.hash), (154, headers[154].hash()));
+    assert_eq!(chain.height_of(&headers[77].hash()), Some(77));
+    let locator = chain.locator();
+    assert_eq!(locator.first(), Some(&tip.hash));
+    assert_eq!(locator.last(), Some(&regtest().genesis_hash));
+    // Regtest tree interval 5: 154 mod 5 = 4 < 12, so the root of header 150.
+    let root = chain.safe_root().unwrap();
+    assert_eq!(root.height, 150);
+    assert_eq!(root.tree_root, headers[150].tree_root);
+}
+
+#[test]
+fn extension_duplicate_and_lookups() {
+    let (mut chain, headers) = chain_of(20);
+    assert_eq!(chain.tip().height, 20);
+    assert_eq!(chain.entry_at(7).unwrap().hash, headers[6].hash());
+    assert!(chain.entry_at(21).is_none());
+    for h in [&headers[0], &headers[19]] {
+        assert_eq!(
+            chain.insert(h.clone(), NOW).unwrap(),
+            InsertOutcome::Duplicate
+        );
+    }
+    assert_eq!(chain.tip().height, 20);
+}
+
+#[test]
+fn side_branch_with_less_work_keeps_tip() {
+    let (mut chain, _) = chain_of(10);
+    let tip = chain.tip();
+    let fork = *chain.entry_at(5).unwrap();
+    let branch = mine_chain(regtest(), &fork, 3, 601, 7);
+    for (i, h) in branch.iter().enumerate() {
+        match chain.insert(h.clone(), NOW).unwrap() {
+            InsertOutcome::SideBranch { entry } => assert_eq!(entry.height, 6 + i as u32),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(chain.tip(), tip);
+    assert_eq!(chain.pending_counts(), (3, 0));
+    assert_eq!(
+        chain.insert(branch[1].clone(), NOW).unwrap(),
+        InsertOutcome::Duplicate
+    );
+}
+
+#[test]
+fn reorg_depth_1_after_equal_work_tie() {
+    let (mut chain, _) = chain_of(10);
+    let old_tip = chain.tip();
+    let fork = *chain.entry_at(9).unwrap();
+    let branch = mine_chain(regtest(), &fork, 2, 601, 1);
+    // Equal work: the first-seen tip stays.
+    assert!(matches!(
+        chain.insert(branch[0].clone(), NOW).unwrap(),
+        InsertOutcome::SideBranch { .. }
+    ));
+    assert_eq!(chain.tip(), old_tip);
+    let InsertOutcome::Reorg(reorg) = chain.insert(branch[1].clone(), NOW).unwrap() else {
+        panic!("expected a reorg");
+    };
+    assert_eq!((reorg.depth, reorg.fork_height), (1, 9));
+    assert_eq!(reorg.old_tip, old_tip);
+    assert_eq!(reorg.new_tip, chain.tip());
+    assert_eq!(reorg.connected, branch);
+    assert_eq!(chain.tip().height, 11);
+    assert_eq!(chain.height_of(&old_tip.hash), None);
+    assert_eq!(chain.entry_at(10).unwrap().hash, branch[0].hash());
+    assert_eq!(chain.pending_counts(), (0, 0));
+}
+
+#[test]
+fn reorg_depth_50_and_back() {
+    let (mut chain, main) = chain_of(100);
+    let fork = *chain.entry_at(50).unwrap();
+    let branch = mine_chain(regtest(), &fork, 51, 599, 2);
+    let InsertOutcome::Reorg(reorg) = insert_all(&mut chain, &branch) else {
+        panic!("expected a reorg");
+    };
+    assert_eq!((reorg.depth, reorg.fork_height), (50, 50));
+    assert_eq!(reorg.connected.len(), 51);
+    assert_eq!(chain.tip().height, 101);
+    assert_eq!(chain.tip().hash, branch[50].hash());
+    assert_eq!(chain.entry_at(60).unwrap().hash, branch[9].hash());
+    assert_eq!(chain.height_of(&main[59].hash()), None);
+
+    // The old branch comes back from a peer with two more blocks and wins again.
+    let mut back: Vec<Header> = main[50..].to_vec();
+    let mut parent = fork;
+    for h in &back {
+        parent = ChainEntry::from_header(&h.clone().into(), parent.height + 1, parent.chainwork);
+    }
+    back.extend(mine_chain(regtest(), &parent, 2, 600, 3));
+    let InsertOutcome::Reorg(reorg) = insert_all(&mut chain, &back) else {
+        panic!("expected a second reorg");
+    };
+    assert_eq!((reorg.depth, reorg.fork_height), (51, 50));
+    assert_eq!(chain.tip().height, 102);
+    assert_eq!(chain.entry_at(100).unwrap().hash, main[99].hash());
+}
+
+#[test]
+fn orphans_connect_when_parent_arrives() {
+    let (mut chain, _) = chain_of(5);
+    let next = mine_chain(regtest(), &chain.tip(), 3, 600, 0);
+    assert_eq!(
+        chain.insert(next[2].clone(), NOW).unwrap(),
+        InsertOutcome::Orphan
+    );
+    assert_eq!(
+        chain.insert(next[1].clone(), NOW).unwrap(),
+        InsertOutcome::Orphan
+    );
+    assert_eq!(
+        chain.insert(next[1].clone(), NOW).unwrap(),
+        InsertOutcome::Duplicate
+    );
+    assert_eq!(chain.pending_counts(), (0, 2));
+    assert!(matches!(
+        chain.insert(next[0].clone(), NOW).unwrap(),
+        InsertOutcome::Extended { .. }
+    ));
+    let mut n = 0;
+    while let Some(h) = chain.pop_ready_orphan() {
+        assert!(matches!(
+            chain.insert(h, NOW).unwrap(),
+            InsertOutcome::Extended { .. }
+        ));
+        n += 1;
+    }
+    assert_eq!(n, 2);
+    assert_eq!(chain.tip().hash, next[2].hash());
+    assert_eq!(chain.pending_counts(), (0, 0));
+}
+
+#[test]
+fn orphan_pool_is_bounded() {
+    let (chain, _) = chain_of(1);
+    let mut chain = chain.with_limits(Limits {
+        max_side: 10,
+        max_orphans: 2,
+    });
+    let far = mine_chain(regtest(), &chain.tip(), 4, 600, 0);
+    for h in &far[1..] {
+        assert_eq!(chain.insert(h.clone(), NOW).unwrap(), InsertOutcome::Orphan);
+    }
+    assert_eq!(chain.pending_counts().1, 1);
+}
+
+#[test]
+fn side_branches_are_bounded() {
+    let (chain, _) = chain_of(10);
+    let mut chain = chain.with_limits(Limits {
+        max_side: 4,
+        max_orphans: 10,
+    });
+    for salt in 1..=6 {
+        let fork = *chain.entry_at(3).unwrap();
+        let h = mine_child(regtest(), &fork, fork.time + 600, salt);
+        assert!(matches!(
+            chain.insert(h, NOW).unwrap(),
+            InsertOutcome::SideBranch { .. }
+        ));
+    }
+    assert_eq!(chain.pending_counts().0, 4);
+}
+
+#[test]
+fn invalid_headers_change_nothing() {
+    let (mut chain, _) = chain_of(30);
+    let tip = chain.tip();
+    let fork = *chain.entry_at(20).unwrap();
+    insert_all(&mut chain, &mine_chain(regtest(), &fork, 2, 600, 9));
+    let orphan = mine_chain(regtest(), &tip, 2, 600, 0);
+    assert_eq!(
+        chain.insert(orphan[1].clone(), NOW).unwrap(),
+        InsertOutcome::Orphan
+    );
+    let before = state(&chain);
+
+    let mut bad_pow = mine_child(regtest(), &tip, tip.time + 600, 0);
+    while bad_pow.verify_pow().is_ok() {
+        bad_pow.nonce = bad_pow.nonce.wrapping_add(1);
+    }
+    let mut bad_bits = mine_child(regtest(), &tip, tip.time + 600, 0);
+    bad_bits.bits = 0x2000_ffff;
+    while bad_bits.verify_pow().is_err() {
+        bad_bits.nonce = bad_bits.nonce.wrapping_add(1);
+    }
+    let too_old = mine_child(regtest(), &tip, chain.entry_at(25).unwrap().time, 0);
+    let too_new = mine_child(regtest(), &tip, NOW + 3 * 3600, 0);
+    // On the side branch (fork at 20, tip 22) too.
+    let side_parent = chain.entry_at(12).unwrap().time;
+    let side_old = mine_child(
+        regtest(),
+        &ChainEntry::from_header(
+            &mine_chain(regtest(), &fork, 2, 600, 9)[1].clone().into(),
+            22,
+            fork.chainwork,
+        ),
+        side_parent,
+        0,
+    );
+
+    let cases: Vec<(Header, &str, bool)> = vec![
+        (bad_pow, "high-hash", true),
+        (bad_bits, "bad-diffbits", true),
+        (too_old, "time-too-old", true),
+        (too_new, "time-too-new", false),
+        (side_old, "time-too-old", true),
+    ];
+    for (h, rule, ban) in cases {
+        let err = chain.insert(h, NOW).unwrap_err();
+        assert_eq!((err.rule(), err.ban_worthy()), (rule, ban), "{err}");
+        assert_eq!(state(&chain), before, "{rule} changed the chain");
+    }
+}
+
+#[test]
+fn fork_below_last_checkpoint_is_refused() {
+    let mut params = regtest().clone();
+    params.last_checkpoint = 20;
+    let mut chain = HeaderChain::from_genesis(&params);
+    let headers = mine_chain(&params, &chain.tip(), 30, 600, 0);
+    insert_all(&mut chain, &headers);
+    let before = state(&chain);
+    let low = *chain.entry_at(10).unwrap();
+    let err = chain
+        .insert(mine_child(&params, &low, low.time + 601, 1), NOW)
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        ChainError::ForkBeforeCheckpoint {
+            height: 11,
+            last_checkpoint: 20
+        }
+    ));
+    assert!(err.ban_worthy());
+    assert_eq!(state(&chain), before);
+    let high = *chain.entry_at(25).unwrap();
+    assert!(matches!(
+        chain
+            .insert(mine_child(&params, &high, high.time + 601, 1), NOW)
+            .unwrap(),
+        InsertOutcome::SideBranch { .. }
+    ));
+}
+
+#[test]
+fn starts_from_mainnet_checkpoint_blob() {
+    let blob = CheckpointBlob::decode(MAIN_BLOB).unwrap();
+    let params = Network::Main.params();
+    let chain = HeaderChain::from_checkpoint(params, &blob).unwrap();
+    assert_eq!(chain.base_height(), 136_000);
+    assert_eq!(chain.tip().height, 136_149);
+    assert_eq!(chain.tip().hash, blob.headers[149].hash());
+    assert!(chain.entry_at(135_999).is_none());
+    let locator = chain.locator();
+    assert_eq!(locator.first(), Some(&chain.tip().hash));
+    assert_eq!(locator.last(), Some(&params.genesis_hash));
+    assert_eq!(locator[locator.len() - 2], blob.headers[0].hash());
+    // A header from storage must link to the tip.
+    let mut c = chain.clone();
+    let err = c
+        .extend_trusted(&blob.headers[5].clone().into())
+        .unwrap_err();
+    assert_eq!(err.rule(), "bad-prevblk");
+}
