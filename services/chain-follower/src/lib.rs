@@ -7,13 +7,19 @@
 //!   seconds; a torn tail is detected and cut. Deleting the file is always safe: the follower
 //!   re-syncs.
 //! - [`synthetic`]: mined regtest headers for tests and benches.
+//! - [`peer`]: one p2p connection over plain TCP (handshake, keep-alive, typed packets, a
+//!   bound on every wait and buffer); [`lookup`]: GETPROOF over a peer, verified before use.
+//! - [`sync`]: header sync over one peer into the header chain.
 //!
-//! This crate does not talk to peers, decide when to sync, or serve anything; the networking
-//! layer of the service feeds it headers and reads the best tip back.
+//! Not yet here (issue 4, in progress): the multi-peer pool with scoring and bans, brontide,
+//! the gRPC API, metrics, config and the service binary.
 #![forbid(unsafe_code)]
 
 pub mod header_chain;
+pub mod lookup;
+pub mod peer;
 pub mod store;
+pub mod sync;
 pub mod synthetic;
 
 pub use header_chain::{HeaderChain, InsertOutcome, Limits, Reorg};

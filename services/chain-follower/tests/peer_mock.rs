@@ -1,0 +1,222 @@
+//! The peer state machine against a scripted peer that replays real hsd frames (from the
+//! regtest p2p transcript) and against hostile variants of it.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::time::Duration;
+
+use hnsfleet_chain_follower::peer::{PeerConfig, PeerConnection, PeerError};
+use hnsfleet_hns::p2p::{FrameStatus, GetHeaders, Packet, parse_frame};
+use hnsfleet_hns::params::Network;
+use hnsfleet_hns::types::BlockHash;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const TRANSCRIPT: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../crates/hns/testdata/regtest/regtest-p2p-transcript.json"
+));
+
+/// Frames hsd sent in the first session, by packet name, in order.
+fn hsd_frames(name: &str) -> Vec<Vec<u8>> {
+    let t: Value = serde_json::from_str(TRANSCRIPT).unwrap();
+    t["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["dir"] == "node->client" && f["name"] == name)
+        .map(|f| hex::decode(f["frame"].as_str().unwrap()).unwrap())
+        .collect()
+}
+
+fn config() -> PeerConfig {
+    PeerConfig {
+        params: Network::Regtest.params(),
+        handshake_timeout: Duration::from_secs(2),
+        user_agent: "/hnsfleet-test/".into(),
+        height: 0,
+        send_headers: true,
+    }
+}
+
+async fn read_packet(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Packet> {
+    let magic = Network::Regtest.params().magic;
+    loop {
+        if let Ok(FrameStatus::Complete(f)) = parse_frame(buf, magic) {
+            let (len, p) = (f.wire_len(), f.packet().unwrap());
+            buf.drain(..len);
+            return Some(p);
+        }
+        let mut chunk = [0u8; 4096];
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// A scripted hsd: VERACK then VERSION (hsd's order), then HEADERS(154) for any GETHEADERS.
+async fn scripted_hsd(listener: TcpListener, version_frame: Vec<u8>) {
+    let (mut s, _) = listener.accept().await.unwrap();
+    let mut buf = Vec::new();
+    assert!(matches!(
+        read_packet(&mut s, &mut buf).await,
+        Some(Packet::Version(_))
+    ));
+    s.write_all(&hsd_frames("VERACK")[0]).await.unwrap();
+    s.write_all(&version_frame).await.unwrap();
+    s.write_all(&hsd_frames("SENDCMPCT")[0]).await.unwrap();
+    while let Some(p) = read_packet(&mut s, &mut buf).await {
+        if let Packet::GetHeaders(_) = p {
+            s.write_all(&hsd_frames("HEADERS")[0]).await.unwrap();
+        }
+    }
+}
+
+async fn listen() -> (TcpListener, std::net::SocketAddr) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let a = l.local_addr().unwrap();
+    (l, a)
+}
+
+#[tokio::test]
+async fn handshake_and_headers_against_replayed_hsd_frames() {
+    let (l, addr) = listen().await;
+    tokio::spawn(scripted_hsd(l, hsd_frames("VERSION")[0].clone()));
+    let mut peer = PeerConnection::connect(addr, &config(), 1_800_000_000)
+        .await
+        .unwrap();
+    assert_eq!(peer.version().agent, "/hsd:8.0.0/");
+    assert_eq!(peer.version().height, 154);
+    let genesis = Network::Regtest.params().genesis_hash;
+    let req = Packet::GetHeaders(GetHeaders {
+        locator: vec![genesis],
+        stop: BlockHash::ZERO,
+    });
+    let headers = peer
+        .request(
+            &req,
+            Duration::from_secs(2),
+            |p| match p {
+                Packet::Headers(h) => Some(h.clone()),
+                _ => None,
+            },
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(headers.len(), 154);
+    assert_eq!(headers[0].prev_block, genesis);
+}
+
+#[tokio::test]
+async fn a_peer_that_does_not_serve_the_network_is_refused() {
+    let (l, addr) = listen().await;
+    let mut version = hsd_frames("VERSION")[0].clone();
+    version[9 + 4] = 0; // services low byte: clear NETWORK
+    tokio::spawn(scripted_hsd(l, version));
+    let err = PeerConnection::connect(addr, &config(), 1_800_000_000)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PeerError::Handshake(_)), "{err}");
+}
+
+#[tokio::test]
+async fn wrong_magic_is_a_protocol_violation() {
+    let (l, addr) = listen().await;
+    let mut version = hsd_frames("VERSION")[0].clone();
+    version[0] ^= 0xff;
+    tokio::spawn(scripted_hsd(l, version));
+    let err = PeerConnection::connect(addr, &config(), 1_800_000_000)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PeerError::Protocol(_)), "{err}");
+}
+
+#[tokio::test]
+async fn oversize_frame_is_refused_without_buffering_it() {
+    let (l, addr) = listen().await;
+    let mut version = hsd_frames("VERSION")[0].clone();
+    version[5..9].copy_from_slice(&8_000_001u32.to_le_bytes());
+    version.truncate(9);
+    tokio::spawn(scripted_hsd(l, version));
+    let err = PeerConnection::connect(addr, &config(), 1_800_000_000)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PeerError::Protocol(_)), "{err}");
+}
+
+#[tokio::test]
+async fn a_stalling_peer_times_out() {
+    let (l, addr) = listen().await;
+    tokio::spawn(async move {
+        let (s, _) = l.accept().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        drop(s);
+    });
+    let mut cfg = config();
+    cfg.handshake_timeout = Duration::from_millis(300);
+    let err = PeerConnection::connect(addr, &cfg, 1_800_000_000)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PeerError::Timeout(_)), "{err}");
+}
+
+/// A scripted hsd that answers every GETPROOF with the recorded PROOF frame for that key,
+/// optionally corrupting one byte of the proof body.
+async fn proof_server(listener: TcpListener, corrupt: bool) {
+    let (mut s, _) = listener.accept().await.unwrap();
+    let mut buf = Vec::new();
+    assert!(matches!(
+        read_packet(&mut s, &mut buf).await,
+        Some(Packet::Version(_))
+    ));
+    s.write_all(&hsd_frames("VERACK")[0]).await.unwrap();
+    s.write_all(&hsd_frames("VERSION")[0]).await.unwrap();
+    let proofs = hsd_frames("PROOF");
+    while let Some(p) = read_packet(&mut s, &mut buf).await {
+        if let Packet::GetProof(req) = p {
+            for frame in &proofs {
+                // payload: root (32) ‖ key (32) ‖ proof
+                if frame[9 + 32..9 + 64] == req.key.0 {
+                    let mut frame = frame.clone();
+                    if corrupt {
+                        let last = frame.len() - 1;
+                        frame[last] ^= 1;
+                    }
+                    s.write_all(&frame).await.unwrap();
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn proofs_from_replayed_hsd_are_verified_and_bad_ones_are_ban_worthy() {
+    use hnsfleet_chain_follower::lookup::{LookupError, lookup};
+    use hnsfleet_hns::types::{NameHash, TreeRoot};
+    let t: Value = serde_json::from_str(TRANSCRIPT).unwrap();
+    for corrupt in [false, true] {
+        let (l, addr) = listen().await;
+        tokio::spawn(proof_server(l, corrupt));
+        let mut peer = PeerConnection::connect(addr, &config(), 1_800_000_000)
+            .await
+            .unwrap();
+        for r in t["results"].as_array().unwrap() {
+            let root = TreeRoot::from_hex(r["root"].as_str().unwrap()).unwrap();
+            let key = NameHash::from_hex(r["key"].as_str().unwrap()).unwrap();
+            let result = lookup(&mut peer, root, key, Duration::from_secs(2), |_| {}).await;
+            if corrupt {
+                let err = result.unwrap_err();
+                assert!(
+                    matches!(err, LookupError::BadProof(_)) && err.ban_worthy(),
+                    "{err}"
+                );
+            } else {
+                let (name, _) = result.unwrap();
+                assert_eq!(name.state().is_some(), r["type"] == 3, "{r}");
+            }
+        }
+    }
+}
