@@ -1,0 +1,93 @@
+//! Reorg against real hsd nodes: two regtest nodes mine competing chains from the same
+//! genesis; the follower first follows the shorter one, then sees the heavier one and switches
+//! to it, reporting the depth, with every header of both branches fully validated.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hnsfleet_chain_follower::HeaderChain;
+use hnsfleet_chain_follower::peer::{PeerConfig, PeerConnection};
+use hnsfleet_chain_follower::sync::sync_headers;
+use hnsfleet_hns::params::Network;
+use hnsfleet_testkit::Hsd;
+use serde_json::Value;
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn config() -> PeerConfig {
+    PeerConfig {
+        params: Network::Regtest.params(),
+        handshake_timeout: Duration::from_secs(5),
+        user_agent: "/hnsfleet-e2e/".into(),
+        height: 0,
+        send_headers: true,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follower_switches_to_the_heavier_real_chain_and_reports_the_depth() {
+    let (short, long) = tokio::task::spawn_blocking(|| {
+        let short = Hsd::start("reorg-short", 600).expect("hsd short");
+        let long = Hsd::start("reorg-long", 610).expect("hsd long");
+        short.mine(4).expect("mine short");
+        long.mine(7).expect("mine long");
+        (short, long)
+    })
+    .await
+    .unwrap();
+    let short_tip = short.rpc("getblockchaininfo", &[]).unwrap();
+    let long_tip = long.rpc("getblockchaininfo", &[]).unwrap();
+    assert_ne!(short_tip["bestblockhash"], long_tip["bestblockhash"]);
+
+    let mut chain = HeaderChain::from_genesis(Network::Regtest.params());
+    let mut a = PeerConnection::connect(short.p2p_addr().unwrap(), &config(), now())
+        .await
+        .unwrap();
+    let report = sync_headers(&mut a, &mut chain, now, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.received, 4);
+    assert!(report.reorgs.is_empty());
+    assert_eq!(
+        Value::from(chain.tip().hash.to_hex()),
+        short_tip["bestblockhash"]
+    );
+
+    let mut b = PeerConnection::connect(long.p2p_addr().unwrap(), &config(), now())
+        .await
+        .unwrap();
+    let report = sync_headers(&mut b, &mut chain, now, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.reorgs.len(), 1, "{report:?}");
+    let reorg = &report.reorgs[0];
+    assert_eq!((reorg.depth, reorg.fork_height), (4, 0));
+    assert_eq!(reorg.old_tip.height, 4);
+    assert_eq!(Value::from(chain.tip().height), long_tip["blocks"]);
+    assert_eq!(
+        Value::from(chain.tip().hash.to_hex()),
+        long_tip["bestblockhash"]
+    );
+
+    // The lighter chain growing again (but still lighter) does not move the tip back.
+    let (short, long) = tokio::task::spawn_blocking(move || {
+        short.mine(2).expect("mine short");
+        (short, long)
+    })
+    .await
+    .unwrap();
+    let report = sync_headers(&mut a, &mut chain, now, |_, _| {})
+        .await
+        .unwrap();
+    assert!(report.reorgs.is_empty(), "{report:?}");
+    assert_eq!(
+        Value::from(chain.tip().hash.to_hex()),
+        long_tip["bestblockhash"]
+    );
+    drop((short, long));
+}
