@@ -220,3 +220,49 @@ async fn proofs_from_replayed_hsd_are_verified_and_bad_ones_are_ban_worthy() {
         }
     }
 }
+
+/// A scripted hsd whose HEADERS(154) answer has header number `bad` (0-based) corrupted
+/// (its nonce changed, so its PoW and its link to the next header break).
+async fn bad_headers_server(listener: TcpListener, bad: usize) {
+    let (mut s, _) = listener.accept().await.unwrap();
+    let mut buf = Vec::new();
+    assert!(matches!(
+        read_packet(&mut s, &mut buf).await,
+        Some(Packet::Version(_))
+    ));
+    s.write_all(&hsd_frames("VERACK")[0]).await.unwrap();
+    s.write_all(&hsd_frames("VERSION")[0]).await.unwrap();
+    let mut headers = hsd_frames("HEADERS")[0].clone();
+    // frame header (9) + varint count (1: 154 < 0xfd) + 236 bytes per header; nonce first.
+    let at = 9 + 1 + 236 * bad;
+    headers[at] ^= 0x5a;
+    while let Some(p) = read_packet(&mut s, &mut buf).await {
+        if let Packet::GetHeaders(_) = p {
+            s.write_all(&headers).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_header_with_bad_pow_ends_the_sync_with_a_ban_and_keeps_the_valid_prefix() {
+    use hnsfleet_chain_follower::HeaderChain;
+    use hnsfleet_chain_follower::sync::{SyncError, sync_headers};
+    use hnsfleet_hns::chain::ChainError;
+    let (l, addr) = listen().await;
+    tokio::spawn(bad_headers_server(l, 100));
+    let mut peer = PeerConnection::connect(addr, &config(), 1_800_000_000)
+        .await
+        .unwrap();
+    let mut chain = HeaderChain::from_genesis(Network::Regtest.params());
+    let err = sync_headers(&mut peer, &mut chain, || 1_800_000_000, |_, _| {})
+        .await
+        .unwrap_err();
+    // With this nonce the header's hash is above the regtest target (checked: deterministic).
+    assert!(
+        matches!(err, SyncError::InvalidHeader(ChainError::InvalidPow(_))),
+        "{err}"
+    );
+    assert!(err.ban_worthy(), "{err}");
+    // Headers 1..=100 were valid and stay; nothing of the bad one or after it was accepted.
+    assert_eq!(chain.tip().height, 100);
+}
