@@ -156,6 +156,19 @@ impl Hsd {
         )))
     }
 
+    /// The node's HTTP/JSON-RPC address.
+    pub fn http_addr(&self) -> Result<SocketAddr, TestkitError> {
+        Ok(SocketAddr::from((
+            [127, 0, 0, 1],
+            self.port("HSD_HTTP_PORT")?,
+        )))
+    }
+
+    /// The API key protecting the node's HTTP server (basic-auth password).
+    pub fn api_key(&self) -> Option<&str> {
+        self.env.get("HSD_API_KEY").map(String::as_str)
+    }
+
     /// Node JSON-RPC call; `params` are raw JSON values. Returns the `result`.
     pub fn rpc(&self, method: &str, params: &[Value]) -> Result<Value, TestkitError> {
         self.call("rpc", method, params)

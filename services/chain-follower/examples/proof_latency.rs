@@ -1,0 +1,148 @@
+//! Benchmark (not a test): name look-up latency of the follower against a local hsd, compared
+//! with hsd's own `getnameresource` JSON-RPC latency in the same run, same names, both over
+//! loopback, one request at a time.
+//!
+//! The follower's look-up = GETPROOF over an open p2p connection + Urkel verification +
+//! NameState and resource decoding. Requests are paced below hsd's 100 proofs/s per-peer limit.
+//!
+//! Run: `cargo run --release -p hnsfleet-chain-follower --example proof_latency [ROUNDS]`
+//! (needs `bash scripts/setup.sh` first; starts and stops its own hsd).
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream as StdTcpStream;
+use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
+
+use data_encoding::BASE64;
+use hnsfleet_chain_follower::HeaderChain;
+use hnsfleet_chain_follower::lookup::lookup;
+use hnsfleet_chain_follower::peer::{PeerConfig, PeerConnection};
+use hnsfleet_chain_follower::sync::sync_headers;
+use hnsfleet_hns::name::Name;
+use hnsfleet_hns::params::Network;
+use hnsfleet_hns::resource::Resource;
+use hnsfleet_testkit::Hsd;
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn report(label: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    println!(
+        "{label:<40} n={:<5} p50={:>8.1} µs  p99={:>8.1} µs  max={:>8.1} µs",
+        samples.len(),
+        percentile(&samples, 0.5).as_secs_f64() * 1e6,
+        percentile(&samples, 0.99).as_secs_f64() * 1e6,
+        samples.last().unwrap().as_secs_f64() * 1e6,
+    );
+}
+
+/// One JSON-RPC call over a kept-alive HTTP/1.1 connection; returns the raw body.
+fn rpc(conn: &mut StdTcpStream, auth: &str, body: &str) -> String {
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {auth}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(req.as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = conn.read(&mut chunk).unwrap();
+        assert!(n > 0, "hsd closed the rpc connection");
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf);
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let head = text[..head_end].to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse().unwrap())
+                .expect("content-length");
+            if buf.len() >= head_end + 4 + len {
+                return text[head_end + 4..head_end + 4 + len].to_string();
+            }
+        }
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let rounds: usize = std::env::args().nth(1).map_or(40, |a| a.parse().unwrap());
+    let (hsd, manifest) =
+        tokio::task::spawn_blocking(|| Hsd::start_prepared("proof-latency", 700).unwrap())
+            .await
+            .unwrap();
+    let mut names: Vec<String> = manifest["names"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    names.extend(
+        manifest["absent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string()),
+    );
+
+    let config = PeerConfig {
+        params: Network::Regtest.params(),
+        handshake_timeout: Duration::from_secs(5),
+        user_agent: "/hnsfleet-bench/".into(),
+        height: 0,
+        send_headers: true,
+    };
+    let mut peer = PeerConnection::connect(hsd.p2p_addr().unwrap(), &config, now())
+        .await
+        .unwrap();
+    let mut chain = HeaderChain::from_genesis(Network::Regtest.params());
+    sync_headers(&mut peer, &mut chain, now, |_, _| {})
+        .await
+        .unwrap();
+    let root = chain.safe_root().unwrap().tree_root;
+
+    let auth = BASE64.encode(format!("x:{}", hsd.api_key().unwrap()).as_bytes());
+    let mut http = StdTcpStream::connect(hsd.http_addr().unwrap()).unwrap();
+    http.set_nodelay(true).unwrap();
+
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        for name in &names {
+            let key = Name::parse(name).unwrap().hash();
+            let t = StdInstant::now();
+            let (verified, _) = lookup(&mut peer, root, key, Duration::from_secs(5), |_| {})
+                .await
+                .unwrap();
+            let _json = verified
+                .state()
+                .and_then(|s| s.resource_data())
+                .map(|d| Resource::decode(d).unwrap().to_json());
+            ours.push(t.elapsed());
+
+            let body = format!("{{\"method\":\"getnameresource\",\"params\":[\"{name}\"]}}");
+            let t = StdInstant::now();
+            let answer = rpc(&mut http, &auth, &body);
+            theirs.push(t.elapsed());
+            assert!(answer.contains("\"error\":null"), "{answer}");
+            // Stay well below hsd's 100 proofs/s per-peer ban threshold.
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+    println!(
+        "hsd 8.0.0 regtest on loopback, {} names x {rounds} rounds",
+        names.len()
+    );
+    report("hnsfleet look-up (GETPROOF + verify)", ours);
+    report("hsd getnameresource JSON-RPC", theirs);
+    drop(hsd);
+}
