@@ -11,24 +11,21 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream as StdTcpStream;
-use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant as StdInstant};
 
 use data_encoding::BASE64;
 use hnsfleet_chain_follower::HeaderChain;
 use hnsfleet_chain_follower::lookup::lookup;
-use hnsfleet_chain_follower::peer::{PeerConfig, PeerConnection};
+use hnsfleet_chain_follower::peer::PeerConnection;
 use hnsfleet_chain_follower::sync::sync_headers;
 use hnsfleet_hns::name::Name;
 use hnsfleet_hns::params::Network;
 use hnsfleet_hns::resource::Resource;
 use hnsfleet_testkit::Hsd;
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{now, regtest_peer_config};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -95,13 +92,7 @@ async fn main() {
             .map(|n| n.as_str().unwrap().to_string()),
     );
 
-    let config = PeerConfig {
-        params: Network::Regtest.params(),
-        handshake_timeout: Duration::from_secs(5),
-        user_agent: "/hnsfleet-bench/".into(),
-        height: 0,
-        send_headers: true,
-    };
+    let config = regtest_peer_config("/hnsfleet-bench/");
     let mut peer = PeerConnection::connect(hsd.p2p_addr().unwrap(), &config, now())
         .await
         .unwrap();

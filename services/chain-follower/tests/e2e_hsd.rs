@@ -5,11 +5,14 @@
 //! were never registered.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+mod common;
+use common::{now, regtest_peer_config};
 
 use hnsfleet_chain_follower::HeaderChain;
 use hnsfleet_chain_follower::lookup::lookup;
-use hnsfleet_chain_follower::peer::{PeerConfig, PeerConnection};
+use hnsfleet_chain_follower::peer::PeerConnection;
 use hnsfleet_chain_follower::sync::sync_headers;
 use hnsfleet_hns::name::Name;
 use hnsfleet_hns::params::Network;
@@ -17,26 +20,13 @@ use hnsfleet_hns::resource::Resource;
 use hnsfleet_testkit::Hsd;
 use serde_json::Value;
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn syncs_from_real_hsd_and_serves_what_hsd_serves() {
     let (hsd, manifest) =
         tokio::task::spawn_blocking(|| Hsd::start_prepared("follower-e2e", 500).expect("hsd"))
             .await
             .unwrap();
-    let config = PeerConfig {
-        params: Network::Regtest.params(),
-        handshake_timeout: Duration::from_secs(5),
-        user_agent: "/hnsfleet-e2e/".into(),
-        height: 0,
-        send_headers: true,
-    };
+    let config = regtest_peer_config("/hnsfleet-e2e/");
     let mut peer = PeerConnection::connect(hsd.p2p_addr().unwrap(), &config, now())
         .await
         .expect("handshake with hsd");

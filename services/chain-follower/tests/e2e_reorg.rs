@@ -3,31 +3,15 @@
 //! to it, reporting the depth, with every header of both branches fully validated.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod common;
+use common::{now, regtest_peer_config};
 
 use hnsfleet_chain_follower::HeaderChain;
-use hnsfleet_chain_follower::peer::{PeerConfig, PeerConnection};
+use hnsfleet_chain_follower::peer::PeerConnection;
 use hnsfleet_chain_follower::sync::sync_headers;
 use hnsfleet_hns::params::Network;
 use hnsfleet_testkit::Hsd;
 use serde_json::Value;
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn config() -> PeerConfig {
-    PeerConfig {
-        params: Network::Regtest.params(),
-        handshake_timeout: Duration::from_secs(5),
-        user_agent: "/hnsfleet-e2e/".into(),
-        height: 0,
-        send_headers: true,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follower_switches_to_the_heavier_real_chain_and_reports_the_depth() {
@@ -45,9 +29,13 @@ async fn follower_switches_to_the_heavier_real_chain_and_reports_the_depth() {
     assert_ne!(short_tip["bestblockhash"], long_tip["bestblockhash"]);
 
     let mut chain = HeaderChain::from_genesis(Network::Regtest.params());
-    let mut a = PeerConnection::connect(short.p2p_addr().unwrap(), &config(), now())
-        .await
-        .unwrap();
+    let mut a = PeerConnection::connect(
+        short.p2p_addr().unwrap(),
+        &regtest_peer_config("/hnsfleet-e2e/"),
+        now(),
+    )
+    .await
+    .unwrap();
     let report = sync_headers(&mut a, &mut chain, now, |_, _| {})
         .await
         .unwrap();
@@ -58,9 +46,13 @@ async fn follower_switches_to_the_heavier_real_chain_and_reports_the_depth() {
         short_tip["bestblockhash"]
     );
 
-    let mut b = PeerConnection::connect(long.p2p_addr().unwrap(), &config(), now())
-        .await
-        .unwrap();
+    let mut b = PeerConnection::connect(
+        long.p2p_addr().unwrap(),
+        &regtest_peer_config("/hnsfleet-e2e/"),
+        now(),
+    )
+    .await
+    .unwrap();
     let report = sync_headers(&mut b, &mut chain, now, |_, _| {})
         .await
         .unwrap();

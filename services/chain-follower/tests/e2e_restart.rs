@@ -3,20 +3,14 @@
 //! the torn record, and the next sync from hsd fills the gap again.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod common;
+use common::{now, regtest_peer_config};
 
-use hnsfleet_chain_follower::peer::{PeerConfig, PeerConnection};
+use hnsfleet_chain_follower::peer::PeerConnection;
 use hnsfleet_chain_follower::sync::sync_headers;
 use hnsfleet_chain_follower::{Start, Store};
 use hnsfleet_hns::params::Network;
 use hnsfleet_testkit::Hsd;
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resumes_from_the_header_file_and_recovers_a_torn_tail() {
@@ -28,13 +22,7 @@ async fn resumes_from_the_header_file_and_recovers_a_torn_tail() {
     .await
     .unwrap();
     let params = Network::Regtest.params();
-    let config = PeerConfig {
-        params,
-        handshake_timeout: Duration::from_secs(5),
-        user_agent: "/hnsfleet-e2e/".into(),
-        height: 0,
-        send_headers: true,
-    };
+    let config = regtest_peer_config("/hnsfleet-e2e/");
     let dir = std::env::temp_dir().join(format!("hnsfleet-restart-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("headers.dat");
