@@ -111,3 +111,48 @@ pub async fn sync_headers(
         }
     }
 }
+
+/// Follows the peer's new-tip announcements after a sync: an unsolicited HEADERS (what hsd
+/// sends after SENDHEADERS) is validated and inserted; a header whose parent is unknown, or an
+/// INV of blocks (peers that ignore SENDHEADERS), triggers a [`sync_headers`] round. Returns
+/// once `done` says so after an announcement, or fails when `wait` passes without one.
+pub async fn follow_announcements(
+    peer: &mut PeerConnection,
+    chain: &mut HeaderChain,
+    now: impl Fn() -> u64 + Copy,
+    mut persist: impl FnMut(&Header, &InsertOutcome),
+    wait: Duration,
+    mut done: impl FnMut(&HeaderChain) -> bool,
+) -> Result<SyncReport, SyncError> {
+    let mut report = SyncReport::default();
+    while !done(chain) {
+        let mut resync = false;
+        match peer.recv(wait).await? {
+            Packet::Headers(headers) => {
+                if headers.len() > MAX_HEADERS {
+                    return Err(SyncError::OversizeBatch(headers.len()));
+                }
+                for header in headers {
+                    let outcome = chain
+                        .insert(header.clone(), now())
+                        .map_err(SyncError::InvalidHeader)?;
+                    persist(&header, &outcome);
+                    report.received += 1;
+                    match outcome {
+                        InsertOutcome::Orphan => resync = true,
+                        InsertOutcome::Reorg(reorg) => report.reorgs.push(reorg),
+                        _ => {}
+                    }
+                }
+            }
+            Packet::Inv(items) => resync = items.iter().any(|i| i.block_hash().is_some()),
+            _ => {}
+        }
+        if resync {
+            let round = sync_headers(peer, chain, now, &mut persist).await?;
+            report.received += round.received;
+            report.reorgs.extend(round.reorgs);
+        }
+    }
+    Ok(report)
+}

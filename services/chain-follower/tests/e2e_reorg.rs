@@ -6,6 +6,8 @@
 mod common;
 use common::{now, regtest_peer_config};
 
+use std::time::Duration;
+
 use hnsfleet_chain_follower::HeaderChain;
 use hnsfleet_chain_follower::peer::PeerConnection;
 use hnsfleet_chain_follower::sync::sync_headers;
@@ -82,4 +84,53 @@ async fn follower_switches_to_the_heavier_real_chain_and_reports_the_depth() {
         long_tip["bestblockhash"]
     );
     drop((short, long));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follower_follows_new_blocks_announced_by_real_hsd() {
+    use hnsfleet_chain_follower::sync::follow_announcements;
+    let hsd = tokio::task::spawn_blocking(|| {
+        let hsd = Hsd::start("follow-tip", 630).expect("hsd");
+        hsd.mine(3).expect("mine");
+        hsd
+    })
+    .await
+    .unwrap();
+    let mut chain = HeaderChain::from_genesis(Network::Regtest.params());
+    let mut peer = PeerConnection::connect(
+        hsd.p2p_addr().unwrap(),
+        &regtest_peer_config("/hnsfleet-e2e/"),
+        now(),
+    )
+    .await
+    .unwrap();
+    sync_headers(&mut peer, &mut chain, now, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(chain.tip().height, 3);
+
+    // hsd announces each new block (HEADERS after our SENDHEADERS); the follower takes them.
+    let hsd = tokio::task::spawn_blocking(move || {
+        hsd.mine(5).expect("mine");
+        hsd
+    })
+    .await
+    .unwrap();
+    let report = follow_announcements(
+        &mut peer,
+        &mut chain,
+        now,
+        |_, _| {},
+        Duration::from_secs(10),
+        |c| c.tip().height >= 8,
+    )
+    .await
+    .unwrap();
+    assert!(report.received >= 5, "{report:?}");
+    let info = hsd.rpc("getblockchaininfo", &[]).unwrap();
+    assert_eq!(
+        Value::from(chain.tip().hash.to_hex()),
+        info["bestblockhash"]
+    );
+    drop(hsd);
 }
