@@ -110,40 +110,37 @@ async fn handshake_and_headers_against_replayed_hsd_frames() {
     assert_eq!(headers[0].prev_block, genesis);
 }
 
-#[tokio::test]
-async fn a_peer_that_does_not_serve_the_network_is_refused() {
+/// Connects to a scripted hsd whose VERSION frame was altered by `alter`; returns the error.
+async fn handshake_with_altered_version(alter: impl FnOnce(&mut Vec<u8>)) -> PeerError {
     let (l, addr) = listen().await;
     let mut version = hsd_frames("VERSION")[0].clone();
-    version[9 + 4] = 0; // services low byte: clear NETWORK
+    alter(&mut version);
     tokio::spawn(scripted_hsd(l, version));
-    let err = PeerConnection::connect(addr, &config(), 1_800_000_000)
+    PeerConnection::connect(addr, &config(), 1_800_000_000)
         .await
-        .unwrap_err();
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn a_peer_that_does_not_serve_the_network_is_refused() {
+    // services low byte: clear NETWORK
+    let err = handshake_with_altered_version(|v| v[9 + 4] = 0).await;
     assert!(matches!(err, PeerError::Handshake(_)), "{err}");
 }
 
 #[tokio::test]
 async fn wrong_magic_is_a_protocol_violation() {
-    let (l, addr) = listen().await;
-    let mut version = hsd_frames("VERSION")[0].clone();
-    version[0] ^= 0xff;
-    tokio::spawn(scripted_hsd(l, version));
-    let err = PeerConnection::connect(addr, &config(), 1_800_000_000)
-        .await
-        .unwrap_err();
+    let err = handshake_with_altered_version(|v| v[0] ^= 0xff).await;
     assert!(matches!(err, PeerError::Protocol(_)), "{err}");
 }
 
 #[tokio::test]
 async fn oversize_frame_is_refused_without_buffering_it() {
-    let (l, addr) = listen().await;
-    let mut version = hsd_frames("VERSION")[0].clone();
-    version[5..9].copy_from_slice(&8_000_001u32.to_le_bytes());
-    version.truncate(9);
-    tokio::spawn(scripted_hsd(l, version));
-    let err = PeerConnection::connect(addr, &config(), 1_800_000_000)
-        .await
-        .unwrap_err();
+    let err = handshake_with_altered_version(|v| {
+        v[5..9].copy_from_slice(&8_000_001u32.to_le_bytes());
+        v.truncate(9);
+    })
+    .await;
     assert!(matches!(err, PeerError::Protocol(_)), "{err}");
 }
 
