@@ -18,6 +18,43 @@ use crate::peer::{PeerConnection, PeerError};
 /// How long a peer may take to answer GETHEADERS (hsd `RESPONSE_TIMEOUT`: 30 s).
 pub const HEADERS_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How often a running sync logs its progress.
+pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Progress of a running sync, logged every [`PROGRESS_INTERVAL`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Our tip height.
+    pub height: u32,
+    /// The best height the peer announced (its VERSION).
+    pub peer_height: u32,
+    /// Headers validated per second since the sync started.
+    pub headers_per_sec: f64,
+    /// Estimated time to reach the peer's height at that rate.
+    pub eta: Option<Duration>,
+}
+
+impl Progress {
+    /// Progress after `validated` headers in `elapsed`, at `height`, towards `peer_height`.
+    pub fn compute(height: u32, peer_height: u32, validated: usize, elapsed: Duration) -> Progress {
+        let secs = elapsed.as_secs_f64();
+        let headers_per_sec = if secs > 0.0 {
+            validated as f64 / secs
+        } else {
+            0.0
+        };
+        let remaining = peer_height.saturating_sub(height);
+        let eta = (headers_per_sec > 0.0)
+            .then(|| Duration::from_secs_f64(f64::from(remaining) / headers_per_sec));
+        Progress {
+            height,
+            peer_height,
+            headers_per_sec,
+            eta,
+        }
+    }
+}
+
 /// Why a sync round stopped early.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -63,7 +100,26 @@ pub async fn sync_headers(
     mut persist: impl FnMut(&Header, &InsertOutcome),
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
+    let started = tokio::time::Instant::now();
+    let mut last_log = started;
     loop {
+        if last_log.elapsed() >= PROGRESS_INTERVAL {
+            last_log = tokio::time::Instant::now();
+            let p = Progress::compute(
+                chain.tip().height,
+                peer.version().height,
+                report.received,
+                started.elapsed(),
+            );
+            tracing::info!(
+                peer = %peer.addr(),
+                height = p.height,
+                peer_height = p.peer_height,
+                headers_per_sec = p.headers_per_sec.round(),
+                eta_secs = p.eta.map(|d| d.as_secs()),
+                "syncing headers"
+            );
+        }
         let request = Packet::GetHeaders(GetHeaders {
             locator: chain.locator(),
             stop: BlockHash::ZERO,
@@ -155,4 +211,20 @@ pub async fn follow_announcements(
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_rate_and_eta() {
+        let p = Progress::compute(100_000, 300_000, 50_000, Duration::from_secs(10));
+        assert_eq!(p.headers_per_sec, 5_000.0);
+        assert_eq!(p.eta, Some(Duration::from_secs(40)));
+        let done = Progress::compute(300_000, 300_000, 1, Duration::from_secs(1));
+        assert_eq!(done.eta, Some(Duration::ZERO));
+        let idle = Progress::compute(0, 10, 0, Duration::ZERO);
+        assert_eq!((idle.headers_per_sec, idle.eta), (0.0, None));
+    }
 }
