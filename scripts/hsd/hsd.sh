@@ -6,7 +6,9 @@
 #       Starts a regtest full node + wallet plugin with its data under
 #       ${HSD_RUN_DIR:-/tmp/hnsfleet-hsd}/NAME/data (wiped first: every start is a fresh chain,
 #       or the chain/wallet of SNAPSHOT.tar when given). Ports are the regtest defaults shifted by
-#       PORT_OFFSET (p2p 14038, brontide 46806, http 14037, wallet 14039, ns 25349, rs 25350); use
+#       PORT_OFFSET (p2p 14038, brontide 26806, http 14037, wallet 14039, ns 25349, rs 25350; the
+#       brontide base is moved down from regtest's 46806, which lies in Linux's ephemeral port
+#       range 32768-60999 where an outgoing connection can take it first); use
 #       offsets that are multiples of 10 for several nodes (14037..14039 are adjacent). DNS
 #       servers are disabled (--no-dns). Waits (bounded) until node and wallet RPC answer, then
 #       writes NAME/env (shell-sourceable) and prints it:
@@ -93,7 +95,7 @@ cmd_start() {
             die "node '$name' already running (pid $HSD_PID); stop it first"
         fi
     fi
-    local p2p=$((14038 + off)) bront=$((46806 + off)) http=$((14037 + off))
+    local p2p=$((14038 + off)) bront=$((26806 + off)) http=$((14037 + off))
     local wallet=$((14039 + off)) ns=$((25349 + off)) rs=$((25350 + off))
     for p in $p2p $bront $http $wallet; do
         [ "$p" -le 65535 ] || die "port $p out of range"
