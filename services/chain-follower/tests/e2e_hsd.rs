@@ -17,8 +17,19 @@ use hnsfleet_chain_follower::sync::sync_headers;
 use hnsfleet_hns::name::Name;
 use hnsfleet_hns::params::Network;
 use hnsfleet_hns::resource::Resource;
+use hnsfleet_hns::types::TreeRoot;
+use hnsfleet_hns::urkel::VerifiedName;
 use hnsfleet_testkit::Hsd;
 use serde_json::Value;
+
+/// Verified look-up of `name` against `root` over `peer`; any failure fails the test.
+async fn lookup_name(peer: &mut PeerConnection, root: TreeRoot, name: &str) -> VerifiedName {
+    let key = Name::parse(name).unwrap().hash();
+    lookup(peer, root, key, Duration::from_secs(5), |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .0
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn syncs_from_real_hsd_and_serves_what_hsd_serves() {
@@ -52,16 +63,7 @@ async fn syncs_from_real_hsd_and_serves_what_hsd_serves() {
 
     let names = manifest["names"].as_object().unwrap();
     for (name, entry) in names {
-        let key = Name::parse(name).unwrap().hash();
-        let (verified, _proof) = lookup(
-            &mut peer,
-            safe.tree_root,
-            key,
-            Duration::from_secs(5),
-            |_| {},
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let verified = lookup_name(&mut peer, safe.tree_root, name).await;
         let served = verified
             .state()
             .and_then(|s| s.resource_data())
@@ -81,16 +83,7 @@ async fn syncs_from_real_hsd_and_serves_what_hsd_serves() {
         }
     }
     for name in manifest["absent"].as_array().unwrap() {
-        let key = Name::parse(name.as_str().unwrap()).unwrap().hash();
-        let (verified, _) = lookup(
-            &mut peer,
-            safe.tree_root,
-            key,
-            Duration::from_secs(5),
-            |_| {},
-        )
-        .await
-        .unwrap();
+        let verified = lookup_name(&mut peer, safe.tree_root, name.as_str().unwrap()).await;
         assert!(
             verified.state().is_none() && verified.absence().is_some(),
             "{name}"

@@ -56,8 +56,10 @@ async fn read_packet(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Packet> {
     }
 }
 
-/// A scripted hsd: VERACK then VERSION (hsd's order), then HEADERS(154) for any GETHEADERS.
-async fn scripted_hsd(listener: TcpListener, version_frame: Vec<u8>) {
+/// Accepts one connection and plays hsd's side of the handshake: wait for the client's
+/// VERSION, then send VERACK before `version_frame` (hsd's order). Returns the stream and the
+/// receive buffer holding whatever the client sent after its VERSION.
+async fn accept_handshake(listener: TcpListener, version_frame: &[u8]) -> (TcpStream, Vec<u8>) {
     let (mut s, _) = listener.accept().await.unwrap();
     let mut buf = Vec::new();
     assert!(matches!(
@@ -65,7 +67,13 @@ async fn scripted_hsd(listener: TcpListener, version_frame: Vec<u8>) {
         Some(Packet::Version(_))
     ));
     s.write_all(&hsd_frames("VERACK")[0]).await.unwrap();
-    s.write_all(&version_frame).await.unwrap();
+    s.write_all(version_frame).await.unwrap();
+    (s, buf)
+}
+
+/// A scripted hsd: VERACK then VERSION (hsd's order), then HEADERS(154) for any GETHEADERS.
+async fn scripted_hsd(listener: TcpListener, version_frame: Vec<u8>) {
+    let (mut s, mut buf) = accept_handshake(listener, &version_frame).await;
     s.write_all(&hsd_frames("SENDCMPCT")[0]).await.unwrap();
     while let Some(p) = read_packet(&mut s, &mut buf).await {
         if let Packet::GetHeaders(_) = p {
@@ -163,14 +171,7 @@ async fn a_stalling_peer_times_out() {
 /// A scripted hsd that answers every GETPROOF with the recorded PROOF frame for that key,
 /// optionally corrupting one byte of the proof body.
 async fn proof_server(listener: TcpListener, corrupt: bool) {
-    let (mut s, _) = listener.accept().await.unwrap();
-    let mut buf = Vec::new();
-    assert!(matches!(
-        read_packet(&mut s, &mut buf).await,
-        Some(Packet::Version(_))
-    ));
-    s.write_all(&hsd_frames("VERACK")[0]).await.unwrap();
-    s.write_all(&hsd_frames("VERSION")[0]).await.unwrap();
+    let (mut s, mut buf) = accept_handshake(listener, &hsd_frames("VERSION")[0]).await;
     let proofs = hsd_frames("PROOF");
     while let Some(p) = read_packet(&mut s, &mut buf).await {
         if let Packet::GetProof(req) = p {
@@ -221,14 +222,7 @@ async fn proofs_from_replayed_hsd_are_verified_and_bad_ones_are_ban_worthy() {
 /// A scripted hsd whose HEADERS(154) answer has header number `bad` (0-based) corrupted
 /// (its nonce changed, so its PoW and its link to the next header break).
 async fn bad_headers_server(listener: TcpListener, bad: usize) {
-    let (mut s, _) = listener.accept().await.unwrap();
-    let mut buf = Vec::new();
-    assert!(matches!(
-        read_packet(&mut s, &mut buf).await,
-        Some(Packet::Version(_))
-    ));
-    s.write_all(&hsd_frames("VERACK")[0]).await.unwrap();
-    s.write_all(&hsd_frames("VERSION")[0]).await.unwrap();
+    let (mut s, mut buf) = accept_handshake(listener, &hsd_frames("VERSION")[0]).await;
     let mut headers = hsd_frames("HEADERS")[0].clone();
     // frame header (9) + varint count (1: 154 < 0xfd) + 236 bytes per header; nonce first.
     let at = 9 + 1 + 236 * bad;
