@@ -6,6 +6,8 @@
 //! drop, so a failing test leaves nothing running.
 #![forbid(unsafe_code)]
 
+pub mod service;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -15,9 +15,13 @@
 //! the gRPC API, metrics, config and the service binary.
 #![forbid(unsafe_code)]
 
+pub mod cli;
+pub mod config;
 pub mod header_chain;
 pub mod lookup;
+pub mod metrics;
 pub mod peer;
+pub mod service;
 pub mod store;
 pub mod sync;
 pub mod synthetic;

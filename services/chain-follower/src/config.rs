@@ -1,0 +1,360 @@
+//! The follower's one typed configuration: built-in defaults, then the TOML file
+//! (`deny_unknown_fields`), then `HNSFLEET_*` environment variables, then command-line flags;
+//! later wins. [`FollowerConfig::validate`] checks the whole result once and names the bad key.
+//!
+//! Network-dependent defaults (seed peers, how many peers must agree before the follower calls
+//! itself ready) are resolved from the final `network`, so `--network regtest` alone changes
+//! them.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use hnsfleet_hns::params::{Network, NetworkParams};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use thiserror::Error;
+
+/// Why a configuration was refused. Every message names the key at fault.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for this schema (unknown key, wrong type...).
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (it names the key and line).
+        message: String,
+    },
+    /// A value is out of range or inconsistent with another.
+    #[error("config key `{key}`: {message}")]
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A peer to dial: `HOST:PORT` for plain TCP, `KEY@HOST:PORT` for brontide, where KEY is the
+/// peer's 33-byte compressed secp256k1 identity key in hsd's base32 form (or 66 hex digits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PeerAddr {
+    /// Brontide identity key; `None` for plain TCP.
+    pub identity: Option<[u8; 33]>,
+    /// Host name or IP address (resolved at each connect).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+}
+
+/// A peer address that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("bad peer {input:?}: {why} (expected HOST:PORT or KEY@HOST:PORT)")]
+pub struct BadPeerAddr {
+    input: String,
+    why: &'static str,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything a follower can be told. See `docs/` and `--help` for each key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FollowerConfig {
+    /// `main`, `testnet`, `regtest` or `simnet`.
+    #[serde(with = "network_serde")]
+    pub network: Network,
+    /// Peers to keep connected; empty means the network's built-in seeds.
+    pub peers: Vec<PeerAddr>,
+    /// Where the header file and the generated key live.
+    pub data_dir: PathBuf,
+    /// gRPC listen address.
+    pub grpc_listen: SocketAddr,
+    /// Admin HTTP listen address (`/metrics`, `/healthz`, `/readyz`).
+    pub admin_listen: SocketAddr,
+    /// Most peers connected at once.
+    pub max_peers: usize,
+    /// Distinct connected peers needed before the follower reports ready (the tip is never
+    /// taken from one peer alone). Default: 2 on main and testnet, 1 on regtest and simnet.
+    pub min_peers: Option<usize>,
+    /// Ready only while the tip is within this many blocks of the best height a peer announced.
+    pub ready_within: u32,
+    /// How long a misbehaving peer stays banned, seconds (hsd: 24 h).
+    pub ban_secs: u64,
+    /// How long one peer may take to answer a proof request, milliseconds.
+    pub proof_timeout_ms: u64,
+    /// After this many milliseconds without an answer, a proof request is also sent to the next
+    /// peer (hedging); the first verified answer wins.
+    pub hedge_after_ms: u64,
+    /// Secret key file (64 hex digits) signing tip attestations; default `DATA_DIR/follower.key`,
+    /// created on first start.
+    pub key_file: Option<PathBuf>,
+    /// Start a new header file from the network's built-in checkpoint instead of genesis
+    /// (mainnet only; ignored on networks without one).
+    pub checkpoint: bool,
+    /// Tracing filter (`info`, `hnsfleet=debug,warn`, ...).
+    pub log: String,
+    /// Log output format.
+    pub log_format: LogFormat,
+}
+
+// === impl PeerAddr ===
+
+impl PeerAddr {
+    /// The network's built-in seed peers (none on regtest and simnet).
+    pub fn seeds(params: &NetworkParams) -> Vec<PeerAddr> {
+        let mut seeds: Vec<PeerAddr> = params
+            .parsed_seed_peers()
+            .map(|seed| PeerAddr {
+                identity: seed.identity_key(),
+                host: seed.ip.to_string(),
+                port: seed.port(params),
+            })
+            .collect();
+        seeds.extend(params.dns_seeds.iter().map(|host| PeerAddr {
+            identity: None,
+            host: (*host).to_string(),
+            port: params.port,
+        }));
+        seeds
+    }
+}
+
+impl FromStr for PeerAddr {
+    type Err = BadPeerAddr;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let bad = |why| BadPeerAddr {
+            input: input.to_string(),
+            why,
+        };
+        let (identity, hostport) = match input.split_once('@') {
+            Some((key, rest)) => (Some(parse_identity(key).ok_or_else(|| bad("bad key"))?), rest),
+            None => (None, input),
+        };
+        let (host, port) = hostport.rsplit_once(':').ok_or_else(|| bad("no port"))?;
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        if host.is_empty() || host.contains(['/', ' ', '@']) {
+            return Err(bad("bad host"));
+        }
+        let port: u16 = port.parse().map_err(|_| bad("bad port"))?;
+        if port == 0 {
+            return Err(bad("port 0"));
+        }
+        Ok(PeerAddr {
+            identity,
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for PeerAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(key) = &self.identity {
+            let key = data_encoding::BASE32_NOPAD.encode(key).to_ascii_lowercase();
+            write!(f, "{key}@")?;
+        }
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl Serialize for PeerAddr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PeerAddr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// hsd's base32 (lower case, no padding) or hex of a 33-byte compressed key.
+fn parse_identity(key: &str) -> Option<[u8; 33]> {
+    let bytes = if key.len() == 66 {
+        hex::decode(key).ok()?
+    } else {
+        data_encoding::BASE32_NOPAD
+            .decode(key.to_ascii_uppercase().as_bytes())
+            .ok()?
+    };
+    let key = <[u8; 33]>::try_from(bytes.as_slice()).ok()?;
+    matches!(key[0], 2 | 3).then_some(key)
+}
+
+mod network_serde {
+    use hnsfleet_hns::params::Network;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(n: &Network, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(n)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Network, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+// === impl FollowerConfig ===
+
+impl Default for FollowerConfig {
+    fn default() -> Self {
+        FollowerConfig {
+            network: Network::Main,
+            peers: Vec::new(),
+            data_dir: PathBuf::from("/var/lib/hnsfleet/follower"),
+            grpc_listen: SocketAddr::from(([0, 0, 0, 0], 9530)),
+            admin_listen: SocketAddr::from(([0, 0, 0, 0], 9531)),
+            max_peers: 8,
+            min_peers: None,
+            ready_within: 2,
+            ban_secs: 24 * 60 * 60,
+            proof_timeout_ms: 5_000,
+            hedge_after_ms: 250,
+            key_file: None,
+            checkpoint: true,
+            log: "info".into(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl FollowerConfig {
+    /// Defaults overlaid with the TOML file at `path`.
+    pub fn from_file(path: &Path) -> Result<FollowerConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Defaults overlaid with TOML text.
+    pub fn from_toml(text: &str) -> Result<FollowerConfig, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))
+    }
+
+    /// The network's parameters.
+    pub fn params(&self) -> &'static NetworkParams {
+        self.network.params()
+    }
+
+    /// The peers to dial: the configured ones, else the network's seeds.
+    pub fn effective_peers(&self) -> Vec<PeerAddr> {
+        if self.peers.is_empty() {
+            PeerAddr::seeds(self.params())
+        } else {
+            self.peers.clone()
+        }
+    }
+
+    /// Connected peers required for readiness.
+    pub fn effective_min_peers(&self) -> usize {
+        self.min_peers.unwrap_or(match self.network {
+            Network::Main | Network::Testnet => 2,
+            Network::Regtest | Network::Simnet => 1,
+        })
+    }
+
+    /// The attestation key file.
+    pub fn effective_key_file(&self) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("follower.key"))
+    }
+
+    /// Per-peer proof deadline.
+    pub fn proof_timeout(&self) -> Duration {
+        Duration::from_millis(self.proof_timeout_ms)
+    }
+
+    /// Delay before a proof request is hedged to another peer.
+    pub fn hedge_after(&self) -> Duration {
+        Duration::from_millis(self.hedge_after_ms)
+    }
+
+    /// Checks the values that types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, message: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                message: message.to_string(),
+            })
+        };
+        if self.effective_peers().is_empty() {
+            return invalid(
+                "peers",
+                &format!("no peers given and {} has no seeds", self.network),
+            );
+        }
+        if self.max_peers == 0 || self.max_peers > 128 {
+            return invalid("max_peers", "must be between 1 and 128");
+        }
+        let min = self.effective_min_peers();
+        if min == 0 || min > self.max_peers {
+            return invalid("min_peers", "must be between 1 and max_peers");
+        }
+        if min > self.effective_peers().len() {
+            return invalid(
+                "min_peers",
+                &format!(
+                    "{min} peers required but only {} configured",
+                    self.effective_peers().len()
+                ),
+            );
+        }
+        if !(100..=120_000).contains(&self.proof_timeout_ms) {
+            return invalid("proof_timeout_ms", "must be between 100 and 120000");
+        }
+        if self.hedge_after_ms == 0 || self.hedge_after_ms >= self.proof_timeout_ms {
+            return invalid("hedge_after_ms", "must be above 0 and below proof_timeout_ms");
+        }
+        if self.ban_secs == 0 {
+            return invalid("ban_secs", "must be above 0");
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return invalid("data_dir", "must not be empty");
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log) {
+            return invalid("log", &e.to_string());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

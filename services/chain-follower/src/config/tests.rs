@@ -1,0 +1,154 @@
+use super::*;
+use crate::cli::FollowerArgs;
+
+#[test]
+fn mainnet_defaults_use_seeds_and_checkpoint_without_dialing() {
+    let config = FollowerConfig::default();
+    assert_eq!(config.network, Network::Main);
+    assert!(config.checkpoint);
+    let peers = config.effective_peers();
+    assert!(peers.len() >= 5, "{peers:?}");
+    // Keyed seeds dial the brontide port, DNS seeds the plain one.
+    let params = Network::Main.params();
+    assert!(
+        peers
+            .iter()
+            .any(|p| p.identity.is_some() && p.port == params.brontide_port)
+    );
+    assert!(
+        peers
+            .iter()
+            .any(|p| p.identity.is_none() && p.port == params.port)
+    );
+    assert_eq!(config.effective_min_peers(), 2);
+    config.validate().unwrap();
+}
+
+#[test]
+fn regtest_has_no_seeds_and_needs_peers() {
+    let config = FollowerConfig {
+        network: Network::Regtest,
+        ..FollowerConfig::default()
+    };
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("`peers`"), "{err}");
+    let config = FollowerConfig {
+        network: Network::Regtest,
+        peers: vec!["127.0.0.1:14038".parse().unwrap()],
+        ..FollowerConfig::default()
+    };
+    config.validate().unwrap();
+    assert_eq!(config.effective_min_peers(), 1);
+}
+
+#[test]
+fn peer_addresses_parse_and_print() {
+    let plain: PeerAddr = "127.0.0.1:14038".parse().unwrap();
+    assert_eq!(plain.identity, None);
+    assert_eq!((plain.host.as_str(), plain.port), ("127.0.0.1", 14038));
+    let key = "aorsxa4ylaacshipyjkfbvzfkh3jhh4yowtoqdt64nzemqtiw2whk";
+    let keyed: PeerAddr = format!("{key}@127.0.0.1:26806").parse().unwrap();
+    assert_eq!(keyed.to_string(), format!("{key}@127.0.0.1:26806"));
+    let hex_key = hex::encode(keyed.identity.unwrap());
+    let same: PeerAddr = format!("{hex_key}@127.0.0.1:26806").parse().unwrap();
+    assert_eq!(same, keyed);
+    let v6: PeerAddr = "[::1]:1".parse().unwrap();
+    assert_eq!(v6.to_string(), "[::1]:1");
+    for bad in [
+        "",
+        "127.0.0.1",
+        "127.0.0.1:0",
+        "127.0.0.1:99999",
+        ":80",
+        "zz@127.0.0.1:1",
+        "@127.0.0.1:1",
+    ] {
+        assert!(bad.parse::<PeerAddr>().is_err(), "{bad:?} parsed");
+    }
+}
+
+#[test]
+fn toml_file_then_flags_later_wins() {
+    let text = r#"
+network = "regtest"
+peers = ["127.0.0.1:1000", "127.0.0.1:1001"]
+grpc_listen = "127.0.0.1:7000"
+hedge_after_ms = 100
+"#;
+    let dir = std::env::temp_dir().join(format!("hnsfleet-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("follower.toml");
+    std::fs::write(&path, text).unwrap();
+    let args = FollowerArgs {
+        config: Some(path.clone()),
+        peers: vec!["127.0.0.1:2000".parse().unwrap()],
+        hedge_after_ms: Some(300),
+        ..FollowerArgs::default()
+    };
+    let config = args.resolve().unwrap();
+    assert_eq!(config.network, Network::Regtest);
+    assert_eq!(config.peers.len(), 1);
+    assert_eq!(config.peers[0].port, 2000);
+    assert_eq!(config.grpc_listen, "127.0.0.1:7000".parse().unwrap());
+    assert_eq!(config.hedge_after_ms, 300);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_values_name_their_key() {
+    let unknown = FollowerConfig::from_toml("netwrk = \"main\"").unwrap_err();
+    assert!(unknown.contains("netwrk"), "{unknown}");
+    let wrong_type = FollowerConfig::from_toml("max_peers = \"many\"").unwrap_err();
+    assert!(wrong_type.contains("max_peers"), "{wrong_type}");
+    let bad_network = FollowerConfig::from_toml("network = \"moon\"").unwrap_err();
+    assert!(bad_network.contains("moon"), "{bad_network}");
+    let bad_peer = FollowerConfig::from_toml("peers = [\"nope\"]").unwrap_err();
+    assert!(bad_peer.contains("nope"), "{bad_peer}");
+    let base = FollowerConfig {
+        network: Network::Regtest,
+        peers: vec!["127.0.0.1:1".parse().unwrap()],
+        ..FollowerConfig::default()
+    };
+    let cases: [(&str, FollowerConfig); 5] = [
+        (
+            "hedge_after_ms",
+            FollowerConfig {
+                hedge_after_ms: 6_000,
+                ..base.clone()
+            },
+        ),
+        (
+            "max_peers",
+            FollowerConfig {
+                max_peers: 0,
+                ..base.clone()
+            },
+        ),
+        (
+            "min_peers",
+            FollowerConfig {
+                min_peers: Some(2),
+                ..base.clone()
+            },
+        ),
+        (
+            "proof_timeout_ms",
+            FollowerConfig {
+                proof_timeout_ms: 1,
+                hedge_after_ms: 0,
+                ..base.clone()
+            },
+        ),
+        (
+            "log",
+            FollowerConfig {
+                log: "info,[[[".into(),
+                ..base.clone()
+            },
+        ),
+    ];
+    for (key, config) in cases {
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains(&format!("`{key}`")), "{key}: {err}");
+    }
+}

@@ -1,0 +1,125 @@
+//! The follower's Prometheus metrics, registered into the registry `main` creates. Names are
+//! `pub const`s so dashboards and tests refer to the same strings.
+
+use prometheus::{
+    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
+
+/// Height of the best validated tip.
+pub const TIP_HEIGHT: &str = "hnsfleet_follower_tip_height";
+/// Best height announced by any connected peer.
+pub const BEST_PEER_HEIGHT: &str = "hnsfleet_follower_best_peer_height";
+/// Peers with an established session.
+pub const PEERS_CONNECTED: &str = "hnsfleet_follower_peers_connected";
+/// Peers currently banned.
+pub const PEERS_BANNED: &str = "hnsfleet_follower_peers_banned";
+/// Headers that passed full validation.
+pub const HEADERS_VALIDATED: &str = "hnsfleet_follower_headers_validated_total";
+/// Name look-ups answered, by result (`exists`, `absent`, `error`).
+pub const PROOFS_SERVED: &str = "hnsfleet_follower_proofs_served_total";
+/// Peers banned, by reason (`invalid_header`, `bad_proof`, `protocol`).
+pub const BANS: &str = "hnsfleet_follower_bans_total";
+/// Peer sessions ended, by reason (`closed`, `timeout`, `banned`, `error`).
+pub const DISCONNECTS: &str = "hnsfleet_follower_disconnects_total";
+/// Time from a look-up request to its verified proof.
+pub const PROOF_LATENCY: &str = "hnsfleet_follower_proof_latency_seconds";
+/// Proof requests also sent to another peer because the first was slow or failed.
+pub const PROOF_HEDGES: &str = "hnsfleet_follower_proof_hedges_total";
+/// Reorganizations, by depth (histogram of disconnected blocks).
+pub const REORG_DEPTH: &str = "hnsfleet_follower_reorg_depth_blocks";
+/// Header-file write failures (the follower keeps serving from memory).
+pub const STORE_ERRORS: &str = "hnsfleet_follower_store_errors_total";
+
+/// Handles to every follower metric.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    /// See [`TIP_HEIGHT`].
+    pub tip_height: IntGauge,
+    /// See [`BEST_PEER_HEIGHT`].
+    pub best_peer_height: IntGauge,
+    /// See [`PEERS_CONNECTED`].
+    pub peers_connected: IntGauge,
+    /// See [`PEERS_BANNED`].
+    pub peers_banned: IntGauge,
+    /// See [`HEADERS_VALIDATED`].
+    pub headers_validated: IntCounter,
+    /// See [`PROOFS_SERVED`].
+    pub proofs_served: IntCounterVec,
+    /// See [`BANS`].
+    pub bans: IntCounterVec,
+    /// See [`DISCONNECTS`].
+    pub disconnects: IntCounterVec,
+    /// See [`PROOF_LATENCY`].
+    pub proof_latency: Histogram,
+    /// See [`PROOF_HEDGES`].
+    pub proof_hedges: IntCounter,
+    /// See [`REORG_DEPTH`].
+    pub reorg_depth: Histogram,
+    /// See [`STORE_ERRORS`].
+    pub store_errors: IntCounter,
+}
+
+// === impl Metrics ===
+
+impl Metrics {
+    /// Creates the metrics and registers them in `registry`.
+    pub fn register(registry: &Registry) -> prometheus::Result<Metrics> {
+        let m = Metrics::unregistered()?;
+        registry.register(Box::new(m.tip_height.clone()))?;
+        registry.register(Box::new(m.best_peer_height.clone()))?;
+        registry.register(Box::new(m.peers_connected.clone()))?;
+        registry.register(Box::new(m.peers_banned.clone()))?;
+        registry.register(Box::new(m.headers_validated.clone()))?;
+        registry.register(Box::new(m.proofs_served.clone()))?;
+        registry.register(Box::new(m.bans.clone()))?;
+        registry.register(Box::new(m.disconnects.clone()))?;
+        registry.register(Box::new(m.proof_latency.clone()))?;
+        registry.register(Box::new(m.proof_hedges.clone()))?;
+        registry.register(Box::new(m.reorg_depth.clone()))?;
+        registry.register(Box::new(m.store_errors.clone()))?;
+        Ok(m)
+    }
+
+    /// Metrics not attached to any registry (tests, benches).
+    pub fn unregistered() -> prometheus::Result<Metrics> {
+        let reorg_buckets = vec![1.0, 2.0, 3.0, 6.0, 12.0, 36.0, 100.0, 1000.0];
+        let latency_buckets = vec![
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+        ];
+        Ok(Metrics {
+            tip_height: IntGauge::new(TIP_HEIGHT, "Height of the best validated tip.")?,
+            best_peer_height: IntGauge::new(
+                BEST_PEER_HEIGHT,
+                "Best height announced by a connected peer.",
+            )?,
+            peers_connected: IntGauge::new(PEERS_CONNECTED, "Peers with an open session.")?,
+            peers_banned: IntGauge::new(PEERS_BANNED, "Peers currently banned.")?,
+            headers_validated: IntCounter::new(
+                HEADERS_VALIDATED,
+                "Headers that passed full validation.",
+            )?,
+            proofs_served: IntCounterVec::new(
+                Opts::new(PROOFS_SERVED, "Name look-ups answered, by result."),
+                &["result"],
+            )?,
+            bans: IntCounterVec::new(Opts::new(BANS, "Peers banned, by reason."), &["reason"])?,
+            disconnects: IntCounterVec::new(
+                Opts::new(DISCONNECTS, "Peer sessions ended, by reason."),
+                &["reason"],
+            )?,
+            proof_latency: Histogram::with_opts(
+                HistogramOpts::new(PROOF_LATENCY, "Look-up request to verified proof.")
+                    .buckets(latency_buckets),
+            )?,
+            proof_hedges: IntCounter::new(
+                PROOF_HEDGES,
+                "Proof requests also sent to another peer.",
+            )?,
+            reorg_depth: Histogram::with_opts(
+                HistogramOpts::new(REORG_DEPTH, "Reorganizations by depth in blocks.")
+                    .buckets(reorg_buckets),
+            )?,
+            store_errors: IntCounter::new(STORE_ERRORS, "Header-file write failures.")?,
+        })
+    }
+}
