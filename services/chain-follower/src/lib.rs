@@ -17,10 +17,13 @@
 
 pub mod cli;
 pub mod config;
+pub mod follower;
+pub mod grpc;
 pub mod header_chain;
 pub mod lookup;
 pub mod metrics;
 pub mod peer;
+pub mod pool;
 pub mod service;
 pub mod store;
 pub mod sync;

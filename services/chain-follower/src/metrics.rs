@@ -80,8 +80,23 @@ impl Metrics {
         Ok(m)
     }
 
-    /// Metrics not attached to any registry (tests, benches).
+    /// Metrics not attached to any registry (tests, benches). Every label value is created at
+    /// zero so dashboards see the series before the first event.
     pub fn unregistered() -> prometheus::Result<Metrics> {
+        let m = Metrics::bare()?;
+        for result in ["exists", "absent", "error"] {
+            m.proofs_served.with_label_values(&[result]);
+        }
+        for reason in ["invalid_header", "bad_proof", "protocol"] {
+            m.bans.with_label_values(&[reason]);
+        }
+        for reason in ["closed", "timeout", "banned", "error"] {
+            m.disconnects.with_label_values(&[reason]);
+        }
+        Ok(m)
+    }
+
+    fn bare() -> prometheus::Result<Metrics> {
         let reorg_buckets = vec![1.0, 2.0, 3.0, 6.0, 12.0, 36.0, 100.0, 1000.0];
         let latency_buckets = vec![
             0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,

@@ -16,6 +16,8 @@ use hnsfleet_hns::params::NetworkParams;
 use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout, timeout_at};
 
 /// The NETWORK service bit: the peer serves headers and proofs.
@@ -69,14 +71,31 @@ pub struct PeerConfig {
     pub send_headers: bool,
 }
 
+/// Bound on decoded packets waiting for the connection's owner; the reader stops reading the
+/// socket when it is full (back-pressure instead of unbounded memory).
+const PACKET_QUEUE: usize = 64;
+
 /// An established, handshaken connection.
+///
+/// A reader task owns the socket's read half: it decodes frames and queues packets (or the one
+/// error that ended the stream), so [`PeerConnection::next_packet`] is cancel-safe and can sit in
+/// a `select!` next to other work. The write half stays here. Dropping the connection stops the
+/// reader.
 #[derive(Debug)]
 pub struct PeerConnection {
     addr: SocketAddr,
-    stream: TcpStream,
+    writer: OwnedWriteHalf,
     magic: u32,
-    buf: Vec<u8>,
+    packets: mpsc::Receiver<Result<Packet, PeerError>>,
+    reader: tokio::task::JoinHandle<()>,
     version: Version,
+    closed: bool,
+}
+
+impl Drop for PeerConnection {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
 }
 
 impl PeerConnection {
@@ -92,12 +111,18 @@ impl PeerConnection {
             .map_err(|_| PeerError::Timeout("tcp connect"))?
             .map_err(|source| PeerError::Connect { addr, source })?;
         stream.set_nodelay(true)?;
+        let (read, writer) = stream.into_split();
+        let (tx, packets) = mpsc::channel(PACKET_QUEUE);
+        let magic = config.params.magic;
+        let reader = tokio::spawn(read_frames(read, magic, tx));
         let mut conn = PeerConnection {
             addr,
-            stream,
-            magic: config.params.magic,
-            buf: Vec::new(),
+            writer,
+            magic,
+            packets,
+            reader,
             version: placeholder_version(),
+            closed: false,
         };
         conn.handshake(config, now, deadline).await?;
         Ok(conn)
@@ -122,7 +147,7 @@ impl PeerConnection {
         self.send(&Packet::Version(ours)).await?;
         let (mut got_version, mut got_verack) = (None, false);
         while got_version.is_none() || !got_verack {
-            let packet = timeout_at(deadline, self.recv_raw())
+            let packet = timeout_at(deadline, self.next_packet())
                 .await
                 .map_err(|_| PeerError::Timeout("version handshake"))??;
             match packet {
@@ -163,8 +188,39 @@ impl PeerConnection {
     /// Sends one packet.
     pub async fn send(&mut self, packet: &Packet) -> Result<(), PeerError> {
         let frame = packet.encode_frame(self.magic)?;
-        self.stream.write_all(&frame).await?;
+        self.writer.write_all(&frame).await?;
         Ok(())
+    }
+
+    /// The next decoded packet, exactly as the peer sent it (PINGs included). Cancel-safe: use
+    /// it in `select!`. After the stream ends with an error, later calls return
+    /// [`PeerError::Closed`].
+    pub async fn next_packet(&mut self) -> Result<Packet, PeerError> {
+        if self.closed {
+            return Err(PeerError::Closed);
+        }
+        match self.packets.recv().await {
+            Some(Ok(packet)) => Ok(packet),
+            Some(Err(e)) => {
+                self.closed = true;
+                Err(e)
+            }
+            None => {
+                self.closed = true;
+                Err(PeerError::Closed)
+            }
+        }
+    }
+
+    /// Handles a packet the connection answers itself (PING); returns the others.
+    pub async fn handle_keepalive(&mut self, packet: Packet) -> Result<Option<Packet>, PeerError> {
+        match packet {
+            Packet::Ping(nonce) => {
+                self.send(&Packet::Pong(nonce)).await?;
+                Ok(None)
+            }
+            other => Ok(Some(other)),
+        }
     }
 
     /// Receives the next packet the caller should see, answering PINGs on the way. Fails after
@@ -172,12 +228,9 @@ impl PeerConnection {
     pub async fn recv(&mut self, wait: Duration) -> Result<Packet, PeerError> {
         let deadline = Instant::now() + wait;
         loop {
-            let packet = timeout_at(deadline, self.recv_raw())
-                .await
-                .map_err(|_| PeerError::Timeout("a packet"))??;
-            match packet {
-                Packet::Ping(nonce) => self.send(&Packet::Pong(nonce)).await?,
-                other => return Ok(other),
+            let packet = self.recv_raw_until(deadline).await?;
+            if let Some(other) = self.handle_keepalive(packet).await? {
+                return Ok(other);
             }
         }
     }
@@ -203,31 +256,55 @@ impl PeerConnection {
         }
     }
 
-    /// Reads until one whole frame is buffered and decodes it. The buffer never holds more
-    /// than one maximum-size frame: `parse_frame` rejects an oversize length from its header.
-    async fn recv_raw(&mut self) -> Result<Packet, PeerError> {
-        loop {
-            let consumed = match parse_frame(&self.buf, self.magic)? {
-                FrameStatus::Complete(frame) => Some((frame.wire_len(), frame.packet()?)),
-                FrameStatus::Incomplete { .. } => None,
-            };
-            if let Some((len, packet)) = consumed {
-                self.buf.drain(..len);
-                return Ok(packet);
+    async fn recv_raw_until(&mut self, deadline: Instant) -> Result<Packet, PeerError> {
+        timeout_at(deadline, self.next_packet())
+            .await
+            .map_err(|_| PeerError::Timeout("a packet"))?
+    }
+}
+
+/// The reader task: reads the socket, decodes whole frames and queues them. The buffer never
+/// holds more than one maximum-size frame: `parse_frame` rejects an oversize length from the
+/// 9-byte header. Ends after queueing the first error (or when the connection is dropped).
+async fn read_frames(
+    mut read: OwnedReadHalf,
+    magic: u32,
+    packets: mpsc::Sender<Result<Packet, PeerError>>,
+) {
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    loop {
+        let decoded = match parse_frame(&buf, magic) {
+            Ok(FrameStatus::Complete(frame)) => {
+                let len = frame.wire_len();
+                Some(frame.packet().map(|p| (len, p)))
             }
-            let start = self.buf.len();
-            self.buf.resize(start + READ_CHUNK, 0);
-            let n = self.stream.read(&mut self.buf[start..]).await;
-            let n = match n {
-                Ok(n) => n,
-                Err(e) => {
-                    self.buf.truncate(start);
-                    return Err(e.into());
+            Ok(FrameStatus::Incomplete { .. }) => None,
+            Err(e) => Some(Err(e)),
+        };
+        match decoded {
+            Some(Ok((len, packet))) => {
+                buf.drain(..len);
+                if packets.send(Ok(packet)).await.is_err() {
+                    return;
                 }
-            };
-            self.buf.truncate(start + n);
-            if n == 0 {
-                return Err(PeerError::Closed);
+                continue;
+            }
+            Some(Err(e)) => {
+                let _ = packets.send(Err(PeerError::Protocol(e))).await;
+                return;
+            }
+            None => {}
+        }
+        buf.reserve(READ_CHUNK);
+        match read.read_buf(&mut buf).await {
+            Ok(0) => {
+                let _ = packets.send(Err(PeerError::Closed)).await;
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let _ = packets.send(Err(PeerError::Io(e))).await;
+                return;
             }
         }
     }

@@ -1,11 +1,226 @@
 //! The running follower: binds its listeners, opens the header store, starts the peer pool,
 //! the gRPC API and the admin endpoints, and stops them all on one shutdown token.
 
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use hnsfleet_hns::chain::CheckpointBlob;
+use hnsfleet_hns::params::Network;
+use hnsfleet_proto::follower::v1::chain_follower_server::ChainFollowerServer;
+use hnsfleet_service_kit::Readiness;
+use hnsfleet_service_kit::admin;
+use prometheus::Registry;
+use secp256k1::SecretKey;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
 use crate::config::FollowerConfig;
+use crate::follower::{Follower, ReadyRules};
+use crate::grpc::FollowerApi;
+use crate::metrics::Metrics;
+use crate::pool::{Pool, PoolConfig};
+use crate::store::{Start, Store};
+
+/// hnsd's mainnet checkpoint (height 136000, 150 headers); see `data/README.md`.
+const MAIN_CHECKPOINT: &[u8] = include_bytes!("../data/checkpoint-main-136000.bin");
+/// Name of the header file inside the data directory.
+pub const HEADER_FILE: &str = "headers.dat";
+/// How often readiness is re-evaluated even without events (the tip ages).
+const READINESS_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The bound sockets a follower serves on.
+#[derive(Debug)]
+pub struct Listeners {
+    /// gRPC.
+    pub grpc: TcpListener,
+    /// Admin HTTP.
+    pub admin: TcpListener,
+}
 
 /// Binds the configured listeners, prints `{"event":"listening","grpc":..,"admin":..}` on
 /// stdout, and runs until SIGINT or SIGTERM.
 pub async fn run_until_signal(config: FollowerConfig) -> anyhow::Result<()> {
-    let _ = config;
-    anyhow::bail!("the follower service is not wired yet")
+    let grpc = TcpListener::bind(config.grpc_listen)
+        .await
+        .with_context(|| format!("grpc_listen {}", config.grpc_listen))?;
+    let admin = TcpListener::bind(config.admin_listen)
+        .await
+        .with_context(|| format!("admin_listen {}", config.admin_listen))?;
+    print_listening(grpc.local_addr()?, admin.local_addr()?)?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    run(config, Listeners { grpc, admin }, shutdown).await
+}
+
+fn print_listening(grpc: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
+    let line = serde_json::json!({"event": "listening", "grpc": grpc.to_string(), "admin": admin.to_string()});
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()?;
+    tracing::info!(%grpc, %admin, "listening");
+    Ok(())
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot watch SIGTERM");
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+    shutdown.cancel();
+}
+
+/// Runs the follower on bound `listeners` until `shutdown` is cancelled.
+pub async fn run(
+    config: FollowerConfig,
+    listeners: Listeners,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let registry = Registry::new();
+    admin::register_build_info(&registry, "chain-follower")?;
+    let metrics = Metrics::register(&registry)?;
+    let params = config.params();
+
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("data_dir {}", config.data_dir.display()))?;
+    let key = load_or_create_key(&config.effective_key_file())?;
+    let start = if config.checkpoint && config.network == Network::Main {
+        Start::Checkpoint(CheckpointBlob::decode(MAIN_CHECKPOINT)?)
+    } else {
+        Start::Genesis
+    };
+    let path = config.data_dir.join(HEADER_FILE);
+    let open_path = path.clone();
+    let (store, chain, recovery) =
+        tokio::task::spawn_blocking(move || Store::open(&open_path, params, &start))
+            .await?
+            .with_context(|| format!("header file {}", path.display()))?;
+    tracing::info!(
+        path = %path.display(),
+        height = chain.tip().height,
+        records = recovery.records,
+        truncated_bytes = recovery.truncated_bytes,
+        created = recovery.created,
+        "opened header store"
+    );
+
+    let readiness = Readiness::new();
+    let follower = Follower::new(
+        params,
+        chain,
+        Some(store),
+        metrics,
+        readiness.clone(),
+        ReadyRules {
+            min_peers: config.effective_min_peers(),
+            within: config.ready_within,
+        },
+        key,
+        unix_now,
+    );
+    let pool = Pool::new(
+        Arc::clone(&follower),
+        PoolConfig {
+            peers: config.effective_peers(),
+            max_peers: config.max_peers,
+            ban: Duration::from_secs(config.ban_secs),
+            proof_timeout: config.proof_timeout(),
+            hedge_after: config.hedge_after(),
+            user_agent: format!("/hnsfleet-follower:{}/", env!("CARGO_PKG_VERSION")),
+        },
+    );
+
+    let mut tasks = JoinSet::new();
+    pool.start(&shutdown, &mut tasks);
+    {
+        let follower = Arc::clone(&follower);
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(READINESS_INTERVAL);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => follower.refresh_readiness(),
+                    () = shutdown.cancelled() => return,
+                }
+            }
+        });
+    }
+    let admin_server = admin::serve(
+        listeners.admin,
+        registry,
+        readiness.clone(),
+        shutdown.clone(),
+    );
+    let api = FollowerApi::new(Arc::clone(&follower), Arc::clone(&pool), shutdown.clone());
+    let grpc_shutdown = shutdown.clone();
+    let grpc_server = tonic::transport::Server::builder()
+        .add_service(ChainFollowerServer::new(api))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), async move {
+            grpc_shutdown.cancelled().await;
+        });
+    let drain = {
+        let readiness = readiness.clone();
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown.cancelled().await;
+            readiness.start_draining();
+        }
+    };
+    let (grpc, admin, ()) = tokio::join!(grpc_server, admin_server, drain);
+    tasks.shutdown().await;
+    grpc.context("grpc server")?;
+    admin.context("admin server")?;
+    Ok(())
+}
+
+/// Reads the attestation key (64 hex digits), or creates one (mode 0600) if the file is absent.
+pub fn load_or_create_key(path: &Path) -> anyhow::Result<SecretKey> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let bytes: [u8; 32] = hex::decode(text.trim())
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .with_context(|| format!("key_file {}: not 64 hex digits", path.display()))?;
+            SecretKey::from_byte_array(bytes)
+                .with_context(|| format!("key_file {}: not a valid secp256k1 key", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = loop {
+                if let Ok(key) = SecretKey::from_byte_array(rand::random::<[u8; 32]>()) {
+                    break key;
+                }
+            };
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .with_context(|| format!("key_file {}", path.display()))?;
+            writeln!(file, "{}", hex::encode(key.secret_bytes()))?;
+            file.sync_all()?;
+            tracing::info!(path = %path.display(), "created attestation key");
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("key_file {}", path.display())),
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

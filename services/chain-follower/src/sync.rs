@@ -89,6 +89,95 @@ pub struct SyncReport {
     pub received: usize,
     /// Reorganizations that happened, in order.
     pub reorgs: Vec<Reorg>,
+    /// Hash and height of the newest header the peer sent that is on the best chain: a lower
+    /// bound of the peer's tip.
+    pub last_on_best: Option<(BlockHash, u32)>,
+}
+
+/// Where synced headers go: a header chain plus whatever persistence and publication the
+/// owner needs. The follower service implements it over its shared, locked chain; tests and
+/// tools use [`LocalChain`].
+pub trait HeaderSink {
+    /// The block locator of the current best chain.
+    fn locator(&mut self) -> Vec<BlockHash>;
+    /// The current tip height.
+    fn tip_height(&mut self) -> u32;
+    /// Validates and inserts `headers` in order (then any orphans they made ready). Stops at the
+    /// first invalid header; the valid prefix stays inserted.
+    fn accept(&mut self, headers: Vec<Header>) -> Result<Accepted, ChainError>;
+}
+
+/// What a [`HeaderSink`] did with one batch.
+#[derive(Debug, Default)]
+pub struct Accepted {
+    /// Headers inserted (duplicates included).
+    pub received: usize,
+    /// Reorganizations the batch caused, in order.
+    pub reorgs: Vec<Reorg>,
+    /// Whether some header's parent was unknown (ask the peer for the gap).
+    pub orphaned: bool,
+    /// The hash and active-chain height of the batch's last header, if it is on the best chain.
+    pub last_on_best: Option<(BlockHash, u32)>,
+}
+
+/// A [`HeaderSink`] over a header chain owned by the caller, with a clock and a callback that
+/// sees every header with what the chain did with it (to persist it).
+pub struct LocalChain<'a, N, P> {
+    /// The chain.
+    pub chain: &'a mut HeaderChain,
+    /// Current unix time.
+    pub now: N,
+    /// Called for every inserted header.
+    pub persist: P,
+}
+
+impl<N, P> HeaderSink for LocalChain<'_, N, P>
+where
+    N: Fn() -> u64,
+    P: FnMut(&Header, &InsertOutcome),
+{
+    fn locator(&mut self) -> Vec<BlockHash> {
+        self.chain.locator()
+    }
+
+    fn tip_height(&mut self) -> u32 {
+        self.chain.tip().height
+    }
+
+    fn accept(&mut self, headers: Vec<Header>) -> Result<Accepted, ChainError> {
+        insert_batch(self.chain, headers, (self.now)(), &mut self.persist)
+    }
+}
+
+/// Inserts a batch into `chain` (see [`HeaderSink::accept`]), calling `persist` for every
+/// header the chain took, orphans included.
+pub fn insert_batch(
+    chain: &mut HeaderChain,
+    headers: Vec<Header>,
+    now: u64,
+    persist: &mut impl FnMut(&Header, &InsertOutcome),
+) -> Result<Accepted, ChainError> {
+    let mut accepted = Accepted::default();
+    let last = headers.last().map(Header::hash);
+    for header in headers {
+        let outcome = chain.insert(header.clone(), now)?;
+        persist(&header, &outcome);
+        accepted.received += 1;
+        match outcome {
+            InsertOutcome::Orphan => accepted.orphaned = true,
+            InsertOutcome::Reorg(reorg) => accepted.reorgs.push(reorg),
+            _ => {}
+        }
+        while let Some(orphan) = chain.pop_ready_orphan() {
+            let outcome = chain.insert(orphan.clone(), now)?;
+            persist(&orphan, &outcome);
+            if let InsertOutcome::Reorg(reorg) = outcome {
+                accepted.reorgs.push(reorg);
+            }
+        }
+    }
+    accepted.last_on_best = last.and_then(|hash| chain.height_of(&hash).map(|h| (hash, h)));
+    Ok(accepted)
 }
 
 /// Syncs `chain` from `peer` until the peer has nothing new. `now` gives the current unix time
@@ -97,7 +186,15 @@ pub async fn sync_headers(
     peer: &mut PeerConnection,
     chain: &mut HeaderChain,
     now: impl Fn() -> u64,
-    mut persist: impl FnMut(&Header, &InsertOutcome),
+    persist: impl FnMut(&Header, &InsertOutcome),
+) -> Result<SyncReport, SyncError> {
+    sync_into(peer, &mut LocalChain { chain, now, persist }).await
+}
+
+/// Syncs `sink` from `peer` until the peer has nothing new (a batch shorter than the maximum).
+pub async fn sync_into(
+    peer: &mut PeerConnection,
+    sink: &mut impl HeaderSink,
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     let started = tokio::time::Instant::now();
@@ -106,7 +203,7 @@ pub async fn sync_headers(
         if last_log.elapsed() >= PROGRESS_INTERVAL {
             last_log = tokio::time::Instant::now();
             let p = Progress::compute(
-                chain.tip().height,
+                sink.tip_height(),
                 peer.version().height,
                 report.received,
                 started.elapsed(),
@@ -121,7 +218,7 @@ pub async fn sync_headers(
             );
         }
         let request = Packet::GetHeaders(GetHeaders {
-            locator: chain.locator(),
+            locator: sink.locator(),
             stop: BlockHash::ZERO,
         });
         let headers = peer
@@ -139,29 +236,17 @@ pub async fn sync_headers(
             return Err(SyncError::OversizeBatch(headers.len()));
         }
         let batch = headers.len();
-        for header in headers {
-            let outcome = chain
-                .insert(header.clone(), now())
-                .map_err(SyncError::InvalidHeader)?;
-            persist(&header, &outcome);
-            if let InsertOutcome::Reorg(reorg) = &outcome {
-                tracing::info!(
-                    peer = %peer.addr(),
-                    depth = reorg.depth,
-                    fork_height = reorg.fork_height,
-                    "reorganized to a chain with more work"
-                );
-                report.reorgs.push(reorg.clone());
-            }
-            report.received += 1;
-            while let Some(orphan) = chain.pop_ready_orphan() {
-                let outcome = chain
-                    .insert(orphan.clone(), now())
-                    .map_err(SyncError::InvalidHeader)?;
-                persist(&orphan, &outcome);
-            }
+        let accepted = sink.accept(headers).map_err(SyncError::InvalidHeader)?;
+        for reorg in &accepted.reorgs {
+            tracing::info!(
+                peer = %peer.addr(),
+                depth = reorg.depth,
+                fork_height = reorg.fork_height,
+                "reorganized to a chain with more work"
+            );
         }
-        tracing::debug!(peer = %peer.addr(), height = chain.tip().height, batch, "headers batch");
+        report.absorb(accepted);
+        tracing::debug!(peer = %peer.addr(), height = sink.tip_height(), batch, "headers batch");
         if batch < MAX_HEADERS {
             return Ok(report);
         }
@@ -176,41 +261,64 @@ pub async fn follow_announcements(
     peer: &mut PeerConnection,
     chain: &mut HeaderChain,
     now: impl Fn() -> u64 + Copy,
-    mut persist: impl FnMut(&Header, &InsertOutcome),
+    persist: impl FnMut(&Header, &InsertOutcome),
     wait: Duration,
     mut done: impl FnMut(&HeaderChain) -> bool,
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
-    while !done(chain) {
-        let mut resync = false;
-        match peer.recv(wait).await? {
-            Packet::Headers(headers) => {
-                if headers.len() > MAX_HEADERS {
-                    return Err(SyncError::OversizeBatch(headers.len()));
-                }
-                for header in headers {
-                    let outcome = chain
-                        .insert(header.clone(), now())
-                        .map_err(SyncError::InvalidHeader)?;
-                    persist(&header, &outcome);
-                    report.received += 1;
-                    match outcome {
-                        InsertOutcome::Orphan => resync = true,
-                        InsertOutcome::Reorg(reorg) => report.reorgs.push(reorg),
-                        _ => {}
-                    }
-                }
-            }
-            Packet::Inv(items) => resync = items.iter().any(|i| i.block_hash().is_some()),
-            _ => {}
-        }
-        if resync {
-            let round = sync_headers(peer, chain, now, &mut persist).await?;
-            report.received += round.received;
-            report.reorgs.extend(round.reorgs);
-        }
+    let mut sink = LocalChain {
+        chain,
+        now,
+        persist,
+    };
+    while !done(sink.chain) {
+        let packet = peer.recv(wait).await?;
+        let round = handle_announcement(peer, &mut sink, packet).await?;
+        report.received += round.received;
+        report.reorgs.extend(round.reorgs);
     }
     Ok(report)
+}
+
+/// Handles one packet that arrived outside a request: HEADERS announcements are validated and
+/// inserted (a gap triggers a sync round), a block INV triggers a sync round; anything else is
+/// ignored.
+pub async fn handle_announcement(
+    peer: &mut PeerConnection,
+    sink: &mut impl HeaderSink,
+    packet: Packet,
+) -> Result<SyncReport, SyncError> {
+    let mut report = SyncReport::default();
+    let resync = match packet {
+        Packet::Headers(headers) => {
+            if headers.len() > MAX_HEADERS {
+                return Err(SyncError::OversizeBatch(headers.len()));
+            }
+            let accepted = sink.accept(headers).map_err(SyncError::InvalidHeader)?;
+            let orphaned = accepted.orphaned;
+            report.absorb(accepted);
+            orphaned
+        }
+        Packet::Inv(items) => items.iter().any(|i| i.block_hash().is_some()),
+        _ => false,
+    };
+    if resync {
+        let round = sync_into(peer, sink).await?;
+        report.received += round.received;
+        report.reorgs.extend(round.reorgs);
+        report.last_on_best = round.last_on_best.or(report.last_on_best);
+    }
+    Ok(report)
+}
+
+impl SyncReport {
+    fn absorb(&mut self, accepted: Accepted) {
+        self.received += accepted.received;
+        self.reorgs.extend(accepted.reorgs);
+        if accepted.last_on_best.is_some() {
+            self.last_on_best = accepted.last_on_best;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,629 @@
+//! The peer pool: one dialer per configured peer, at most `max_peers` sessions at once, bans
+//! for misbehaviour, reconnection with backoff, and hedged proof requests across sessions.
+//!
+//! Each session is one task owning its [`PeerConnection`]: it syncs headers into the shared
+//! chain, follows announcements, and answers proof jobs (several in flight per peer, one
+//! GETPROOF per distinct (root, key)). A peer that sends an invalid header, a proof that does
+//! not verify, or undecodable bytes is banned for the configured time; a peer that stalls is
+//! dropped and redialled later. When a session ends, its slot goes to the next peer waiting
+//! for one, so lost peers are replaced.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hnsfleet_hns::p2p::{GetProof, Packet};
+use hnsfleet_hns::types::{BlockHash, NameHash, TreeRoot};
+use hnsfleet_hns::urkel::{VerifiedName, verify_name_proof};
+use parking_lot::Mutex;
+use rand::seq::SliceRandom;
+use thiserror::Error;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::config::PeerAddr;
+use crate::follower::Follower;
+use crate::peer::{PeerConfig, PeerConnection, PeerError};
+use crate::sync::{SyncError, handle_announcement, sync_into};
+
+/// Proof jobs queued per session.
+const JOB_QUEUE: usize = 256;
+/// Distinct proofs in flight per session.
+const MAX_IN_FLIGHT: usize = 256;
+/// Send a PING after this long without a packet.
+const IDLE_PING: Duration = Duration::from_secs(60);
+/// Drop the peer if the PING is not answered within this.
+const PING_TIMEOUT: Duration = Duration::from_secs(30);
+/// Resolve + TCP connect + VERSION/VERACK deadline (hsd: 5 s each).
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// First reconnect delay; doubles per consecutive failure up to [`MAX_BACKOFF`].
+const MIN_BACKOFF: Duration = Duration::from_millis(500);
+/// Longest reconnect delay.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// A session this long resets the failure count.
+const STABLE_SESSION: Duration = Duration::from_secs(60);
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Peers to dial.
+    pub peers: Vec<PeerAddr>,
+    /// Most sessions at once.
+    pub max_peers: usize,
+    /// Ban time.
+    pub ban: Duration,
+    /// Deadline of one peer's proof answer.
+    pub proof_timeout: Duration,
+    /// Delay before hedging a proof request to another peer.
+    pub hedge_after: Duration,
+    /// User agent announced in VERSION.
+    pub user_agent: String,
+}
+
+/// Why a look-up could not be answered. Nothing unverified is ever returned instead.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum LookupFailure {
+    /// The chain has no usable safe root yet.
+    #[error("chain not synced: {0}")]
+    NotSynced(String),
+    /// No connected peer has the block whose tree root is needed.
+    #[error("no synced peer can serve proofs for the tree root at height {0}")]
+    NoPeers(u32),
+    /// No peer answered with a verified proof in time.
+    #[error("no verified proof within {0:?}")]
+    Timeout(Duration),
+    /// Every peer asked failed (gone, busy, or sent a bad proof, which got it banned).
+    #[error("every peer asked failed; last: {0}")]
+    AllFailed(String),
+}
+
+/// A verified look-up.
+#[derive(Debug, Clone)]
+pub struct NameAnswer {
+    /// Height of the header whose tree root was used.
+    pub height: u32,
+    /// That tree root.
+    pub root: TreeRoot,
+    /// The verified result.
+    pub verified: VerifiedName,
+    /// The proof bytes as the peer sent them.
+    pub proof: Vec<u8>,
+}
+
+/// Why a misbehaving peer was banned (the `reason` label of the bans metric).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BanReason {
+    /// A header broke a consensus rule.
+    InvalidHeader,
+    /// A proof did not verify.
+    BadProof,
+    /// Undecodable, oversize or out-of-protocol traffic.
+    Protocol,
+}
+
+/// The pool (see the module docs).
+pub struct Pool {
+    follower: Arc<Follower>,
+    config: PoolConfig,
+    sessions: Mutex<HashMap<u64, SessionInfo>>,
+    bans: Mutex<HashMap<String, Instant>>,
+    slots: Arc<Semaphore>,
+    next_id: AtomicU64,
+}
+
+#[derive(Debug, Clone)]
+struct SessionInfo {
+    addr: String,
+    jobs: mpsc::Sender<ProofJob>,
+    /// Best height the peer is known to have (claimed until a sync round proves better).
+    height: u32,
+    /// Newest header the peer sent that was on our best chain.
+    tip: Option<(BlockHash, u32)>,
+    /// Whether the first header sync with this peer finished.
+    synced: bool,
+}
+
+type JobResult = Result<(VerifiedName, Vec<u8>), String>;
+
+struct ProofJob {
+    root: TreeRoot,
+    key: NameHash,
+    reply: oneshot::Sender<JobResult>,
+}
+
+struct InFlight {
+    deadline: Instant,
+    replies: Vec<oneshot::Sender<JobResult>>,
+}
+
+#[derive(Debug)]
+enum SessionEnd {
+    Shutdown,
+    Closed,
+    Timeout(&'static str),
+    Error(String),
+    Ban(BanReason, String),
+}
+
+// === impl BanReason ===
+
+impl BanReason {
+    /// The metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            BanReason::InvalidHeader => "invalid_header",
+            BanReason::BadProof => "bad_proof",
+            BanReason::Protocol => "protocol",
+        }
+    }
+}
+
+// === impl SessionEnd ===
+
+impl SessionEnd {
+    fn label(&self) -> &'static str {
+        match self {
+            SessionEnd::Shutdown | SessionEnd::Closed => "closed",
+            SessionEnd::Timeout(_) => "timeout",
+            SessionEnd::Error(_) => "error",
+            SessionEnd::Ban(..) => "banned",
+        }
+    }
+
+    fn from_peer(e: PeerError) -> SessionEnd {
+        match e {
+            PeerError::Closed => SessionEnd::Closed,
+            PeerError::Timeout(what) => SessionEnd::Timeout(what),
+            PeerError::Protocol(e) => SessionEnd::Ban(BanReason::Protocol, e.to_string()),
+            other => SessionEnd::Error(other.to_string()),
+        }
+    }
+
+    fn from_sync(e: SyncError) -> SessionEnd {
+        match e {
+            SyncError::Peer(e) => SessionEnd::from_peer(e),
+            SyncError::InvalidHeader(e) if e.ban_worthy() => {
+                SessionEnd::Ban(BanReason::InvalidHeader, e.to_string())
+            }
+            SyncError::InvalidHeader(e) => SessionEnd::Error(e.to_string()),
+            other => SessionEnd::Ban(BanReason::Protocol, other.to_string()),
+        }
+    }
+}
+
+// === impl Pool ===
+
+impl Pool {
+    /// A pool feeding `follower`; call [`Pool::start`] to dial.
+    pub fn new(follower: Arc<Follower>, config: PoolConfig) -> Arc<Pool> {
+        Arc::new(Pool {
+            follower,
+            slots: Arc::new(Semaphore::new(config.max_peers)),
+            config,
+            sessions: Mutex::new(HashMap::new()),
+            bans: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    /// Starts one dialer per configured peer; they stop on `shutdown`.
+    pub fn start(self: &Arc<Self>, shutdown: &CancellationToken, tasks: &mut JoinSet<()>) {
+        for addr in self.config.peers.clone() {
+            let pool = Arc::clone(self);
+            let shutdown = shutdown.clone();
+            let span = tracing::info_span!("peer", peer = %addr);
+            tasks.spawn(async move { pool.dial_loop(addr, shutdown).await }.instrument(span));
+        }
+    }
+
+    /// Looks `key` up against the safe root: asks one eligible peer, hedges to the next after
+    /// `hedge_after` or on failure, and returns the first verified answer.
+    pub async fn lookup(&self, key: NameHash) -> Result<NameAnswer, LookupFailure> {
+        let started = Instant::now();
+        let safe = self
+            .follower
+            .safe_root()
+            .map_err(|e| LookupFailure::NotSynced(e.to_string()))?;
+        let mut candidates = self.eligible(safe.height);
+        if candidates.is_empty() {
+            return Err(LookupFailure::NoPeers(safe.height));
+        }
+        candidates.shuffle(&mut rand::rng());
+        let mut candidates = candidates.into_iter();
+        let mut asked: JoinSet<JobResult> = JoinSet::new();
+        let mut asked_total = 0usize;
+        let deadline = started + self.config.proof_timeout;
+        let mut last_error = String::from("no answer");
+        // When to ask the next peer: now, after each hedge delay, or as soon as one fails.
+        let mut next_at = Instant::now();
+        loop {
+            while Instant::now() >= next_at {
+                let Some(jobs) = candidates.next() else {
+                    if asked.is_empty() {
+                        return Err(LookupFailure::AllFailed(last_error));
+                    }
+                    next_at = deadline;
+                    break;
+                };
+                let (reply, answer) = oneshot::channel();
+                let job = ProofJob {
+                    root: safe.tree_root,
+                    key,
+                    reply,
+                };
+                if jobs.try_send(job).is_err() {
+                    last_error = "peer queue full or closed".into();
+                    continue;
+                }
+                if asked_total > 0 {
+                    self.follower.metrics().proof_hedges.inc();
+                }
+                asked_total += 1;
+                asked.spawn(async move {
+                    answer
+                        .await
+                        .unwrap_or_else(|_| Err("peer session ended".into()))
+                });
+                next_at = Instant::now() + self.config.hedge_after;
+            }
+            tokio::select! {
+                joined = asked.join_next(), if !asked.is_empty() => {
+                    match joined {
+                        Some(Ok(Ok((verified, proof)))) => {
+                            self.follower
+                                .metrics()
+                                .proof_latency
+                                .observe(started.elapsed().as_secs_f64());
+                            return Ok(NameAnswer {
+                                height: safe.height,
+                                root: safe.tree_root,
+                                verified,
+                                proof,
+                            });
+                        }
+                        Some(Ok(Err(e))) => last_error = e,
+                        Some(Err(e)) => last_error = e.to_string(),
+                        None => {}
+                    }
+                    next_at = Instant::now();
+                }
+                () = tokio::time::sleep_until(next_at.min(deadline)) => {
+                    if Instant::now() >= deadline {
+                        return Err(LookupFailure::Timeout(self.config.proof_timeout));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Job queues of synced sessions whose known tip covers `root_height`.
+    fn eligible(&self, root_height: u32) -> Vec<mpsc::Sender<ProofJob>> {
+        let sessions: Vec<SessionInfo> = self.sessions.lock().values().cloned().collect();
+        sessions
+            .into_iter()
+            .filter(|s| s.synced)
+            .filter(|s| match s.tip {
+                Some((hash, height)) => {
+                    height >= root_height && self.follower.is_on_best_chain(&hash, height)
+                }
+                None => s.height >= root_height,
+            })
+            .map(|s| s.jobs)
+            .collect()
+    }
+
+    fn banned_until(&self, key: &str) -> Option<Instant> {
+        let mut bans = self.bans.lock();
+        let now = Instant::now();
+        bans.retain(|_, until| *until > now);
+        self.follower
+            .metrics()
+            .peers_banned
+            .set(bans.len() as i64);
+        bans.get(key).copied()
+    }
+
+    fn ban(&self, key: &str, reason: BanReason) {
+        let until = Instant::now() + self.config.ban;
+        let count = {
+            let mut bans = self.bans.lock();
+            bans.insert(key.to_string(), until);
+            bans.len()
+        };
+        let metrics = self.follower.metrics();
+        metrics.bans.with_label_values(&[reason.label()]).inc();
+        metrics.peers_banned.set(count as i64);
+    }
+
+    async fn dial_loop(self: Arc<Self>, addr: PeerAddr, shutdown: CancellationToken) {
+        let key = addr.to_string();
+        let mut failures: u32 = 0;
+        while !shutdown.is_cancelled() {
+            if let Some(until) = self.banned_until(&key) {
+                tokio::select! {
+                    () = tokio::time::sleep_until(until) => continue,
+                    () = shutdown.cancelled() => return,
+                }
+            }
+            let permit = tokio::select! {
+                permit = Arc::clone(&self.slots).acquire_owned() => match permit {
+                    Ok(p) => p,
+                    Err(_) => return,
+                },
+                () = shutdown.cancelled() => return,
+            };
+            let connected = tokio::select! {
+                c = self.connect(&addr) => c,
+                () = shutdown.cancelled() => return,
+            };
+            match connected {
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    tracing::debug!(error = %e, failures, "connect failed");
+                }
+                Ok(conn) => {
+                    let started = Instant::now();
+                    let end = self.run_session(conn, &key, &shutdown).await;
+                    let metrics = self.follower.metrics();
+                    metrics.disconnects.with_label_values(&[end.label()]).inc();
+                    match &end {
+                        SessionEnd::Shutdown => return,
+                        SessionEnd::Ban(reason, why) => {
+                            tracing::warn!(reason = reason.label(), why, "banning peer");
+                            self.ban(&key, *reason);
+                        }
+                        SessionEnd::Closed => tracing::info!("peer closed the session"),
+                        SessionEnd::Timeout(what) => tracing::info!(waiting_for = what, "peer timed out; dropped"),
+                        SessionEnd::Error(error) => tracing::info!(%error, "peer session failed"),
+                    }
+                    if started.elapsed() >= STABLE_SESSION {
+                        failures = 0;
+                    } else {
+                        failures = failures.saturating_add(1);
+                    }
+                }
+            }
+            drop(permit);
+            let backoff = backoff(failures);
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    async fn connect(&self, addr: &PeerAddr) -> Result<PeerConnection, PeerError> {
+        let socket = resolve(addr).await?;
+        if addr.identity.is_some() {
+            return Err(PeerError::Handshake("brontide peers are not supported yet"));
+        }
+        let config = PeerConfig {
+            params: self.follower.params(),
+            handshake_timeout: HANDSHAKE_TIMEOUT,
+            user_agent: self.config.user_agent.clone(),
+            height: self.follower.tip().height,
+            send_headers: true,
+        };
+        PeerConnection::connect(socket, &config, self.follower.now()).await
+    }
+
+    async fn run_session(
+        &self,
+        mut conn: PeerConnection,
+        key: &str,
+        shutdown: &CancellationToken,
+    ) -> SessionEnd {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (jobs_tx, mut jobs) = mpsc::channel(JOB_QUEUE);
+        let claimed = conn.version().height;
+        tracing::info!(height = claimed, agent = %conn.version().agent, "peer connected");
+        self.sessions.lock().insert(
+            id,
+            SessionInfo {
+                addr: key.to_string(),
+                jobs: jobs_tx,
+                height: claimed,
+                tip: None,
+                synced: false,
+            },
+        );
+        self.publish_peer_stats(false);
+        let end = tokio::select! {
+            end = self.session(&mut conn, id, &mut jobs) => end,
+            () = shutdown.cancelled() => SessionEnd::Shutdown,
+        };
+        self.sessions.lock().remove(&id);
+        self.publish_peer_stats(false);
+        end
+    }
+
+    async fn session(
+        &self,
+        conn: &mut PeerConnection,
+        id: u64,
+        jobs: &mut mpsc::Receiver<ProofJob>,
+    ) -> SessionEnd {
+        match sync_into(conn, &mut self.follower.sink()).await {
+            Ok(report) => {
+                let tip = self.follower.tip().height;
+                self.update_session(id, |s| {
+                    s.synced = true;
+                    match report.last_on_best {
+                        Some((hash, height)) => {
+                            s.tip = Some((hash, height));
+                            s.height = height;
+                        }
+                        // The peer had nothing past our chain: its claim is at most our tip.
+                        None => s.height = s.height.min(tip),
+                    }
+                });
+                self.publish_peer_stats(true);
+            }
+            Err(e) => return SessionEnd::from_sync(e),
+        }
+        let mut in_flight: HashMap<(TreeRoot, NameHash), InFlight> = HashMap::new();
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        let mut last_packet = Instant::now();
+        let mut ping: Option<(u64, Instant)> = None;
+        loop {
+            tokio::select! {
+                job = jobs.recv() => {
+                    let Some(job) = job else { return SessionEnd::Closed };
+                    let k = (job.root, job.key);
+                    if let Some(flight) = in_flight.get_mut(&k) {
+                        flight.replies.push(job.reply);
+                        continue;
+                    }
+                    if in_flight.len() >= MAX_IN_FLIGHT {
+                        let _ = job.reply.send(Err("peer busy".into()));
+                        continue;
+                    }
+                    let request = Packet::GetProof(GetProof { root: job.root, key: job.key });
+                    if let Err(e) = conn.send(&request).await {
+                        return SessionEnd::from_peer(e);
+                    }
+                    in_flight.insert(k, InFlight {
+                        deadline: Instant::now() + self.config.proof_timeout,
+                        replies: vec![job.reply],
+                    });
+                }
+                packet = conn.next_packet() => {
+                    let packet = match packet {
+                        Ok(p) => p,
+                        Err(e) => return SessionEnd::from_peer(e),
+                    };
+                    last_packet = Instant::now();
+                    let packet = match conn.handle_keepalive(packet).await {
+                        Ok(Some(p)) => p,
+                        Ok(None) => continue,
+                        Err(e) => return SessionEnd::from_peer(e),
+                    };
+                    match packet {
+                        Packet::Proof(p) => {
+                            // An unsolicited proof is ignored: we only interpret answers.
+                            let Some(flight) = in_flight.remove(&(p.root, p.key)) else { continue };
+                            match verify_name_proof(&p.root, &p.key, &p.proof) {
+                                Ok(verified) => {
+                                    for reply in flight.replies {
+                                        let _ = reply.send(Ok((verified.clone(), p.proof.clone())));
+                                    }
+                                }
+                                Err(e) => {
+                                    for reply in flight.replies {
+                                        let _ = reply.send(Err("peer sent a bad proof".into()));
+                                    }
+                                    return SessionEnd::Ban(BanReason::BadProof, e.to_string());
+                                }
+                            }
+                        }
+                        Packet::Pong(nonce) => {
+                            if ping.is_some_and(|(n, _)| n == nonce) {
+                                ping = None;
+                            }
+                        }
+                        packet @ (Packet::Headers(_) | Packet::Inv(_)) => {
+                            match handle_announcement(conn, &mut self.follower.sink(), packet).await {
+                                Ok(report) => {
+                                    if let Some((hash, height)) = report.last_on_best {
+                                        self.update_session(id, |s| {
+                                            s.tip = Some((hash, height));
+                                            s.height = s.height.max(height);
+                                        });
+                                        self.publish_peer_stats(false);
+                                    }
+                                }
+                                Err(e) => return SessionEnd::from_sync(e),
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                _ = tick.tick() => {
+                    let now = Instant::now();
+                    if in_flight.values().any(|f| f.deadline <= now) {
+                        return SessionEnd::Timeout("a proof");
+                    }
+                    match ping {
+                        Some((_, sent)) if now.duration_since(sent) >= PING_TIMEOUT => {
+                            return SessionEnd::Timeout("pong");
+                        }
+                        None if now.duration_since(last_packet) >= IDLE_PING => {
+                            let nonce = rand::random::<u64>();
+                            if let Err(e) = conn.send(&Packet::Ping(nonce)).await {
+                                return SessionEnd::from_peer(e);
+                            }
+                            ping = Some((nonce, now));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn update_session(&self, id: u64, update: impl FnOnce(&mut SessionInfo)) {
+        if let Some(s) = self.sessions.lock().get_mut(&id) {
+            update(s);
+        }
+    }
+
+    fn publish_peer_stats(&self, synced_now: bool) {
+        let (connected, best) = {
+            let sessions = self.sessions.lock();
+            let best = sessions.values().map(|s| s.height).max().unwrap_or(0);
+            (sessions.len(), best)
+        };
+        self.follower.update_peers(|stats| {
+            stats.connected = connected;
+            stats.best_height = best;
+            stats.synced_once |= synced_now;
+        });
+    }
+
+    /// Addresses of the peers with a session (for logs and tests).
+    pub fn connected_peers(&self) -> Vec<String> {
+        self.sessions
+            .lock()
+            .values()
+            .map(|s| s.addr.clone())
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("peers", &self.config.peers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Resolves a peer's host (an IP parses without DNS).
+async fn resolve(addr: &PeerAddr) -> Result<SocketAddr, PeerError> {
+    if let Ok(ip) = addr.host.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, addr.port));
+    }
+    let found = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        tokio::net::lookup_host((addr.host.as_str(), addr.port)),
+    )
+    .await
+    .map_err(|_| PeerError::Timeout("name resolution"))??;
+    let mut found: Vec<SocketAddr> = found.collect();
+    found.shuffle(&mut rand::rng());
+    found.into_iter().next().ok_or(PeerError::Closed)
+}
+
+/// Reconnect delay after `failures` consecutive failures, with ±25 % jitter.
+fn backoff(failures: u32) -> Duration {
+    let base = MIN_BACKOFF.saturating_mul(1 << failures.min(8));
+    let base = base.min(MAX_BACKOFF);
+    let jitter = rand::random_range(0.75..1.25);
+    base.mul_f64(jitter)
+}
