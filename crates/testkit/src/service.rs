@@ -73,12 +73,14 @@ impl ServiceProcess {
         let deadline = Instant::now() + LISTEN_DEADLINE;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
-            let line = process.stdout_lines.recv_timeout(remaining).map_err(|_| {
-                TestkitError::Output {
-                    what: format!("{} listening line", program.display()),
-                    detail: format!("none within 60 s; log tail:\n{}", process.log_tail(30)),
-                }
-            })?;
+            let line =
+                process
+                    .stdout_lines
+                    .recv_timeout(remaining)
+                    .map_err(|_| TestkitError::Output {
+                        what: format!("{} listening line", program.display()),
+                        detail: format!("none within 60 s; log tail:\n{}", process.log_tail(30)),
+                    })?;
             let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&line) else {
                 continue;
             };
@@ -130,7 +132,10 @@ impl ServiceProcess {
             if Instant::now() >= deadline {
                 return Err(TestkitError::Output {
                     what: "/readyz".into(),
-                    detail: format!("not ready within {within:?}; log tail:\n{}", self.log_tail(30)),
+                    detail: format!(
+                        "not ready within {within:?}; log tail:\n{}",
+                        self.log_tail(30)
+                    ),
                 });
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -172,6 +177,29 @@ impl ServiceProcess {
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Waits up to `within` for the process to exit (after a signal, say).
+    pub fn poll_exit(
+        &mut self,
+        within: Duration,
+    ) -> Result<std::process::ExitStatus, TestkitError> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.try_exit_status() {
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                return Err(TestkitError::Output {
+                    what: "process exit".into(),
+                    detail: format!(
+                        "still running after {within:?}; log tail:\n{}",
+                        self.log_tail(20)
+                    ),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Whether the process has exited, with its status.

@@ -149,7 +149,10 @@ impl FromStr for PeerAddr {
             why,
         };
         let (identity, hostport) = match input.split_once('@') {
-            Some((key, rest)) => (Some(parse_identity(key).ok_or_else(|| bad("bad key"))?), rest),
+            Some((key, rest)) => (
+                Some(parse_identity(key).ok_or_else(|| bad("bad key"))?),
+                rest,
+            ),
             None => (None, input),
         };
         let (host, port) = hostport.rsplit_once(':').ok_or_else(|| bad("no port"))?;
@@ -341,7 +344,10 @@ impl FollowerConfig {
             return invalid("proof_timeout_ms", "must be between 100 and 120000");
         }
         if self.hedge_after_ms == 0 || self.hedge_after_ms >= self.proof_timeout_ms {
-            return invalid("hedge_after_ms", "must be above 0 and below proof_timeout_ms");
+            return invalid(
+                "hedge_after_ms",
+                "must be above 0 and below proof_timeout_ms",
+            );
         }
         if self.ban_secs == 0 {
             return invalid("ban_secs", "must be above 0");

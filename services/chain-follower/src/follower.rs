@@ -170,7 +170,9 @@ impl Follower {
             *peers
         };
         self.metrics.peers_connected.set(stats.connected as i64);
-        self.metrics.best_peer_height.set(i64::from(stats.best_height));
+        self.metrics
+            .best_peer_height
+            .set(i64::from(stats.best_height));
         self.refresh_readiness();
     }
 

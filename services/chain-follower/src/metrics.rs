@@ -1,9 +1,7 @@
 //! The follower's Prometheus metrics, registered into the registry `main` creates. Names are
 //! `pub const`s so dashboards and tests refer to the same strings.
 
-use prometheus::{
-    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-};
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 /// Height of the best validated tip.
 pub const TIP_HEIGHT: &str = "hnsfleet_follower_tip_height";

@@ -322,10 +322,7 @@ impl Pool {
         let mut bans = self.bans.lock();
         let now = Instant::now();
         bans.retain(|_, until| *until > now);
-        self.follower
-            .metrics()
-            .peers_banned
-            .set(bans.len() as i64);
+        self.follower.metrics().peers_banned.set(bans.len() as i64);
         bans.get(key).copied()
     }
 
@@ -379,7 +376,9 @@ impl Pool {
                             self.ban(&key, *reason);
                         }
                         SessionEnd::Closed => tracing::info!("peer closed the session"),
-                        SessionEnd::Timeout(what) => tracing::info!(waiting_for = what, "peer timed out; dropped"),
+                        SessionEnd::Timeout(what) => {
+                            tracing::info!(waiting_for = what, "peer timed out; dropped")
+                        }
                         SessionEnd::Error(error) => tracing::info!(%error, "peer session failed"),
                     }
                     if started.elapsed() >= STABLE_SESSION {

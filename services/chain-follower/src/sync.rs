@@ -188,7 +188,15 @@ pub async fn sync_headers(
     now: impl Fn() -> u64,
     persist: impl FnMut(&Header, &InsertOutcome),
 ) -> Result<SyncReport, SyncError> {
-    sync_into(peer, &mut LocalChain { chain, now, persist }).await
+    sync_into(
+        peer,
+        &mut LocalChain {
+            chain,
+            now,
+            persist,
+        },
+    )
+    .await
 }
 
 /// Syncs `sink` from `peer` until the peer has nothing new (a batch shorter than the maximum).
@@ -217,16 +225,22 @@ pub async fn sync_into(
                 "syncing headers"
             );
         }
-        let request = Packet::GetHeaders(GetHeaders {
+        peer.send(&Packet::GetHeaders(GetHeaders {
             locator: sink.locator(),
             stop: BlockHash::ZERO,
-        });
+        }))
+        .await?;
+        // hsd sends nothing at all when it has no headers past our locator. Peers handle
+        // packets in order, so a PING right behind the request is a barrier: its PONG before
+        // any HEADERS means "nothing new".
+        let barrier = rand::random::<u64>();
         let headers = peer
             .request(
-                &request,
+                &Packet::Ping(barrier),
                 HEADERS_TIMEOUT,
                 |p| match p {
                     Packet::Headers(h) => Some(h.clone()),
+                    Packet::Pong(nonce) if *nonce == barrier => Some(Vec::new()),
                     _ => None,
                 },
                 |_| {},

@@ -1,0 +1,217 @@
+//! The `hnsfleet-chain-follower` binary against a real hsd regtest node, over its gRPC and admin
+//! contracts: it becomes ready only after syncing, its tip equals hsd's, look-ups carry a proof
+//! that verifies against the returned root, `WatchTip` streams new blocks as hsd mines them,
+//! attestations verify under a key kept across restarts, bad names are refused, metrics move,
+//! and SIGTERM stops it cleanly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use hnsfleet_attestation::SignedAttestation;
+use hnsfleet_chain_follower::metrics;
+use hnsfleet_hns::name::Name;
+use hnsfleet_hns::types::{NameHash, TreeRoot};
+use hnsfleet_hns::urkel::verify_name_proof;
+use hnsfleet_proto::follower::v1 as pb;
+use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
+use hnsfleet_testkit::Hsd;
+use hnsfleet_testkit::service::ServiceProcess;
+use serde_json::Value;
+
+fn spawn_follower(hsd: &Hsd, data_dir: &Path, log: &str) -> ServiceProcess {
+    let args: Vec<String> = [
+        "--network",
+        "regtest",
+        "--peer",
+        &hsd.p2p_addr().unwrap().to_string(),
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--grpc-listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--checkpoint",
+        "false",
+        "--log-format",
+        "json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    ServiceProcess::spawn(
+        Path::new(env!("CARGO_BIN_EXE_hnsfleet-chain-follower")),
+        &args,
+        log,
+    )
+    .expect("follower starts")
+}
+
+async fn client(follower: &ServiceProcess) -> ChainFollowerClient<tonic::transport::Channel> {
+    ChainFollowerClient::connect(follower.grpc_url().unwrap())
+        .await
+        .expect("grpc connect")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_serves_the_follower_api_from_a_real_hsd() {
+    let (hsd, manifest) =
+        tokio::task::spawn_blocking(|| Hsd::start_prepared("svc-grpc", 710).expect("hsd"))
+            .await
+            .unwrap();
+    let data_dir = std::env::temp_dir().join(format!("hnsfleet-svc-grpc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let follower = spawn_follower(&hsd, &data_dir, "svc-grpc");
+    assert_eq!(follower.admin_get("/healthz").unwrap().0, 200);
+    follower.wait_ready(Duration::from_secs(30)).unwrap();
+    let mut api = client(&follower).await;
+
+    // Tip: hsd's best block, with its tree root and chainwork.
+    let info = hsd.rpc("getblockchaininfo", &[]).unwrap();
+    let tip = api
+        .get_tip(pb::GetTipRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(Value::from(tip.height), info["blocks"]);
+    assert_eq!(Value::from(hex::encode(&tip.hash)), info["bestblockhash"]);
+    assert_eq!(Value::from(hex::encode(&tip.chainwork)), info["chainwork"]);
+    let header = hsd
+        .rpc("getblockheader", &[info["bestblockhash"].clone()])
+        .unwrap();
+    assert_eq!(Value::from(hex::encode(&tip.tree_root)), header["treeroot"]);
+    assert_eq!(
+        follower.metric(metrics::TIP_HEIGHT).unwrap(),
+        Some(f64::from(tip.height))
+    );
+
+    // Look-ups: the proof verifies against the returned root; existence matches the manifest.
+    let registered = manifest["names"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    for (name, exists) in [(registered.as_str(), true), ("neverregistered", false)] {
+        let answer = api
+            .lookup_name(pb::LookupNameRequest { name: name.into() })
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .into_inner();
+        assert_eq!(answer.name, name);
+        assert_eq!(answer.exists, exists, "{name}");
+        let root = TreeRoot(answer.root.clone().try_into().unwrap());
+        let key = NameHash(answer.name_hash.clone().try_into().unwrap());
+        assert_eq!(key, Name::parse(name).unwrap().hash());
+        let verified = verify_name_proof(&root, &key, &answer.proof).expect("proof verifies");
+        assert_eq!(verified.state().is_some(), exists);
+        let at_height = hsd
+            .rpc(
+                "getblockheader",
+                &[hsd.rpc("getblockhash", &[answer.height.into()]).unwrap()],
+            )
+            .unwrap();
+        assert_eq!(
+            Value::from(hex::encode(&answer.root)),
+            at_height["treeroot"],
+            "{name}"
+        );
+    }
+    // A bad name is refused before any peer is asked.
+    let err = api
+        .lookup_name(pb::LookupNameRequest {
+            name: "bad..name".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err}");
+    assert_eq!(
+        follower
+            .metric(&format!("{}{{result=\"exists\"}}", metrics::PROOFS_SERVED))
+            .unwrap(),
+        Some(1.0)
+    );
+    assert_eq!(
+        follower
+            .metric(&format!("{}{{result=\"absent\"}}", metrics::PROOFS_SERVED))
+            .unwrap(),
+        Some(1.0)
+    );
+
+    // WatchTip: the current tip first, then every block hsd mines, in order, no reorg.
+    let mut stream = api
+        .watch_tip(pb::WatchTipRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.message().await.unwrap().unwrap();
+    assert_eq!(first.tip.unwrap().height, tip.height);
+    hsd.mine(2).unwrap();
+    for expected in [tip.height + 1, tip.height + 2] {
+        let event = tokio::time::timeout(Duration::from_secs(20), stream.message())
+            .await
+            .expect("tip event in time")
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.tip.unwrap().height, expected);
+        assert_eq!(event.reorg_depth, 0);
+    }
+
+    // Attestation: verifies, states the tip, same key on every call.
+    let a = api
+        .get_attestation(pb::GetAttestationRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let signed = SignedAttestation::decode(&a.signed).unwrap();
+    let verified = signed.verify().expect("attestation verifies");
+    assert_eq!(verified.statement().height, tip.height + 2);
+    assert_eq!(a.public_key, verified.signer().to_vec());
+    assert_eq!(a.tip.unwrap().height, tip.height + 2);
+    let key_file = data_dir.join("follower.key");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "key file readable by others: {mode:o}");
+    }
+
+    // SIGTERM: drains and exits 0.
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &follower.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut follower = follower;
+    let exit = follower
+        .poll_exit(Duration::from_secs(15))
+        .expect("exits after SIGTERM");
+    assert!(exit.success(), "{exit:?}\n{}", follower.log_tail(20));
+
+    // Restart on the same data dir: same key, tip from the file before any sync.
+    let again = spawn_follower(&hsd, &data_dir, "svc-grpc-2");
+    let log = again.poll(Duration::from_secs(10), "store opened", |p| {
+        p.log()
+            .lines()
+            .find(|l| l.contains("opened header store"))
+            .map(str::to_string)
+    });
+    let log = log.unwrap();
+    let line: Value = serde_json::from_str(&log).unwrap();
+    assert_eq!(
+        line["fields"]["height"],
+        Value::from(tip.height + 2),
+        "{log}"
+    );
+    assert_eq!(line["fields"]["truncated_bytes"], Value::from(0), "{log}");
+    again.wait_ready(Duration::from_secs(30)).unwrap();
+    let mut api = client(&again).await;
+    let b = api
+        .get_attestation(pb::GetAttestationRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(b.public_key, a.public_key);
+    drop(again);
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
