@@ -521,10 +521,8 @@ impl Pool {
                                 }
                             }
                         }
-                        Packet::Pong(nonce) => {
-                            if ping.is_some_and(|(n, _)| n == nonce) {
-                                ping = None;
-                            }
+                        Packet::Pong(nonce) if ping.is_some_and(|(n, _)| n == nonce) => {
+                            ping = None;
                         }
                         packet @ (Packet::Headers(_) | Packet::Inv(_)) => {
                             match handle_announcement(conn, &mut self.follower.sink(), packet).await {
