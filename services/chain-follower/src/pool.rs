@@ -11,12 +11,11 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use hnsfleet_hns::p2p::{GetProof, Packet};
 use hnsfleet_hns::types::{BlockHash, NameHash, TreeRoot};
-use hnsfleet_hns::urkel::{VerifiedName, verify_name_proof};
+use hnsfleet_hns::urkel::VerifiedName;
 use parking_lot::Mutex;
 use rand::seq::SliceRandom;
 use thiserror::Error;
@@ -29,7 +28,10 @@ use tracing::Instrument;
 use crate::config::PeerAddr;
 use crate::follower::Follower;
 use crate::peer::{PeerConfig, PeerConnection, PeerError};
-use crate::sync::{SyncError, handle_announcement, sync_into};
+
+mod session;
+
+use session::SessionEnd;
 
 /// Proof jobs queued per session.
 const JOB_QUEUE: usize = 256;
@@ -137,20 +139,6 @@ struct ProofJob {
     reply: oneshot::Sender<JobResult>,
 }
 
-struct InFlight {
-    deadline: Instant,
-    replies: Vec<oneshot::Sender<JobResult>>,
-}
-
-#[derive(Debug)]
-enum SessionEnd {
-    Shutdown,
-    Closed,
-    Timeout(&'static str),
-    Error(String),
-    Ban(BanReason, String),
-}
-
 // === impl BanReason ===
 
 impl BanReason {
@@ -160,39 +148,6 @@ impl BanReason {
             BanReason::InvalidHeader => "invalid_header",
             BanReason::BadProof => "bad_proof",
             BanReason::Protocol => "protocol",
-        }
-    }
-}
-
-// === impl SessionEnd ===
-
-impl SessionEnd {
-    fn label(&self) -> &'static str {
-        match self {
-            SessionEnd::Shutdown | SessionEnd::Closed => "closed",
-            SessionEnd::Timeout(_) => "timeout",
-            SessionEnd::Error(_) => "error",
-            SessionEnd::Ban(..) => "banned",
-        }
-    }
-
-    fn from_peer(e: PeerError) -> SessionEnd {
-        match e {
-            PeerError::Closed => SessionEnd::Closed,
-            PeerError::Timeout(what) => SessionEnd::Timeout(what),
-            PeerError::Protocol(e) => SessionEnd::Ban(BanReason::Protocol, e.to_string()),
-            other => SessionEnd::Error(other.to_string()),
-        }
-    }
-
-    fn from_sync(e: SyncError) -> SessionEnd {
-        match e {
-            SyncError::Peer(e) => SessionEnd::from_peer(e),
-            SyncError::InvalidHeader(e) if e.ban_worthy() => {
-                SessionEnd::Ban(BanReason::InvalidHeader, e.to_string())
-            }
-            SyncError::InvalidHeader(e) => SessionEnd::Error(e.to_string()),
-            other => SessionEnd::Ban(BanReason::Protocol, other.to_string()),
         }
     }
 }
@@ -410,158 +365,6 @@ impl Pool {
             send_headers: true,
         };
         PeerConnection::connect(socket, &config, self.follower.now()).await
-    }
-
-    async fn run_session(
-        &self,
-        mut conn: PeerConnection,
-        key: &str,
-        shutdown: &CancellationToken,
-    ) -> SessionEnd {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (jobs_tx, mut jobs) = mpsc::channel(JOB_QUEUE);
-        let claimed = conn.version().height;
-        tracing::info!(height = claimed, agent = %conn.version().agent, "peer connected");
-        self.sessions.lock().insert(
-            id,
-            SessionInfo {
-                addr: key.to_string(),
-                jobs: jobs_tx,
-                height: claimed,
-                tip: None,
-                synced: false,
-            },
-        );
-        self.publish_peer_stats(false);
-        let end = tokio::select! {
-            end = self.session(&mut conn, id, &mut jobs) => end,
-            () = shutdown.cancelled() => SessionEnd::Shutdown,
-        };
-        self.sessions.lock().remove(&id);
-        self.publish_peer_stats(false);
-        end
-    }
-
-    async fn session(
-        &self,
-        conn: &mut PeerConnection,
-        id: u64,
-        jobs: &mut mpsc::Receiver<ProofJob>,
-    ) -> SessionEnd {
-        match sync_into(conn, &mut self.follower.sink()).await {
-            Ok(report) => {
-                let tip = self.follower.tip().height;
-                self.update_session(id, |s| {
-                    s.synced = true;
-                    match report.last_on_best {
-                        Some((hash, height)) => {
-                            s.tip = Some((hash, height));
-                            s.height = height;
-                        }
-                        // The peer had nothing past our chain: its claim is at most our tip.
-                        None => s.height = s.height.min(tip),
-                    }
-                });
-                self.publish_peer_stats(true);
-            }
-            Err(e) => return SessionEnd::from_sync(e),
-        }
-        let mut in_flight: HashMap<(TreeRoot, NameHash), InFlight> = HashMap::new();
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
-        let mut last_packet = Instant::now();
-        let mut ping: Option<(u64, Instant)> = None;
-        loop {
-            tokio::select! {
-                job = jobs.recv() => {
-                    let Some(job) = job else { return SessionEnd::Closed };
-                    let k = (job.root, job.key);
-                    if let Some(flight) = in_flight.get_mut(&k) {
-                        flight.replies.push(job.reply);
-                        continue;
-                    }
-                    if in_flight.len() >= MAX_IN_FLIGHT {
-                        let _ = job.reply.send(Err("peer busy".into()));
-                        continue;
-                    }
-                    let request = Packet::GetProof(GetProof { root: job.root, key: job.key });
-                    if let Err(e) = conn.send(&request).await {
-                        return SessionEnd::from_peer(e);
-                    }
-                    in_flight.insert(k, InFlight {
-                        deadline: Instant::now() + self.config.proof_timeout,
-                        replies: vec![job.reply],
-                    });
-                }
-                packet = conn.next_packet() => {
-                    let packet = match packet {
-                        Ok(p) => p,
-                        Err(e) => return SessionEnd::from_peer(e),
-                    };
-                    last_packet = Instant::now();
-                    let packet = match conn.handle_keepalive(packet).await {
-                        Ok(Some(p)) => p,
-                        Ok(None) => continue,
-                        Err(e) => return SessionEnd::from_peer(e),
-                    };
-                    match packet {
-                        Packet::Proof(p) => {
-                            // An unsolicited proof is ignored: we only interpret answers.
-                            let Some(flight) = in_flight.remove(&(p.root, p.key)) else { continue };
-                            match verify_name_proof(&p.root, &p.key, &p.proof) {
-                                Ok(verified) => {
-                                    for reply in flight.replies {
-                                        let _ = reply.send(Ok((verified.clone(), p.proof.clone())));
-                                    }
-                                }
-                                Err(e) => {
-                                    for reply in flight.replies {
-                                        let _ = reply.send(Err("peer sent a bad proof".into()));
-                                    }
-                                    return SessionEnd::Ban(BanReason::BadProof, e.to_string());
-                                }
-                            }
-                        }
-                        Packet::Pong(nonce) if ping.is_some_and(|(n, _)| n == nonce) => {
-                            ping = None;
-                        }
-                        packet @ (Packet::Headers(_) | Packet::Inv(_)) => {
-                            match handle_announcement(conn, &mut self.follower.sink(), packet).await {
-                                Ok(report) => {
-                                    if let Some((hash, height)) = report.last_on_best {
-                                        self.update_session(id, |s| {
-                                            s.tip = Some((hash, height));
-                                            s.height = s.height.max(height);
-                                        });
-                                        self.publish_peer_stats(false);
-                                    }
-                                }
-                                Err(e) => return SessionEnd::from_sync(e),
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                _ = tick.tick() => {
-                    let now = Instant::now();
-                    if in_flight.values().any(|f| f.deadline <= now) {
-                        return SessionEnd::Timeout("a proof");
-                    }
-                    match ping {
-                        Some((_, sent)) if now.duration_since(sent) >= PING_TIMEOUT => {
-                            return SessionEnd::Timeout("pong");
-                        }
-                        None if now.duration_since(last_packet) >= IDLE_PING => {
-                            let nonce = rand::random::<u64>();
-                            if let Err(e) = conn.send(&Packet::Ping(nonce)).await {
-                                return SessionEnd::from_peer(e);
-                            }
-                            ping = Some((nonce, now));
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
     }
 
     fn update_session(&self, id: u64, update: impl FnOnce(&mut SessionInfo)) {
