@@ -139,6 +139,40 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
         Some(1.0)
     );
 
+    // A burst of 240 concurrent look-ups, 128 distinct (above the 80-proof per-peer burst
+    // budget), is queued and served, all verified, without dropping the only peer.
+    let names: Vec<String> = manifest["names"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let mut burst = tokio::task::JoinSet::new();
+    for i in 0..240 {
+        let mut api = api.clone();
+        let (name, exists) = if i % 2 == 0 {
+            (names[i % names.len()].clone(), true)
+        } else {
+            (format!("absent{i}"), false)
+        };
+        burst.spawn(async move {
+            let answer = api
+                .lookup_name(pb::LookupNameRequest { name: name.clone() })
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .into_inner();
+            assert_eq!(answer.exists, exists, "{name}");
+        });
+    }
+    while let Some(done) = burst.join_next().await {
+        done.unwrap();
+    }
+    assert_eq!(follower.metric(metrics::DISCONNECTS).unwrap(), Some(0.0));
+    assert_eq!(
+        follower.metric(metrics::PEERS_CONNECTED).unwrap(),
+        Some(1.0)
+    );
+
     // WatchTip: the current tip first, then every block hsd mines, in order, no reorg.
     let mut stream = api
         .watch_tip(pb::WatchTipRequest {})

@@ -2,7 +2,7 @@
 //! (proofs, announcements, pings) and a timer for deadlines and keep-alive. Ends with the
 //! reason the pool acts on (ban, redial later, stop).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -67,9 +67,84 @@ impl SessionEnd {
     }
 }
 
+/// Limits GETPROOF requests per peer to [`ProofBudget::PER_SECOND`] in any one-second
+/// interval. hsd bans a peer whose proof score — last window's count weighted by the part of
+/// it still "visible", plus this window's count — reaches 100 (`maxProofRPS`, hsd
+/// `lib/net/slidingwindow.js`). With at most 50 sends in every one-second interval that score
+/// stays below 100 however hsd's windows are aligned; look-ups over the budget wait here and
+/// spill to other peers through hedging.
+struct ProofBudget {
+    sent: VecDeque<Instant>,
+}
+
+impl ProofBudget {
+    /// Most requests in any one-second interval.
+    const PER_SECOND: usize = 50;
+
+    fn new() -> ProofBudget {
+        ProofBudget {
+            sent: VecDeque::with_capacity(Self::PER_SECOND),
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> bool {
+        while self
+            .sent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            self.sent.pop_front();
+        }
+        if self.sent.len() < Self::PER_SECOND {
+            self.sent.push_back(now);
+            true
+        } else {
+            false
+        }
+    }
+}
+
 // === impl Pool (sessions) ===
 
 impl Pool {
+    /// Sends GETPROOF for waiting jobs while the peer's budget and in-flight bound allow.
+    /// Jobs whose look-up already finished elsewhere are dropped unsent.
+    async fn send_waiting(
+        &self,
+        conn: &mut PeerConnection,
+        waiting: &mut VecDeque<ProofJob>,
+        in_flight: &mut HashMap<(TreeRoot, NameHash), InFlight>,
+        budget: &mut ProofBudget,
+    ) -> Result<(), PeerError> {
+        while let Some(job) = waiting.pop_front() {
+            if job.reply.is_closed() {
+                continue;
+            }
+            let k = (job.root, job.key);
+            if let Some(flight) = in_flight.get_mut(&k) {
+                flight.replies.push(job.reply);
+                continue;
+            }
+            if in_flight.len() >= MAX_IN_FLIGHT || !budget.take(Instant::now()) {
+                waiting.push_front(job);
+                return Ok(());
+            }
+            conn.send(&Packet::GetProof(GetProof {
+                root: job.root,
+                key: job.key,
+            }))
+            .await?;
+            in_flight.insert(
+                k,
+                InFlight {
+                    deadline: Instant::now() + self.config.proof_timeout,
+                    replies: vec![job.reply],
+                },
+            );
+        }
+        Ok(())
+    }
+
     pub(super) async fn run_session(
         &self,
         mut conn: PeerConnection,
@@ -125,30 +200,28 @@ impl Pool {
             Err(e) => return SessionEnd::from_sync(e),
         }
         let mut in_flight: HashMap<(TreeRoot, NameHash), InFlight> = HashMap::new();
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
         let mut last_packet = Instant::now();
         let mut ping: Option<(u64, Instant)> = None;
+        let mut budget = ProofBudget::new();
+        let mut waiting: VecDeque<ProofJob> = VecDeque::new();
         loop {
             tokio::select! {
                 job = jobs.recv() => {
                     let Some(job) = job else { return SessionEnd::Closed };
-                    let k = (job.root, job.key);
-                    if let Some(flight) = in_flight.get_mut(&k) {
+                    if let Some(flight) = in_flight.get_mut(&(job.root, job.key)) {
                         flight.replies.push(job.reply);
                         continue;
                     }
-                    if in_flight.len() >= MAX_IN_FLIGHT {
+                    if waiting.len() >= JOB_QUEUE {
+                        // The look-up moves on to another peer.
                         let _ = job.reply.send(Err("peer busy".into()));
                         continue;
                     }
-                    let request = Packet::GetProof(GetProof { root: job.root, key: job.key });
-                    if let Err(e) = conn.send(&request).await {
+                    waiting.push_back(job);
+                    if let Err(e) = self.send_waiting(conn, &mut waiting, &mut in_flight, &mut budget).await {
                         return SessionEnd::from_peer(e);
                     }
-                    in_flight.insert(k, InFlight {
-                        deadline: Instant::now() + self.config.proof_timeout,
-                        replies: vec![job.reply],
-                    });
                 }
                 packet = conn.next_packet() => {
                     let packet = match packet {
@@ -200,6 +273,9 @@ impl Pool {
                     }
                 }
                 _ = tick.tick() => {
+                    if let Err(e) = self.send_waiting(conn, &mut waiting, &mut in_flight, &mut budget).await {
+                        return SessionEnd::from_peer(e);
+                    }
                     let now = Instant::now();
                     if in_flight.values().any(|f| f.deadline <= now) {
                         return SessionEnd::Timeout("a proof");
@@ -220,5 +296,24 @@ impl Pool {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proof_budget_allows_fifty_in_any_second() {
+        let start = Instant::now();
+        let mut budget = ProofBudget::new();
+        assert_eq!((0..200).filter(|_| budget.take(start)).count(), 50);
+        // Still within the same second: nothing.
+        let late = start + Duration::from_millis(999);
+        assert_eq!((0..200).filter(|_| budget.take(late)).count(), 0);
+        // A second after the burst: 50 more, and again none right after.
+        let next = start + Duration::from_secs(1);
+        assert_eq!((0..200).filter(|_| budget.take(next)).count(), 50);
+        assert_eq!((0..200).filter(|_| budget.take(next)).count(), 0);
     }
 }
