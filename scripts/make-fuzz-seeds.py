@@ -4,6 +4,10 @@
 Run from anywhere; writes one file per seed, named by the SHA-1 of its bytes (libFuzzer's
 convention), so re-running is idempotent. The seeds are committed; this script documents where
 they come from.
+
+One seed is not derived from a vector and is kept by hand: seeds/attestation/regtest-tip-151,
+the tip of the prepared regtest chain (height 151) as a hnsfleet-attestation SignedAttestation
+signed with the test key 0x07 repeated 32 times.
 """
 import base64
 import hashlib
