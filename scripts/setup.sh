@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs everything the tests need, idempotently: Rust tools from crates.io and, as later
-# issues add them, Debian packages and the pinned npm hsd. Safe to run again and again.
+# Installs everything the tests need, idempotently: Rust tools from crates.io, Debian packages
+# and the pinned npm packages (bns, hsd). Safe to run again and again.
+#   bash scripts/setup.sh        everything
+#   bash scripts/setup.sh hsd    only what running a regtest hsd needs (the demo)
 set -euo pipefail
+only=${1:-all}
 cd "$(dirname "$0")/.."
 
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -33,8 +36,10 @@ install_cargo_tool() {
     cargo install --locked --quiet "$crate" --version "$version"
 }
 
-install_cargo_tool cargo-deny "$CARGO_DENY_VERSION" cargo-deny
-install_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" cargo-fuzz
+if [ "$only" = all ]; then
+    install_cargo_tool cargo-deny "$CARGO_DENY_VERSION" cargo-deny
+    install_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" cargo-fuzz
+fi
 
 # Independent reference implementations for interop tests (npm, versions pinned by the lock file).
 install_npm_dir() {
@@ -50,7 +55,7 @@ install_npm_dir() {
     echo "$want" >"$stamp"
 }
 
-install_npm_dir tests/interop
+[ "$only" = all ] && install_npm_dir tests/interop
 # The real hsd (regtest only) for the end-to-end tests, driven by scripts/hsd/hsd.sh.
 # Native modules (bcrypto, ...) build from source on the first install (about a minute).
 install_npm_dir tests/e2e/hsd

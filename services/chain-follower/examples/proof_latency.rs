@@ -5,6 +5,9 @@
 //! The follower's look-up = GETPROOF over an open p2p connection + Urkel verification +
 //! NameState and resource decoding. Requests are paced below hsd's 100 proofs/s per-peer limit.
 //!
+//! A third series goes through the whole follower service, run in-process on port 0: gRPC
+//! `LookupName` → pool → session → GETPROOF → verification → protobuf answer.
+//!
 //! Run: `cargo run --release -p hnsfleet-chain-follower --example proof_latency [ROUNDS]`
 //! (needs `bash scripts/setup.sh` first; starts and stops its own hsd).
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
@@ -21,6 +24,8 @@ use hnsfleet_chain_follower::sync::sync_headers;
 use hnsfleet_hns::name::Name;
 use hnsfleet_hns::params::Network;
 use hnsfleet_hns::resource::Resource;
+use hnsfleet_proto::follower::v1 as pb;
+use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
 use hnsfleet_testkit::Hsd;
 
 #[path = "../tests/common/mod.rs"]
@@ -71,7 +76,29 @@ fn rpc(conn: &mut StdTcpStream, auth: &str, body: &str) -> String {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
+/// Starts the follower service in-process against `peer`; returns its gRPC URL.
+async fn start_service(
+    peer: std::net::SocketAddr,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> String {
+    use hnsfleet_chain_follower::config::FollowerConfig;
+    use hnsfleet_chain_follower::service::{Listeners, run};
+    let data_dir = std::env::temp_dir().join(format!("hnsfleet-latency-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let config = FollowerConfig {
+        network: Network::Regtest,
+        peers: vec![peer.to_string().parse().unwrap()],
+        data_dir,
+        ..FollowerConfig::default()
+    };
+    let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", grpc.local_addr().unwrap());
+    tokio::spawn(async move { run(config, Listeners { grpc, admin }, shutdown).await.unwrap() });
+    url
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let rounds: usize = std::env::args().nth(1).map_or(40, |a| a.parse().unwrap());
     let (hsd, manifest) =
@@ -106,7 +133,24 @@ async fn main() {
     let mut http = StdTcpStream::connect(hsd.http_addr().unwrap()).unwrap();
     http.set_nodelay(true).unwrap();
 
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let url = start_service(hsd.p2p_addr().unwrap(), shutdown.clone()).await;
+    let mut api = loop {
+        match ChainFollowerClient::connect(url.clone()).await {
+            Ok(c) => break c,
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    // Wait for the service to sync (a look-up succeeds).
+    loop {
+        let request = pb::LookupNameRequest { name: names[0].clone() };
+        if api.lookup_name(request).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let (mut ours, mut theirs, mut service) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         for name in &names {
             let key = Name::parse(name).unwrap().hash();
@@ -125,8 +169,19 @@ async fn main() {
             let answer = rpc(&mut http, &auth, &body);
             theirs.push(t.elapsed());
             assert!(answer.contains("\"error\":null"), "{answer}");
-            // Stay well below hsd's 100 proofs/s per-peer ban threshold.
-            tokio::time::sleep(Duration::from_millis(25)).await;
+
+            let t = StdInstant::now();
+            let answer = api
+                .lookup_name(pb::LookupNameRequest { name: name.clone() })
+                .await
+                .unwrap()
+                .into_inner();
+            if !answer.resource.is_empty() {
+                let _json = Resource::decode(&answer.resource).unwrap().to_json();
+            }
+            service.push(t.elapsed());
+            // Stay below hsd's proof rate limit (two proofs per iteration).
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
     println!(
@@ -134,6 +189,8 @@ async fn main() {
         names.len()
     );
     report("hnsfleet look-up (GETPROOF + verify)", ours);
+    report("hnsfleet service (gRPC LookupName)", service);
     report("hsd getnameresource JSON-RPC", theirs);
+    shutdown.cancel();
     drop(hsd);
 }
