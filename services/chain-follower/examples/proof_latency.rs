@@ -94,7 +94,11 @@ async fn start_service(
     let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", grpc.local_addr().unwrap());
-    tokio::spawn(async move { run(config, Listeners { grpc, admin }, shutdown).await.unwrap() });
+    tokio::spawn(async move {
+        run(config, Listeners { grpc, admin }, shutdown)
+            .await
+            .unwrap()
+    });
     url
 }
 
@@ -143,7 +147,9 @@ async fn main() {
     };
     // Wait for the service to sync (a look-up succeeds).
     loop {
-        let request = pb::LookupNameRequest { name: names[0].clone() };
+        let request = pb::LookupNameRequest {
+            name: names[0].clone(),
+        };
         if api.lookup_name(request).await.is_ok() {
             break;
         }

@@ -47,6 +47,10 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const MIN_BACKOFF: Duration = Duration::from_millis(500);
 /// Longest reconnect delay.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Weight of a new sample in a peer's score (moving average).
+const SCORE_WEIGHT: f64 = 0.2;
+/// A failed proof request counts as an answer this slow, seconds.
+const FAILURE_PENALTY: f64 = 2.0;
 /// A session this long resets the failure count.
 const STABLE_SESSION: Duration = Duration::from_secs(60);
 
@@ -129,6 +133,16 @@ struct SessionInfo {
     tip: Option<(BlockHash, u32)>,
     /// Whether the first header sync with this peer finished.
     synced: bool,
+    /// Moving average of this peer's proof answer time, seconds, with failures counted as
+    /// slow answers; `None` until it answered once (new peers get tried first).
+    score: Option<f64>,
+}
+
+/// An eligible session for one look-up.
+struct Candidate {
+    id: u64,
+    jobs: mpsc::Sender<ProofJob>,
+    score: f64,
 }
 
 type JobResult = Result<(VerifiedName, Vec<u8>), String>;
@@ -189,17 +203,24 @@ impl Pool {
         if candidates.is_empty() {
             return Err(LookupFailure::NoPeers(safe.height));
         }
+        // Random order, then "power of two choices": of the first two, the better-scored peer
+        // goes first. Good peers get most first requests, every peer keeps being tried.
         candidates.shuffle(&mut rand::rng());
+        if candidates.len() >= 2 && candidates[1].score < candidates[0].score {
+            candidates.swap(0, 1);
+        }
         let mut candidates = candidates.into_iter();
-        let mut asked: JoinSet<JobResult> = JoinSet::new();
+        let mut asked: JoinSet<(u64, Duration, JobResult)> = JoinSet::new();
         let mut asked_total = 0usize;
+        // Peers asked and not yet answered, with when they were asked.
+        let mut waiting_on: Vec<(u64, Instant)> = Vec::new();
         let deadline = started + self.config.proof_timeout;
         let mut last_error = String::from("no answer");
         // When to ask the next peer: now, after each hedge delay, or as soon as one fails.
         let mut next_at = Instant::now();
         loop {
             while Instant::now() >= next_at {
-                let Some(jobs) = candidates.next() else {
+                let Some(candidate) = candidates.next() else {
                     if asked.is_empty() {
                         return Err(LookupFailure::AllFailed(last_error));
                     }
@@ -212,7 +233,7 @@ impl Pool {
                     key,
                     reply,
                 };
-                if jobs.try_send(job).is_err() {
+                if candidate.jobs.try_send(job).is_err() {
                     last_error = "peer queue full or closed".into();
                     continue;
                 }
@@ -220,17 +241,25 @@ impl Pool {
                     self.follower.metrics().proof_hedges.inc();
                 }
                 asked_total += 1;
+                let (id, sent) = (candidate.id, Instant::now());
+                waiting_on.push((id, sent));
                 asked.spawn(async move {
-                    answer
+                    let result = answer
                         .await
-                        .unwrap_or_else(|_| Err("peer session ended".into()))
+                        .unwrap_or_else(|_| Err("peer session ended".into()));
+                    (id, sent.elapsed(), result)
                 });
                 next_at = Instant::now() + self.config.hedge_after;
             }
             tokio::select! {
                 joined = asked.join_next(), if !asked.is_empty() => {
                     match joined {
-                        Some(Ok(Ok((verified, proof)))) => {
+                        Some(Ok((id, took, Ok((verified, proof))))) => {
+                            self.record(id, Some(took));
+                            // The peers that lost the race were at least this slow.
+                            for (other, sent) in waiting_on.iter().filter(|(o, _)| *o != id) {
+                                self.record(*other, Some(sent.elapsed()));
+                            }
                             self.follower
                                 .metrics()
                                 .proof_latency
@@ -242,7 +271,11 @@ impl Pool {
                                 proof,
                             });
                         }
-                        Some(Ok(Err(e))) => last_error = e,
+                        Some(Ok((id, _, Err(e)))) => {
+                            self.record(id, None);
+                            waiting_on.retain(|(o, _)| *o != id);
+                            last_error = e;
+                        }
                         Some(Err(e)) => last_error = e.to_string(),
                         None => {}
                     }
@@ -258,19 +291,40 @@ impl Pool {
     }
 
     /// Job queues of synced sessions whose known tip covers `root_height`.
-    fn eligible(&self, root_height: u32) -> Vec<mpsc::Sender<ProofJob>> {
-        let sessions: Vec<SessionInfo> = self.sessions.lock().values().cloned().collect();
+    fn eligible(&self, root_height: u32) -> Vec<Candidate> {
+        let sessions: Vec<(u64, SessionInfo)> = self
+            .sessions
+            .lock()
+            .iter()
+            .map(|(id, s)| (*id, s.clone()))
+            .collect();
         sessions
             .into_iter()
-            .filter(|s| s.synced)
-            .filter(|s| match s.tip {
+            .filter(|(_, s)| s.synced)
+            .filter(|(_, s)| match s.tip {
                 Some((hash, height)) => {
                     height >= root_height && self.follower.is_on_best_chain(&hash, height)
                 }
                 None => s.height >= root_height,
             })
-            .map(|s| s.jobs)
+            .map(|(id, s)| Candidate {
+                id,
+                jobs: s.jobs,
+                score: s.score.unwrap_or(0.0),
+            })
             .collect()
+    }
+
+    /// Folds one answer time (or a failure, counted as [`FAILURE_PENALTY`]) into a session's
+    /// score.
+    fn record(&self, id: u64, outcome: Option<Duration>) {
+        let sample = outcome.map_or(FAILURE_PENALTY, |d| d.as_secs_f64());
+        self.update_session(id, |s| {
+            s.score = Some(match s.score {
+                Some(old) => old + SCORE_WEIGHT * (sample - old),
+                None => sample,
+            });
+        });
     }
 
     fn banned_until(&self, key: &str) -> Option<Instant> {

@@ -163,6 +163,7 @@ impl Pool {
                 height: claimed,
                 tip: None,
                 synced: false,
+                score: None,
             },
         );
         self.publish_peer_stats(false);
