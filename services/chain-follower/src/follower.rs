@@ -265,3 +265,6 @@ impl HeaderSink for SharedSink<'_> {
         self.follower.accept(headers)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,107 @@
+use hnsfleet_hns::params::Network;
+
+use super::*;
+use crate::synthetic::mine_chain;
+
+fn follower(min_peers: usize) -> (Arc<Follower>, Readiness) {
+    let params = Network::Regtest.params();
+    let readiness = Readiness::new();
+    let key = SecretKey::from_byte_array([9u8; 32]).unwrap();
+    let follower = Follower::new(
+        params,
+        HeaderChain::from_genesis(params),
+        None,
+        Metrics::unregistered().unwrap(),
+        readiness.clone(),
+        ReadyRules {
+            min_peers,
+            within: 2,
+        },
+        key,
+        || 1_900_000_000,
+    );
+    (follower, readiness)
+}
+
+#[test]
+fn ready_only_with_peers_a_finished_sync_and_a_close_tip() {
+    let (f, ready) = follower(2);
+    assert!(ready.check().is_err());
+    // One peer that has synced, claiming height 10: too few peers, tip too far behind.
+    f.update_peers(|p| {
+        p.connected = 1;
+        p.synced_once = true;
+        p.best_height = 10;
+    });
+    assert!(ready.check().is_err());
+    f.update_peers(|p| p.connected = 2);
+    assert!(ready.check().is_err(), "tip 0 is 10 blocks behind");
+    let params = Network::Regtest.params();
+    let headers = mine_chain(params, &ChainEntry::genesis(params), 8, 600, 1);
+    f.accept(headers).unwrap();
+    assert_eq!(f.tip().height, 8);
+    assert!(ready.check().is_ok(), "8 + 2 >= 10");
+    f.update_peers(|p| p.best_height = 11);
+    assert!(ready.check().is_err());
+    f.update_peers(|p| {
+        p.best_height = 8;
+        p.connected = 1;
+    });
+    assert!(ready.check().is_err(), "one peer is not enough");
+}
+
+#[test]
+fn tip_events_carry_reorg_depth_and_metrics_follow() {
+    let (f, _) = follower(1);
+    let mut events = f.subscribe();
+    let params = Network::Regtest.params();
+    let genesis = ChainEntry::genesis(params);
+    let a = mine_chain(params, &genesis, 5, 600, 1);
+    f.accept(a).unwrap();
+    let first = events.try_recv().unwrap();
+    assert_eq!((first.tip.height, first.reorg_depth), (5, 0));
+    assert!(events.try_recv().is_err(), "one event per batch");
+
+    // A competing branch from height 2 that ends up with more work: depth 3 (heights 3..5).
+    let fork = f.chain.lock().chain.entry_at(2).copied().unwrap();
+    let b = mine_chain(params, &fork, 4, 601, 2);
+    let accepted = f.accept(b).unwrap();
+    assert_eq!(accepted.reorgs.len(), 1);
+    let change = events.try_recv().unwrap();
+    assert_eq!((change.tip.height, change.reorg_depth), (6, 3));
+    let m = f.metrics();
+    assert_eq!(m.tip_height.get(), 6);
+    assert_eq!(m.reorg_depth.get_sample_count(), 1);
+    assert_eq!(m.reorg_depth.get_sample_sum(), 3.0);
+    assert_eq!(m.headers_validated.get(), 9);
+}
+
+#[test]
+fn an_invalid_header_keeps_the_valid_prefix_and_publishes_it() {
+    let (f, _) = follower(1);
+    let mut events = f.subscribe();
+    let params = Network::Regtest.params();
+    let mut headers = mine_chain(params, &ChainEntry::genesis(params), 4, 600, 1);
+    headers[2].bits = 0x1d00ffff; // not the regtest limit: invalid from here on
+    let err = f.accept(headers).unwrap_err();
+    assert!(err.ban_worthy(), "{err}");
+    assert_eq!(f.tip().height, 2);
+    assert_eq!(events.try_recv().unwrap().tip.height, 2);
+    assert_eq!(f.metrics().headers_validated.get(), 2);
+}
+
+#[test]
+fn attestations_state_the_tip_and_verify() {
+    let (f, _) = follower(1);
+    let params = Network::Regtest.params();
+    f.accept(mine_chain(params, &ChainEntry::genesis(params), 3, 600, 1))
+        .unwrap();
+    let signed = f.attest();
+    let verified = signed.verify().unwrap();
+    let tip = f.tip();
+    assert_eq!(verified.statement().height, 3);
+    assert_eq!(verified.statement().hash, tip.hash);
+    assert_eq!(verified.statement().tree_root, tip.tree_root);
+    assert_eq!(verified.statement().network_magic, params.magic);
+    assert_eq!(verified.statement().signed_at, 1_900_000_000);
+}
