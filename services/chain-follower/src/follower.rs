@@ -137,7 +137,7 @@ impl Follower {
         self.chain.lock().chain.height_of(hash) == Some(height)
     }
 
-    /// Subscribes to tip changes (each subscriber buffers [`EVENT_BUFFER`] events).
+    /// Subscribes to tip changes (each subscriber buffers 1,024 events, then is told it lagged).
     pub fn subscribe(&self) -> broadcast::Receiver<TipChange> {
         self.events.subscribe()
     }
