@@ -1,14 +1,16 @@
 //! The `hnsfleet` command line.
 //!
-//! Today it carries the offline `inspect` tools over the protocol crate; later issues add the
-//! fleet services (`follower`, `frontend`, ...) and the all-in-one mode. Output meant for
-//! scripts is JSON on stdout; errors are one line on stderr and exit status 1.
+//! It carries the offline `inspect` tools over the protocol crate, the chain-follower service
+//! (`follower`) and its clients (`tip`, `lookup`); later issues add the other services and the
+//! all-in-one mode. Output meant for scripts is JSON on stdout; errors are one line on stderr
+//! and exit status 1 (a service's bad configuration: 64).
 #![forbid(unsafe_code)]
 
 use std::io::{BufRead, Write};
 
 use clap::{Parser, Subcommand};
 
+pub mod follower_client;
 pub mod inspect;
 
 /// Command-line arguments.
@@ -25,11 +27,20 @@ pub struct Cli {
 pub enum Command {
     /// Decode and check Handshake data offline (headers, proofs, resources); JSON on stdout.
     Inspect(inspect::InspectArgs),
+    /// Run the chain-follower service (same flags as `hnsfleet-chain-follower`).
+    Follower(hnsfleet_chain_follower::cli::FollowerArgs),
+    /// Print a follower's tip as JSON.
+    Tip(follower_client::TipArgs),
+    /// Look a name up through a follower, re-verify its proof, print JSON.
+    Lookup(follower_client::LookupArgs),
 }
 
 /// Runs one command. `input` is standard input (read when an argument is `-`).
 pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyhow::Result<()> {
     match cli.command {
         Command::Inspect(args) => inspect::run(args, input, out),
+        Command::Tip(args) => follower_client::run_tip(args, out),
+        Command::Lookup(args) => follower_client::run_lookup(args, out),
+        Command::Follower(_) => anyhow::bail!("`follower` runs a service: use `main` (it has its own exit codes)"),
     }
 }
