@@ -21,7 +21,11 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, clap::Args)]
 pub struct FollowerTarget {
     /// The follower's gRPC URL.
-    #[arg(long, env = "HNSFLEET_FOLLOWER", default_value = "http://127.0.0.1:9530")]
+    #[arg(
+        long,
+        env = "HNSFLEET_FOLLOWER",
+        default_value = "http://127.0.0.1:9530"
+    )]
     pub follower: String,
     /// Deadline for the whole call, milliseconds.
     #[arg(long, default_value_t = 10_000)]
@@ -149,9 +153,12 @@ where
                 Err(status) => Err(anyhow!("{:?}: {}", status.code(), status.message())),
             }
         };
-        tokio::time::timeout(deadline, work)
-            .await
-            .map_err(|_| anyhow!("follower {} did not answer within {deadline:?}", target.follower))?
+        tokio::time::timeout(deadline, work).await.map_err(|_| {
+            anyhow!(
+                "follower {} did not answer within {deadline:?}",
+                target.follower
+            )
+        })?
     })
 }
 

@@ -41,6 +41,8 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyhow::Re
         Command::Inspect(args) => inspect::run(args, input, out),
         Command::Tip(args) => follower_client::run_tip(args, out),
         Command::Lookup(args) => follower_client::run_lookup(args, out),
-        Command::Follower(_) => anyhow::bail!("`follower` runs a service: use `main` (it has its own exit codes)"),
+        Command::Follower(_) => {
+            anyhow::bail!("`follower` runs a service: use `main` (it has its own exit codes)")
+        }
     }
 }
