@@ -1,0 +1,221 @@
+//! Reorg with names on both branches, through the real `hnsfleet-chain-follower` binary and two
+//! real hsd nodes started from the same prepared chain but never connected to each other: A
+//! updates a name and mines; the follower serves A's records. B updates the same name
+//! differently and mines a longer branch; the follower switches to B, `WatchTip` reports the
+//! depth (A's blocks disconnected), the reorg histogram counts it, and the name is served from
+//! B's state, proven against B's tree root. When A finally joins B, nothing moves.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use hnsfleet_chain_follower::metrics;
+use hnsfleet_hns::resource::Resource;
+use hnsfleet_proto::follower::v1 as pb;
+use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
+use hnsfleet_testkit::Hsd;
+use hnsfleet_testkit::service::ServiceProcess;
+use serde_json::{Value, json};
+use tonic::transport::Channel;
+
+const NAME: &str = "fleettxt";
+const A_BLOCKS: u32 = 11;
+const B_BLOCKS: u32 = 15;
+
+async fn resource_of(api: &mut ChainFollowerClient<Channel>) -> (u32, Vec<u8>, Value) {
+    let answer = api
+        .lookup_name(pb::LookupNameRequest { name: NAME.into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answer.exists);
+    let json: Value =
+        serde_json::from_str(&Resource::decode(&answer.resource).unwrap().to_json()).unwrap();
+    (answer.height, answer.root, json)
+}
+
+fn root_at(hsd: &Hsd, height: u32) -> String {
+    let hash = hsd.rpc("getblockhash", &[height.into()]).unwrap();
+    hsd.rpc("getblockheader", &[hash]).unwrap()["treeroot"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Polls a look-up until `want` is served (or panics after 30 s).
+async fn wait_for_records(api: &mut ChainFollowerClient<Channel>, want: &Value) -> (u32, Vec<u8>) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (height, root, got) = resource_of(api).await;
+        if &got == want {
+            return (height, root);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still serving {got}, want {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follower_switches_to_the_heavier_branch_and_serves_its_name_state() {
+    let (a, b) = tokio::task::spawn_blocking(|| {
+        let (a, _) = Hsd::start_prepared("svc-reorg-a", 730).expect("hsd a");
+        let (b, _) = Hsd::start_prepared("svc-reorg-b", 740).expect("hsd b");
+        (a, b)
+    })
+    .await
+    .unwrap();
+    let start = a.rpc("getblockcount", &[]).unwrap().as_u64().unwrap() as u32;
+    assert_eq!(
+        b.rpc("getbestblockhash", &[]).unwrap(),
+        a.rpc("getbestblockhash", &[]).unwrap()
+    );
+
+    let data_dir = std::env::temp_dir().join(format!("hnsfleet-svc-reorg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let args: Vec<String> = [
+        "--network",
+        "regtest",
+        "--peer",
+        &a.p2p_addr().unwrap().to_string(),
+        "--peer",
+        &b.p2p_addr().unwrap().to_string(),
+        "--min-peers",
+        "2",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--grpc-listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--checkpoint",
+        "false",
+        "--log-format",
+        "json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let follower = ServiceProcess::spawn(
+        Path::new(env!("CARGO_BIN_EXE_hnsfleet-chain-follower")),
+        &args,
+        "svc-reorg",
+    )
+    .unwrap();
+    follower.wait_ready(Duration::from_secs(30)).unwrap();
+    let mut api = ChainFollowerClient::connect(follower.grpc_url().unwrap())
+        .await
+        .unwrap();
+    let mut events = api
+        .watch_tip(pb::WatchTipRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        events.message().await.unwrap().unwrap().tip.unwrap().height,
+        start
+    );
+
+    // Branch A: new records, mined and committed under the safe root.
+    let records_a = json!({"records": [{"type": "TXT", "txt": ["branch a"]}]});
+    let records_b = json!({"records": [{"type": "TXT", "txt": ["branch b"]}]});
+    let (a, b) = tokio::task::spawn_blocking({
+        let records_a = records_a.clone();
+        move || {
+            a.wallet("sendupdate", &[NAME.into(), records_a]).unwrap();
+            a.mine(A_BLOCKS).unwrap();
+            (a, b)
+        }
+    })
+    .await
+    .unwrap();
+    let (height, root) = wait_for_records(&mut api, &records_a).await;
+    assert_eq!(hex::encode(&root), root_at(&a, height));
+    assert_eq!(a.rpc("getnameresource", &[NAME.into()]).unwrap(), records_a);
+
+    // Branch B, from the same start: other records, more blocks (more work).
+    let (a, b) = tokio::task::spawn_blocking({
+        let records_b = records_b.clone();
+        move || {
+            b.wallet("sendupdate", &[NAME.into(), records_b]).unwrap();
+            b.mine(B_BLOCKS).unwrap();
+            (a, b)
+        }
+    })
+    .await
+    .unwrap();
+    let b_tip = b.rpc("getbestblockhash", &[]).unwrap();
+
+    // The tip stream reports the switch with its depth: A's blocks were disconnected.
+    let reorg = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let event = events.message().await.unwrap().unwrap();
+            if event.reorg_depth > 0 {
+                return event;
+            }
+        }
+    })
+    .await
+    .expect("a reorg event");
+    assert_eq!(reorg.reorg_depth, A_BLOCKS);
+    assert_eq!(reorg.tip.unwrap().height, start + A_BLOCKS + 1);
+    follower
+        .poll(Duration::from_secs(30), "B's tip", |p| {
+            (p.metric(metrics::TIP_HEIGHT).unwrap() == Some(f64::from(start + B_BLOCKS)))
+                .then_some(())
+        })
+        .unwrap();
+    let tip = api
+        .get_tip(pb::GetTipRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(Value::from(hex::encode(&tip.hash)), b_tip);
+    assert_eq!(
+        follower
+            .metric(&format!("{}_count", metrics::REORG_DEPTH))
+            .unwrap(),
+        Some(1.0)
+    );
+
+    // Served from B's state, proven against B's root.
+    let (height, root) = wait_for_records(&mut api, &records_b).await;
+    assert_eq!(hex::encode(&root), root_at(&b, height));
+    assert_eq!(b.rpc("getnameresource", &[NAME.into()]).unwrap(), records_b);
+
+    // A joins B and reorganizes too; the follower, already there, does not move.
+    let b_p2p = b.p2p_addr().unwrap().to_string();
+    let a = tokio::task::spawn_blocking(move || {
+        a.rpc("addnode", &[b_p2p.into(), "onetry".into()]).unwrap();
+        a
+    })
+    .await
+    .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while a.rpc("getbestblockhash", &[]).unwrap() != b_tip {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "hsd A did not reorganize"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let tip = api
+        .get_tip(pb::GetTipRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(Value::from(hex::encode(&tip.hash)), b_tip);
+    assert_eq!(
+        follower
+            .metric(&format!("{}_count", metrics::REORG_DEPTH))
+            .unwrap(),
+        Some(1.0)
+    );
+    let (_, _, served) = resource_of(&mut api).await;
+    assert_eq!(served, records_b);
+    drop(follower);
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
