@@ -52,6 +52,9 @@ pub struct FollowerArgs {
     /// Per-peer proof deadline, milliseconds.
     #[arg(long, env = "HNSFLEET_PROOF_TIMEOUT_MS")]
     pub proof_timeout_ms: Option<u64>,
+    /// Deadline of a peer's answer to a header request, milliseconds.
+    #[arg(long, env = "HNSFLEET_RESPONSE_TIMEOUT_MS")]
+    pub response_timeout_ms: Option<u64>,
     /// Delay before a proof request is hedged to another peer, milliseconds.
     #[arg(long, env = "HNSFLEET_HEDGE_AFTER_MS")]
     pub hedge_after_ms: Option<u64>,
@@ -102,6 +105,7 @@ impl FollowerArgs {
             ready_within,
             ban_secs,
             proof_timeout_ms,
+            response_timeout_ms,
             hedge_after_ms,
             checkpoint,
             log,

@@ -103,6 +103,9 @@ pub struct FollowerConfig {
     pub ban_secs: u64,
     /// How long one peer may take to answer a proof request, milliseconds.
     pub proof_timeout_ms: u64,
+    /// How long one peer may take to answer a header request, milliseconds (hsd: 30 s); a
+    /// peer that stalls longer is dropped and redialled later.
+    pub response_timeout_ms: u64,
     /// After this many milliseconds without an answer, a proof request is also sent to the next
     /// peer (hedging); the first verified answer wins.
     pub hedge_after_ms: u64,
@@ -244,6 +247,7 @@ impl Default for FollowerConfig {
             ready_within: 2,
             ban_secs: 24 * 60 * 60,
             proof_timeout_ms: 5_000,
+            response_timeout_ms: 30_000,
             hedge_after_ms: 250,
             key_file: None,
             checkpoint: true,
@@ -342,6 +346,9 @@ impl FollowerConfig {
         }
         if !(100..=120_000).contains(&self.proof_timeout_ms) {
             return invalid("proof_timeout_ms", "must be between 100 and 120000");
+        }
+        if !(100..=600_000).contains(&self.response_timeout_ms) {
+            return invalid("response_timeout_ms", "must be between 100 and 600000");
         }
         if self.hedge_after_ms == 0 || self.hedge_after_ms >= self.proof_timeout_ms {
             return invalid(

@@ -69,6 +69,9 @@ pub struct PeerConfig {
     pub height: u32,
     /// Whether to send SENDHEADERS after the handshake.
     pub send_headers: bool,
+    /// How long the peer may take to answer a request such as GETHEADERS (hsd
+    /// `RESPONSE_TIMEOUT`: 30 s).
+    pub response_timeout: Duration,
 }
 
 /// Bound on decoded packets waiting for the connection's owner; the reader stops reading the
@@ -90,6 +93,7 @@ pub struct PeerConnection {
     reader: tokio::task::JoinHandle<()>,
     version: Version,
     closed: bool,
+    response_timeout: Duration,
 }
 
 impl Drop for PeerConnection {
@@ -123,6 +127,7 @@ impl PeerConnection {
             reader,
             version: placeholder_version(),
             closed: false,
+            response_timeout: config.response_timeout,
         };
         conn.handshake(config, now, deadline).await?;
         Ok(conn)
@@ -178,6 +183,11 @@ impl PeerConnection {
     /// The peer's address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// How long the peer may take to answer a request.
+    pub fn response_timeout(&self) -> Duration {
+        self.response_timeout
     }
 
     /// The VERSION the peer sent (its height, agent, services).

@@ -69,6 +69,8 @@ pub struct PoolConfig {
     pub hedge_after: Duration,
     /// User agent announced in VERSION.
     pub user_agent: String,
+    /// Deadline of a peer's answer to GETHEADERS.
+    pub response_timeout: Duration,
 }
 
 /// Why a look-up could not be answered. Nothing unverified is ever returned instead.
@@ -417,6 +419,7 @@ impl Pool {
             user_agent: self.config.user_agent.clone(),
             height: self.follower.tip().height,
             send_headers: true,
+            response_timeout: self.config.response_timeout,
         };
         PeerConnection::connect(socket, &config, self.follower.now()).await
     }

@@ -140,6 +140,7 @@ pub async fn run(
             proof_timeout: config.proof_timeout(),
             hedge_after: config.hedge_after(),
             user_agent: format!("/hnsfleet-follower:{}/", env!("CARGO_PKG_VERSION")),
+            response_timeout: Duration::from_millis(config.response_timeout_ms),
         },
     );
 

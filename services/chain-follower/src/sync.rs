@@ -15,7 +15,8 @@ use thiserror::Error;
 use crate::header_chain::{HeaderChain, InsertOutcome, Reorg};
 use crate::peer::{PeerConnection, PeerError};
 
-/// How long a peer may take to answer GETHEADERS (hsd `RESPONSE_TIMEOUT`: 30 s).
+/// The usual deadline of a GETHEADERS answer (hsd `RESPONSE_TIMEOUT`: 30 s); each
+/// connection carries its own ([`PeerConnection::response_timeout`]).
 pub const HEADERS_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How often a running sync logs its progress.
@@ -237,7 +238,7 @@ pub async fn sync_into(
         let headers = peer
             .request(
                 &Packet::Ping(barrier),
-                HEADERS_TIMEOUT,
+                peer.response_timeout(),
                 |p| match p {
                     Packet::Headers(h) => Some(h.clone()),
                     Packet::Pong(nonce) if *nonce == barrier => Some(Vec::new()),

@@ -36,6 +36,7 @@ fn config() -> PeerConfig {
         user_agent: "/hnsfleet-test/".into(),
         height: 0,
         send_headers: true,
+        response_timeout: hnsfleet_chain_follower::sync::HEADERS_TIMEOUT,
     }
 }
 

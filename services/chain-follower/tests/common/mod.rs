@@ -2,6 +2,8 @@
 //! used against regtest hsd nodes.
 #![allow(dead_code)]
 
+pub(crate) mod fake_peer;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hnsfleet_chain_follower::peer::PeerConfig;
@@ -22,5 +24,6 @@ pub(crate) fn regtest_peer_config(user_agent: &str) -> PeerConfig {
         user_agent: user_agent.into(),
         height: 0,
         send_headers: true,
+        response_timeout: hnsfleet_chain_follower::sync::HEADERS_TIMEOUT,
     }
 }

@@ -1,0 +1,226 @@
+//! Hostile peers next to one honest real hsd, through the real `hnsfleet-chain-follower`
+//! binary: a peer sending headers with bad proof of work, one "proving" every name absent with
+//! a proof that cannot verify, one sending an oversize frame, one a malformed frame, and one
+//! that stalls. The follower bans the first four (by reason), drops and redials the staller,
+//! never dials a banned peer again, keeps its tip on hsd's chain, and answers every look-up
+//! exactly as hsd does — the bad data never comes out.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::fake_peer::{Behavior, FakePeer};
+use hnsfleet_chain_follower::HeaderChain;
+use hnsfleet_chain_follower::metrics;
+use hnsfleet_chain_follower::peer::PeerConnection;
+use hnsfleet_chain_follower::sync::sync_headers;
+use hnsfleet_chain_follower::synthetic::mine_chain;
+use hnsfleet_hns::chain::ChainEntry;
+use hnsfleet_hns::params::Network;
+use hnsfleet_hns::resource::Resource;
+use hnsfleet_proto::follower::v1 as pb;
+use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
+use hnsfleet_testkit::Hsd;
+use hnsfleet_testkit::service::ServiceProcess;
+use serde_json::Value;
+
+fn bad_pow_headers() -> Vec<hnsfleet_hns::header::Header> {
+    let params = Network::Regtest.params();
+    let mut headers = mine_chain(params, &ChainEntry::genesis(params), 3, 600, 77);
+    while headers[0].verify_pow().is_ok() {
+        headers[0].nonce = headers[0].nonce.wrapping_add(1);
+    }
+    headers
+}
+
+/// hsd's whole chain, fetched over p2p (so the liar can serve the real headers).
+async fn real_headers(hsd: &Hsd) -> Arc<Vec<hnsfleet_hns::header::Header>> {
+    let config = common::regtest_peer_config("/hnsfleet-test/");
+    let mut peer = PeerConnection::connect(hsd.p2p_addr().unwrap(), &config, common::now())
+        .await
+        .unwrap();
+    let mut chain = HeaderChain::from_genesis(Network::Regtest.params());
+    let mut headers = Vec::new();
+    sync_headers(&mut peer, &mut chain, common::now, |h, _| {
+        headers.push(h.clone())
+    })
+    .await
+    .unwrap();
+    Arc::new(headers)
+}
+
+fn count(follower: &ServiceProcess, sample: &str) -> f64 {
+    follower.metric(sample).unwrap().unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_peers_are_banned_or_dropped_and_only_verified_answers_come_out() {
+    let (hsd, manifest) =
+        tokio::task::spawn_blocking(|| Hsd::start_prepared("svc-hostile", 760).expect("hsd"))
+            .await
+            .unwrap();
+    let tip = hsd.rpc("getblockcount", &[]).unwrap().as_u64().unwrap() as u32;
+
+    let bad_pow = FakePeer::start(Behavior::BadPow(bad_pow_headers()), tip + 5).await;
+    let liar = FakePeer::start(Behavior::LyingAbsence(real_headers(&hsd).await), tip).await;
+    let oversize = FakePeer::start(Behavior::Oversize, tip).await;
+    let malformed = FakePeer::start(Behavior::Malformed, tip).await;
+    let staller = FakePeer::start(Behavior::Staller, tip).await;
+
+    let data_dir =
+        std::env::temp_dir().join(format!("hnsfleet-svc-hostile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let mut args: Vec<String> = Vec::new();
+    for peer in [
+        hsd.p2p_addr().unwrap(),
+        bad_pow.addr,
+        liar.addr,
+        oversize.addr,
+        malformed.addr,
+        staller.addr,
+    ] {
+        args.extend(["--peer".into(), peer.to_string()]);
+    }
+    for (flag, value) in [
+        ("--network", "regtest"),
+        ("--data-dir", data_dir.to_str().unwrap()),
+        ("--grpc-listen", "127.0.0.1:0"),
+        ("--admin-listen", "127.0.0.1:0"),
+        ("--checkpoint", "false"),
+        ("--min-peers", "1"),
+        ("--hedge-after-ms", "200"),
+        ("--proof-timeout-ms", "1000"),
+        ("--response-timeout-ms", "2000"),
+        ("--ban-secs", "3600"),
+        ("--log-format", "json"),
+    ] {
+        args.extend([flag.into(), value.into()]);
+    }
+    let follower = ServiceProcess::spawn(
+        Path::new(env!("CARGO_BIN_EXE_hnsfleet-chain-follower")),
+        &args,
+        "svc-hostile",
+    )
+    .unwrap();
+    follower.wait_ready(Duration::from_secs(30)).unwrap();
+
+    // Bad PoW, oversize and malformed frames are banned as soon as they speak.
+    let banned = |f: &ServiceProcess, reason: &str| {
+        count(f, &format!("{}{{reason=\"{reason}\"}}", metrics::BANS))
+    };
+    follower
+        .poll(
+            Duration::from_secs(20),
+            "bans for bad headers and garbage",
+            |f| (banned(f, "invalid_header") >= 1.0 && banned(f, "protocol") >= 2.0).then_some(()),
+        )
+        .unwrap();
+
+    // The tip is hsd's.
+    let mut api = ChainFollowerClient::connect(follower.grpc_url().unwrap())
+        .await
+        .unwrap();
+    let got = api
+        .get_tip(pb::GetTipRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.height, tip);
+    assert_eq!(
+        Value::from(hex::encode(&got.hash)),
+        hsd.rpc("getbestblockhash", &[]).unwrap()
+    );
+
+    // Every answer is hsd's, however often the liar is picked first.
+    let names: Vec<String> = manifest["names"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let absent: Vec<String> = manifest["absent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    let mut expected = Vec::new();
+    for name in &names {
+        expected.push((
+            name.clone(),
+            hsd.rpc("getnameresource", &[name.as_str().into()]).unwrap(),
+        ));
+    }
+    for round in 0..20 {
+        for (name, theirs) in &expected {
+            let answer = api
+                .lookup_name(pb::LookupNameRequest { name: name.clone() })
+                .await
+                .unwrap_or_else(|e| panic!("round {round}, {name}: {e}"))
+                .into_inner();
+            assert!(answer.exists, "round {round}: {name} reported absent");
+            let ours = if answer.resource.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&Resource::decode(&answer.resource).unwrap().to_json())
+                    .unwrap()
+            };
+            assert_eq!(&ours, theirs, "round {round}: {name}");
+        }
+        for name in &absent {
+            let answer = api
+                .lookup_name(pb::LookupNameRequest { name: name.clone() })
+                .await
+                .unwrap()
+                .into_inner();
+            assert!(!answer.exists, "{name}");
+        }
+    }
+    assert_eq!(
+        banned(&follower, "bad_proof"),
+        1.0,
+        "the liar is banned once"
+    );
+    assert_eq!(
+        count(
+            &follower,
+            &format!("{}{{result=\"exists\"}}", metrics::PROOFS_SERVED)
+        ),
+        20.0 * names.len() as f64
+    );
+
+    // The staller is dropped on its header timeout and redialled; it is not banned.
+    follower
+        .poll(
+            Duration::from_secs(30),
+            "staller dropped and redialled",
+            |f| {
+                let timeouts = count(
+                    f,
+                    &format!("{}{{reason=\"timeout\"}}", metrics::DISCONNECTS),
+                );
+                (timeouts >= 1.0 && staller.accepted() >= 2).then_some(())
+            },
+        )
+        .unwrap();
+    assert_eq!(count(&follower, metrics::PEERS_BANNED), 4.0);
+
+    // Banned peers are never dialled again (each accepted exactly its first connection).
+    let before: Vec<usize> = [&bad_pow, &liar, &oversize, &malformed]
+        .iter()
+        .map(|p| p.accepted())
+        .collect();
+    assert_eq!(before, vec![1, 1, 1, 1]);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after: Vec<usize> = [&bad_pow, &liar, &oversize, &malformed]
+        .iter()
+        .map(|p| p.accepted())
+        .collect();
+    assert_eq!(after, before);
+    assert_eq!(follower.admin_get("/readyz").unwrap().0, 200);
+    drop(follower);
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
