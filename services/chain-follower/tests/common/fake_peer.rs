@@ -119,7 +119,7 @@ async fn serve(mut s: TcpStream, behavior: Behavior, height: u32) -> Option<()> 
         version: 3,
         services: 1,
         time: theirs.time,
-        remote: theirs.remote.clone(),
+        remote: theirs.remote,
         nonce: rand::random(),
         agent: "/fake-peer:0.0.0/".into(),
         height,
