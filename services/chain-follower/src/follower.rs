@@ -198,17 +198,20 @@ impl Follower {
             let mut state = self.chain.lock();
             let ChainState { chain, store } = &mut *state;
             let before = chain.tip();
+            let mut done: Vec<(Header, InsertOutcome)> = Vec::new();
             let result = insert_batch(chain, headers, now, &mut |header, outcome| {
                 if !matches!(outcome, InsertOutcome::Duplicate | InsertOutcome::Orphan) {
                     validated += 1;
                 }
-                if let Some(s) = store.as_mut()
-                    && let Err(e) = s.apply(header, outcome)
-                {
-                    tracing::error!(error = %e, "header store write failed; serving from memory");
-                    store_failed = true;
-                }
+                done.push((header.clone(), outcome.clone()));
             });
+            // One sync per batch; also after an invalid header, for the valid prefix.
+            if let Some(s) = store.as_mut()
+                && let Err(e) = s.apply_batch(done.iter().map(|(h, o)| (h, o)))
+            {
+                tracing::error!(error = %e, "header store write failed; serving from memory");
+                store_failed = true;
+            }
             if store_failed {
                 // A half-written store would be cut on the next open; stop writing to it.
                 *store = None;

@@ -281,6 +281,39 @@ impl Store {
         }
     }
 
+    /// Records a whole batch of [`HeaderChain::insert`] results with one sync per run of
+    /// extensions (instead of one per header): runs of `Extended` are appended together, a
+    /// `Reorg` truncates and appends its branch, the rest is skipped.
+    pub fn apply_batch<'a>(
+        &mut self,
+        items: impl IntoIterator<Item = (&'a Header, &'a InsertOutcome)>,
+    ) -> Result<(), StoreError> {
+        let mut run: Vec<Header> = Vec::new();
+        let mut run_start = 0;
+        for (header, outcome) in items {
+            match outcome {
+                InsertOutcome::Extended { entry } => {
+                    if run.is_empty() {
+                        run_start = entry.height;
+                    }
+                    run.push(header.clone());
+                }
+                InsertOutcome::Reorg(_) => {
+                    self.append(run_start, &run)?;
+                    run.clear();
+                    self.apply(header, outcome)?;
+                }
+                InsertOutcome::SideBranch { .. }
+                | InsertOutcome::Duplicate
+                | InsertOutcome::Orphan => {}
+            }
+        }
+        if !run.is_empty() {
+            self.append(run_start, &run)?;
+        }
+        Ok(())
+    }
+
     fn offset_of(&self, height: u32) -> u64 {
         FILE_HEADER_SIZE as u64
             + u64::from(height.saturating_sub(self.first_height)) * RECORD_SIZE as u64

@@ -187,6 +187,47 @@ fn reorg_truncates_then_appends() {
 }
 
 #[test]
+fn batch_apply_writes_what_per_header_apply_writes() {
+    let dir = temp_dir("batch");
+    let (one, batch) = (dir.join("one.dat"), dir.join("batch.dat"));
+    let (mut store_one, mut chain, _) = Store::open(&one, regtest(), &Start::Genesis).unwrap();
+    let (mut store_batch, _, _) = Store::open(&batch, regtest(), &Start::Genesis).unwrap();
+    // Main chain of 12, a side branch from 5 that overtakes it (reorg), more extensions, and a
+    // duplicate: every kind of outcome in one batch.
+    let main = mine_chain(regtest(), &chain.tip(), 12, 600, 1);
+    let mut results = Vec::new();
+    for h in &main {
+        results.push((h.clone(), chain.insert(h.clone(), NOW).unwrap()));
+    }
+    let fork = *chain.entry_at(5).unwrap();
+    let branch = mine_chain(regtest(), &fork, 10, 601, 2);
+    for h in branch.iter().chain(std::iter::once(&main[0])) {
+        results.push((h.clone(), chain.insert(h.clone(), NOW).unwrap()));
+    }
+    assert!(
+        results
+            .iter()
+            .any(|(_, o)| matches!(o, InsertOutcome::Reorg(_)))
+    );
+    assert!(
+        results
+            .iter()
+            .any(|(_, o)| matches!(o, InsertOutcome::SideBranch { .. }))
+    );
+    for (h, o) in &results {
+        store_one.apply(h, o).unwrap();
+    }
+    store_batch
+        .apply_batch(results.iter().map(|(h, o)| (h, o)))
+        .unwrap();
+    drop((store_one, store_batch));
+    assert_eq!(fs::read(&one).unwrap(), fs::read(&batch).unwrap());
+    let (_, resumed, _) = Store::open(&batch, regtest(), &Start::Genesis).unwrap();
+    assert_eq!(resumed.tip(), chain.tip());
+    assert_eq!(resumed.tip().height, 15);
+}
+
+#[test]
 fn append_must_continue_the_store() {
     let dir = temp_dir("gap");
     let path = dir.join("headers.dat");

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hnsfleet_hns::header::Header;
@@ -31,11 +31,10 @@ pub(crate) enum Behavior {
     /// Answers nothing after the handshake, not even PING.
     Staller,
     /// Serves `chain` (extending genesis) like hsd, at most 2,000 headers per GETHEADERS,
-    /// waiting `delay` before each batch; while `paused` it answers no GETHEADERS at all.
+    /// waiting `delay` before each batch.
     SlowChain {
         chain: Arc<Vec<Header>>,
         delay: Duration,
-        paused: Arc<AtomicBool>,
     },
 }
 
@@ -159,14 +158,7 @@ async fn serve(mut s: TcpStream, behavior: Behavior, height: u32) -> Option<()> 
                         send(&mut s, &Packet::Headers(batch)).await?;
                     }
                 }
-                Behavior::SlowChain {
-                    chain,
-                    delay,
-                    paused,
-                } => {
-                    if paused.load(Ordering::SeqCst) {
-                        continue;
-                    }
+                Behavior::SlowChain { chain, delay } => {
                     tokio::time::sleep(*delay).await;
                     let batch = headers_after(chain, &req.locator);
                     // Like hsd: nothing at all when there is nothing new.

@@ -1,0 +1,172 @@
+//! Crash safety of the real `hnsfleet-chain-follower` binary: killed with SIGKILL in the middle
+//! of a long header sync (a scripted peer serves 12,000 synthetic regtest headers slowly, as no
+//! real hsd chain here is long enough to interrupt), it restarts from its header file — with
+//! the synced prefix already there before any peer answers — and finishes the sync; a torn
+//! record at the tail is cut and re-fetched; a deleted file means a full re-sync.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::fake_peer::{Behavior, FakePeer};
+use hnsfleet_chain_follower::metrics;
+use hnsfleet_chain_follower::service::HEADER_FILE;
+use hnsfleet_chain_follower::synthetic::mine_chain;
+use hnsfleet_hns::chain::ChainEntry;
+use hnsfleet_hns::params::Network;
+use hnsfleet_testkit::service::ServiceProcess;
+use serde_json::Value;
+
+const HEADERS: usize = 12_000;
+
+fn start(peer: &str, data_dir: &Path, log: &str) -> ServiceProcess {
+    let args: Vec<String> = [
+        "--network",
+        "regtest",
+        "--peer",
+        peer,
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--grpc-listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--checkpoint",
+        "false",
+        "--log-format",
+        "json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    ServiceProcess::spawn(
+        Path::new(env!("CARGO_BIN_EXE_hnsfleet-chain-follower")),
+        &args,
+        log,
+    )
+    .unwrap()
+}
+
+/// The fields of the "opened header store" log line.
+fn store_opened(follower: &ServiceProcess) -> Value {
+    let line = follower
+        .poll(Duration::from_secs(20), "store opened", |p| {
+            p.log()
+                .lines()
+                .find(|l| l.contains("opened header store"))
+                .map(str::to_string)
+        })
+        .unwrap();
+    serde_json::from_str::<Value>(&line).unwrap()["fields"].clone()
+}
+
+fn tip_height(follower: &ServiceProcess) -> u64 {
+    follower.metric(metrics::TIP_HEIGHT).unwrap().unwrap_or(0.0) as u64
+}
+
+fn wait_tip(follower: &ServiceProcess, height: u64) {
+    follower
+        .poll(Duration::from_secs(120), "full sync", |f| {
+            (tip_height(f) == height).then_some(())
+        })
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_sync_it_resumes_from_the_file_and_recovers_a_torn_tail() {
+    let params = Network::Regtest.params();
+    let chain = tokio::task::spawn_blocking(move || {
+        mine_chain(params, &ChainEntry::genesis(params), HEADERS, 600, 5)
+    })
+    .await
+    .unwrap();
+    let last_hash = chain.last().unwrap().hash();
+    let peer = FakePeer::start(
+        Behavior::SlowChain {
+            chain: Arc::new(chain),
+            delay: Duration::from_millis(150),
+        },
+        HEADERS as u32,
+    )
+    .await;
+    let peer = peer.addr.to_string();
+    let data_dir = std::env::temp_dir().join(format!("hnsfleet-svc-crash-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let file = data_dir.join(HEADER_FILE);
+
+    // 1. Kill -9 part-way through the sync.
+    let mut first = start(&peer, &data_dir, "svc-crash-1");
+    let at_kill = first
+        .poll(Duration::from_secs(60), "part-way", |f| {
+            let h = tip_height(f);
+            (h > 4_000).then_some(h)
+        })
+        .unwrap();
+    first.kill9();
+    assert!(at_kill < HEADERS as u64, "sync finished before the kill");
+    let size = std::fs::metadata(&file).unwrap().len();
+
+    // 2. Restart with no reachable peer: the synced prefix is there at once, from the file.
+    let offline = start("127.0.0.1:1", &data_dir, "svc-crash-2");
+    let opened = store_opened(&offline);
+    let stored = opened["height"].as_u64().unwrap();
+    assert!(
+        stored >= at_kill,
+        "lost synced headers: {stored} < {at_kill}"
+    );
+    assert!(stored < HEADERS as u64);
+    assert_eq!(opened["truncated_bytes"], 0);
+    assert_eq!(tip_height(&offline), stored);
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), size);
+    drop(offline);
+
+    // 3. Restart with the peer: resumes where the file ends and finishes.
+    let resumed = start(&peer, &data_dir, "svc-crash-3");
+    assert_eq!(store_opened(&resumed)["height"].as_u64().unwrap(), stored);
+    wait_tip(&resumed, HEADERS as u64);
+    let validated = resumed.metric(metrics::HEADERS_VALIDATED).unwrap().unwrap();
+    assert_eq!(
+        validated as u64,
+        HEADERS as u64 - stored,
+        "re-validated the stored prefix"
+    );
+    drop(resumed);
+
+    // 4. A torn record at the tail: cut on open, the lost header fetched again.
+    let len = std::fs::metadata(&file).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_len(len - 7)
+        .unwrap();
+    let torn = start(&peer, &data_dir, "svc-crash-4");
+    let opened = store_opened(&torn);
+    assert!(opened["truncated_bytes"].as_u64().unwrap() > 0, "{opened}");
+    assert_eq!(opened["height"].as_u64().unwrap(), HEADERS as u64 - 1);
+    wait_tip(&torn, HEADERS as u64);
+    drop(torn);
+
+    // 5. The file deleted: a full re-sync to the same tip.
+    std::fs::remove_file(&file).unwrap();
+    let fresh = start(&peer, &data_dir, "svc-crash-5");
+    assert_eq!(store_opened(&fresh)["created"], true);
+    wait_tip(&fresh, HEADERS as u64);
+    let mut api =
+        hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient::connect(
+            fresh.grpc_url().unwrap(),
+        )
+        .await
+        .unwrap();
+    let tip = api
+        .get_tip(hnsfleet_proto::follower::v1::GetTipRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(tip.hash, last_hash.as_bytes().to_vec());
+    drop(fresh);
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
