@@ -7,7 +7,9 @@ they come from.
 
 One seed is not derived from a vector and is kept by hand: seeds/attestation/regtest-tip-151,
 the tip of the prepared regtest chain (height 151) as a hnsfleet-attestation SignedAttestation
-signed with the test key 0x07 repeated 32 times.
+signed with the test key 0x07 repeated 32 times. And seeds/brontide_recv/transcript-message-0 is
+the first initiator transport message of crates/brontide/testdata/vectors.json (hsd's own
+brontide.js, fixed keys — the same keys `fuzz_recv` uses).
 """
 import base64
 import hashlib
