@@ -67,6 +67,7 @@ pub struct SendCipher(CipherState);
 
 /// The receiving half of a session: buffers ciphertext and yields whole decrypted payloads.
 /// It holds at most one message (≤ [`MAX_MESSAGE`] + tag) plus what the caller fed past it.
+#[derive(Clone)]
 pub struct RecvCipher {
     cipher: CipherState,
     buf: Vec<u8>,
