@@ -32,6 +32,7 @@ impl LookupError {
         matches!(
             self,
             LookupError::BadProof(_) | LookupError::Peer(PeerError::Protocol(_))
+        ) || matches!(self, LookupError::Peer(PeerError::Brontide(e)) if e.is_protocol_violation()
         )
     }
 }

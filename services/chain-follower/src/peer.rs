@@ -1,4 +1,4 @@
-//! One Handshake p2p connection over plain TCP: the version handshake, keep-alive, and typed
+//! One Handshake p2p connection over plain TCP or brontide (encrypted, [`PeerConnection::connect_brontide`]): the version handshake, keep-alive, and typed
 //! packets in and out, with a bound on every wait and on every buffer.
 //!
 //! Follows hns-chain.md §4.5–4.9 (hsd `lib/net/peer.js`): we send VERSION first; the peer's
@@ -11,10 +11,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use hnsfleet_brontide::{BrontideError, BrontideReader, BrontideWriter};
 use hnsfleet_hns::p2p::{FrameStatus, NetAddress, P2pError, Packet, Version, parse_frame};
 use hnsfleet_hns::params::NetworkParams;
+use secp256k1::{PublicKey, SecretKey};
 use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
@@ -54,6 +57,9 @@ pub enum PeerError {
     /// The peer broke the handshake rules.
     #[error("peer handshake: {0}")]
     Handshake(&'static str),
+    /// The encrypted transport failed (handshake, or a message that does not authenticate).
+    #[error(transparent)]
+    Brontide(#[from] BrontideError),
 }
 
 /// Settings of one connection.
@@ -87,13 +93,39 @@ const PACKET_QUEUE: usize = 64;
 #[derive(Debug)]
 pub struct PeerConnection {
     addr: SocketAddr,
-    writer: OwnedWriteHalf,
+    writer: Writer,
     magic: u32,
     packets: mpsc::Receiver<Result<Packet, PeerError>>,
     reader: tokio::task::JoinHandle<()>,
     version: Version,
     closed: bool,
     response_timeout: Duration,
+}
+
+/// The sending side of the transport.
+enum Writer {
+    Plain(OwnedWriteHalf),
+    Brontide(BrontideWriter<WriteHalf<TcpStream>>),
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Writer::Plain(_) => "plain",
+            Writer::Brontide(_) => "brontide",
+        })
+    }
+}
+
+impl Writer {
+    async fn send_frame(&mut self, frame: &[u8]) -> Result<(), PeerError> {
+        match self {
+            Writer::Plain(w) => w.write_all(frame).await?,
+            // One brontide message per frame, as hsd sends them.
+            Writer::Brontide(w) => w.write_message(frame).await?,
+        }
+        Ok(())
+    }
 }
 
 impl Drop for PeerConnection {
@@ -110,19 +142,71 @@ impl PeerConnection {
         now: u64,
     ) -> Result<Self, PeerError> {
         let deadline = Instant::now() + config.handshake_timeout;
-        let stream = timeout_at(deadline, TcpStream::connect(addr))
-            .await
-            .map_err(|_| PeerError::Timeout("tcp connect"))?
-            .map_err(|source| PeerError::Connect { addr, source })?;
-        stream.set_nodelay(true)?;
+        let stream = tcp_connect(addr, deadline).await?;
         let (read, writer) = stream.into_split();
         let (tx, packets) = mpsc::channel(PACKET_QUEUE);
         let magic = config.params.magic;
         let reader = tokio::spawn(read_frames(read, magic, tx));
+        Self::establish(
+            addr,
+            Writer::Plain(writer),
+            packets,
+            reader,
+            config,
+            now,
+            deadline,
+        )
+        .await
+    }
+
+    /// Connects over brontide to the peer whose identity key is `identity` (the `KEY` of
+    /// `KEY@HOST:PORT`), then completes the version handshake inside the encrypted session,
+    /// all within `config.handshake_timeout`. Our own static key is fresh for every
+    /// connection: hsd does not check initiators.
+    pub async fn connect_brontide(
+        addr: SocketAddr,
+        identity: &PublicKey,
+        config: &PeerConfig,
+        now: u64,
+    ) -> Result<Self, PeerError> {
+        let deadline = Instant::now() + config.handshake_timeout;
+        let stream = tcp_connect(addr, deadline).await?;
+        let ours = loop {
+            if let Ok(key) = SecretKey::from_byte_array(rand::random::<[u8; 32]>()) {
+                break key;
+            }
+        };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let session = hnsfleet_brontide::connect(stream, &ours, identity, remaining).await?;
+        let (read, writer) = session.into_split();
+        let (tx, packets) = mpsc::channel(PACKET_QUEUE);
+        let magic = config.params.magic;
+        let reader = tokio::spawn(read_brontide_frames(read, magic, tx));
+        Self::establish(
+            addr,
+            Writer::Brontide(writer),
+            packets,
+            reader,
+            config,
+            now,
+            deadline,
+        )
+        .await
+    }
+
+    async fn establish(
+        addr: SocketAddr,
+        writer: Writer,
+        packets: mpsc::Receiver<Result<Packet, PeerError>>,
+        reader: tokio::task::JoinHandle<()>,
+        config: &PeerConfig,
+        now: u64,
+        deadline: Instant,
+    ) -> Result<Self, PeerError> {
         let mut conn = PeerConnection {
             addr,
             writer,
-            magic,
+            magic: config.params.magic,
             packets,
             reader,
             version: placeholder_version(),
@@ -198,8 +282,7 @@ impl PeerConnection {
     /// Sends one packet.
     pub async fn send(&mut self, packet: &Packet) -> Result<(), PeerError> {
         let frame = packet.encode_frame(self.magic)?;
-        self.writer.write_all(&frame).await?;
-        Ok(())
+        self.writer.send_frame(&frame).await
     }
 
     /// The next decoded packet, exactly as the peer sent it (PINGs included). Cancel-safe: use
@@ -273,9 +356,39 @@ impl PeerConnection {
     }
 }
 
-/// The reader task: reads the socket, decodes whole frames and queues them. The buffer never
-/// holds more than one maximum-size frame: `parse_frame` rejects an oversize length from the
-/// 9-byte header. Ends after queueing the first error (or when the connection is dropped).
+/// Queues every whole frame at the front of `buf`. `Err(())` when the task must stop (a
+/// protocol error was queued, or the connection was dropped). The buffer never holds more
+/// than one maximum-size frame: `parse_frame` rejects an oversize length from the 9-byte
+/// header.
+async fn drain_frames(
+    buf: &mut Vec<u8>,
+    magic: u32,
+    packets: &mpsc::Sender<Result<Packet, PeerError>>,
+) -> Result<(), ()> {
+    loop {
+        let decoded = match parse_frame(buf, magic) {
+            Ok(FrameStatus::Complete(frame)) => {
+                let len = frame.wire_len();
+                frame.packet().map(|p| (len, p))
+            }
+            Ok(FrameStatus::Incomplete { .. }) => return Ok(()),
+            Err(e) => Err(e),
+        };
+        match decoded {
+            Ok((len, packet)) => {
+                buf.drain(..len);
+                packets.send(Ok(packet)).await.map_err(|_| ())?;
+            }
+            Err(e) => {
+                let _ = packets.send(Err(PeerError::Protocol(e))).await;
+                return Err(());
+            }
+        }
+    }
+}
+
+/// The plain-TCP reader task: reads the socket, decodes whole frames and queues them. Ends
+/// after queueing the first error (or when the connection is dropped).
 async fn read_frames(
     mut read: OwnedReadHalf,
     magic: u32,
@@ -283,41 +396,52 @@ async fn read_frames(
 ) {
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     loop {
-        let decoded = match parse_frame(&buf, magic) {
-            Ok(FrameStatus::Complete(frame)) => {
-                let len = frame.wire_len();
-                Some(frame.packet().map(|p| (len, p)))
-            }
-            Ok(FrameStatus::Incomplete { .. }) => None,
-            Err(e) => Some(Err(e)),
-        };
-        match decoded {
-            Some(Ok((len, packet))) => {
-                buf.drain(..len);
-                if packets.send(Ok(packet)).await.is_err() {
-                    return;
-                }
-                continue;
-            }
-            Some(Err(e)) => {
-                let _ = packets.send(Err(PeerError::Protocol(e))).await;
-                return;
-            }
-            None => {}
+        if drain_frames(&mut buf, magic, &packets).await.is_err() {
+            return;
         }
         buf.reserve(READ_CHUNK);
-        match read.read_buf(&mut buf).await {
-            Ok(0) => {
-                let _ = packets.send(Err(PeerError::Closed)).await;
-                return;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                let _ = packets.send(Err(PeerError::Io(e))).await;
-                return;
-            }
-        }
+        let error = match read.read_buf(&mut buf).await {
+            Ok(0) => PeerError::Closed,
+            Ok(_) => continue,
+            Err(e) => PeerError::Io(e),
+        };
+        let _ = packets.send(Err(error)).await;
+        return;
     }
+}
+
+/// The brontide reader task: decrypts whole messages (each authenticated before use), then
+/// decodes the frames inside like [`read_frames`].
+async fn read_brontide_frames(
+    mut read: BrontideReader<ReadHalf<TcpStream>>,
+    magic: u32,
+    packets: mpsc::Sender<Result<Packet, PeerError>>,
+) {
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        if drain_frames(&mut buf, magic, &packets).await.is_err() {
+            return;
+        }
+        let error = match read.read_message().await {
+            Ok(Some(message)) => {
+                buf.extend_from_slice(&message);
+                continue;
+            }
+            Ok(None) => PeerError::Closed,
+            Err(e) => PeerError::Brontide(e),
+        };
+        let _ = packets.send(Err(error)).await;
+        return;
+    }
+}
+
+async fn tcp_connect(addr: SocketAddr, deadline: Instant) -> Result<TcpStream, PeerError> {
+    let stream = timeout_at(deadline, TcpStream::connect(addr))
+        .await
+        .map_err(|_| PeerError::Timeout("tcp connect"))?
+        .map_err(|source| PeerError::Connect { addr, source })?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 /// Waits at most `wait` for `fut`, naming what was awaited in the error.

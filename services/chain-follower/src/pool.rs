@@ -410,9 +410,6 @@ impl Pool {
 
     async fn connect(&self, addr: &PeerAddr) -> Result<PeerConnection, PeerError> {
         let socket = resolve(addr).await?;
-        if addr.identity.is_some() {
-            return Err(PeerError::Handshake("brontide peers are not supported yet"));
-        }
         let config = PeerConfig {
             params: self.follower.params(),
             handshake_timeout: HANDSHAKE_TIMEOUT,
@@ -421,7 +418,15 @@ impl Pool {
             send_headers: true,
             response_timeout: self.config.response_timeout,
         };
-        PeerConnection::connect(socket, &config, self.follower.now()).await
+        match &addr.identity {
+            Some(key) => {
+                let identity = secp256k1::PublicKey::from_slice(key)
+                    .map_err(|_| PeerError::Handshake("identity is not a secp256k1 key"))?;
+                PeerConnection::connect_brontide(socket, &identity, &config, self.follower.now())
+                    .await
+            }
+            None => PeerConnection::connect(socket, &config, self.follower.now()).await,
+        }
     }
 
     fn update_session(&self, id: u64, update: impl FnOnce(&mut SessionInfo)) {

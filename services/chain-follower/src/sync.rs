@@ -78,6 +78,7 @@ impl SyncError {
             SyncError::InvalidHeader(e) => e.ban_worthy(),
             SyncError::OversizeBatch(_) => true,
             SyncError::Peer(PeerError::Protocol(_)) => true,
+            SyncError::Peer(PeerError::Brontide(e)) => e.is_protocol_violation(),
             SyncError::Peer(_) => false,
         }
     }

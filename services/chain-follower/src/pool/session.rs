@@ -51,6 +51,9 @@ impl SessionEnd {
             PeerError::Closed => SessionEnd::Closed,
             PeerError::Timeout(what) => SessionEnd::Timeout(what),
             PeerError::Protocol(e) => SessionEnd::Ban(BanReason::Protocol, e.to_string()),
+            PeerError::Brontide(e) if e.is_protocol_violation() => {
+                SessionEnd::Ban(BanReason::Protocol, e.to_string())
+            }
             other => SessionEnd::Error(other.to_string()),
         }
     }

@@ -1,0 +1,115 @@
+//! The `hnsfleet-chain-follower` binary with a brontide-only peer (`KEY@HOST:PORT`, the key in
+//! hsd's base32 form) against a real hsd's encrypted listener: it syncs, becomes ready, and
+//! answers look-ups exactly as hsd does. A follower told the wrong key never gets a session.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use hnsfleet_chain_follower::metrics;
+use hnsfleet_hns::params::Network;
+use hnsfleet_hns::resource::Resource;
+use hnsfleet_proto::follower::v1 as pb;
+use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
+use hnsfleet_testkit::Hsd;
+use hnsfleet_testkit::service::ServiceProcess;
+use secp256k1::SecretKey;
+use serde_json::Value;
+
+fn base32_key(secret: [u8; 32]) -> String {
+    let public = SecretKey::from_byte_array(secret)
+        .unwrap()
+        .public_key(secp256k1::SECP256K1)
+        .serialize();
+    data_encoding::BASE32_NOPAD
+        .encode(&public)
+        .to_ascii_lowercase()
+}
+
+fn start(peer: &str, data_dir: &Path, log: &str) -> ServiceProcess {
+    let args: Vec<String> = [
+        "--network",
+        "regtest",
+        "--peer",
+        peer,
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--grpc-listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--checkpoint",
+        "false",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    ServiceProcess::spawn(
+        Path::new(env!("CARGO_BIN_EXE_hnsfleet-chain-follower")),
+        &args,
+        log,
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follower_syncs_and_serves_over_brontide() {
+    let (hsd, manifest) =
+        tokio::task::spawn_blocking(|| Hsd::start_prepared("svc-brontide", 780).expect("hsd"))
+            .await
+            .unwrap();
+    let port = hsd.p2p_addr().unwrap().port() - 14038 + 26806;
+    let identity = Network::Regtest.params().identity_key.unwrap();
+    let peer = format!("{}@127.0.0.1:{port}", base32_key(identity));
+    let base = std::env::temp_dir().join(format!("hnsfleet-svc-brontide-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+
+    let follower = start(&peer, &base.join("good"), "svc-brontide");
+    follower.wait_ready(Duration::from_secs(30)).unwrap();
+    let mut api = ChainFollowerClient::connect(follower.grpc_url().unwrap())
+        .await
+        .unwrap();
+    let tip = api
+        .get_tip(pb::GetTipRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        Value::from(hex::encode(&tip.hash)),
+        hsd.rpc("getbestblockhash", &[]).unwrap()
+    );
+    for name in manifest["names"].as_object().unwrap().keys() {
+        let answer = api
+            .lookup_name(pb::LookupNameRequest { name: name.clone() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(answer.exists, "{name}");
+        let ours = if answer.resource.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&Resource::decode(&answer.resource).unwrap().to_json()).unwrap()
+        };
+        assert_eq!(
+            ours,
+            hsd.rpc("getnameresource", &[name.as_str().into()]).unwrap(),
+            "{name}"
+        );
+    }
+
+    // The same listener, the wrong key: hsd cannot complete the handshake, no session ever.
+    let wrong = format!("{}@127.0.0.1:{port}", base32_key([0x44; 32]));
+    let impostor_check = start(&wrong, &base.join("wrong"), "svc-brontide-wrong");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(impostor_check.admin_get("/readyz").unwrap().0, 503);
+    assert_eq!(
+        impostor_check.metric(metrics::PEERS_CONNECTED).unwrap(),
+        Some(0.0)
+    );
+    assert_eq!(
+        impostor_check.metric(metrics::TIP_HEIGHT).unwrap(),
+        Some(0.0)
+    );
+    drop((follower, impostor_check));
+    std::fs::remove_dir_all(&base).unwrap();
+}
