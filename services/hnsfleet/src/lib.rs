@@ -28,7 +28,7 @@ pub enum Command {
     /// Decode and check Handshake data offline (headers, proofs, resources); JSON on stdout.
     Inspect(inspect::InspectArgs),
     /// Run the chain-follower service (same flags as `hnsfleet-chain-follower`).
-    Follower(hnsfleet_chain_follower::cli::FollowerArgs),
+    Follower(Box<hnsfleet_chain_follower::cli::FollowerArgs>),
     /// Print a follower's tip as JSON.
     Tip(follower_client::TipArgs),
     /// Look a name up through a follower, re-verify its proof, print JSON.

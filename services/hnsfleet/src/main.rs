@@ -8,7 +8,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = <hnsfleet::Cli as clap::Parser>::parse();
     if let hnsfleet::Command::Follower(args) = cli.command {
-        return hnsfleet_chain_follower::cli::main_with(args);
+        return hnsfleet_chain_follower::cli::main_with(*args);
     }
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout().lock();
