@@ -1,7 +1,8 @@
 //! Hostile peers next to one honest real hsd, through the real `hnsfleet-chain-follower`
 //! binary: a peer sending headers with bad proof of work, one "proving" every name absent with
-//! a proof that cannot verify, one sending an oversize frame, one a malformed frame, and one
-//! that stalls. The follower bans the first four (by reason), drops and redials the staller,
+//! a proof that cannot verify, one sending an oversize frame, one a malformed frame, one that
+//! stalls, and one that serves headers but never answers proofs. The follower bans the first
+//! four (by reason), drops and redials the stallers, hedges look-ups away from the slow one,
 //! never dials a banned peer again, keeps its tip on hsd's chain, and answers every look-up
 //! exactly as hsd does — the bad data never comes out.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
@@ -65,7 +66,9 @@ async fn hostile_peers_are_banned_or_dropped_and_only_verified_answers_come_out(
     let tip = hsd.rpc("getblockcount", &[]).unwrap().as_u64().unwrap() as u32;
 
     let bad_pow = FakePeer::start(Behavior::BadPow(bad_pow_headers()), tip + 5).await;
-    let liar = FakePeer::start(Behavior::LyingAbsence(real_headers(&hsd).await), tip).await;
+    let chain = real_headers(&hsd).await;
+    let liar = FakePeer::start(Behavior::LyingAbsence(Arc::clone(&chain)), tip).await;
+    let slow = FakePeer::start(Behavior::ProofStaller(chain), tip).await;
     let oversize = FakePeer::start(Behavior::Oversize, tip).await;
     let malformed = FakePeer::start(Behavior::Malformed, tip).await;
     let staller = FakePeer::start(Behavior::Staller, tip).await;
@@ -81,6 +84,7 @@ async fn hostile_peers_are_banned_or_dropped_and_only_verified_answers_come_out(
         oversize.addr,
         malformed.addr,
         staller.addr,
+        slow.addr,
     ] {
         args.extend(["--peer".into(), peer.to_string()]);
     }
@@ -192,6 +196,15 @@ async fn hostile_peers_are_banned_or_dropped_and_only_verified_answers_come_out(
         20.0 * names.len() as f64
     );
 
+    // The peer that never answers proofs made look-ups hedge to another peer, and was dropped
+    // (timeout) and redialled, not banned.
+    assert!(count(&follower, metrics::PROOF_HEDGES) >= 1.0);
+    follower
+        .poll(Duration::from_secs(20), "slow prover redialled", |_| {
+            (slow.accepted() >= 2).then_some(())
+        })
+        .unwrap();
+
     // The staller is dropped on its header timeout and redialled; it is not banned.
     follower
         .poll(
@@ -202,7 +215,7 @@ async fn hostile_peers_are_banned_or_dropped_and_only_verified_answers_come_out(
                     f,
                     &format!("{}{{reason=\"timeout\"}}", metrics::DISCONNECTS),
                 );
-                (timeouts >= 1.0 && staller.accepted() >= 2).then_some(())
+                (timeouts >= 2.0 && staller.accepted() >= 2).then_some(())
             },
         )
         .unwrap();

@@ -24,6 +24,8 @@ pub(crate) enum Behavior {
     /// answers GETPROOF with an empty dead-end proof, i.e. claims every name is absent (the
     /// proof cannot hash to a real root).
     LyingAbsence(Arc<Vec<Header>>),
+    /// Serves `chain` honestly but never answers GETPROOF (a slow peer for proofs).
+    ProofStaller(Arc<Vec<Header>>),
     /// Sends a frame whose length field is above the 8 MB limit.
     Oversize,
     /// Sends a HEADERS frame whose body does not decode.
@@ -152,7 +154,7 @@ async fn serve(mut s: TcpStream, behavior: Behavior, height: u32) -> Option<()> 
                 Behavior::BadPow(headers) => {
                     send(&mut s, &Packet::Headers(headers.clone())).await?
                 }
-                Behavior::LyingAbsence(chain) => {
+                Behavior::LyingAbsence(chain) | Behavior::ProofStaller(chain) => {
                     let batch = headers_after(chain, &req.locator);
                     if !batch.is_empty() {
                         send(&mut s, &Packet::Headers(batch)).await?;
