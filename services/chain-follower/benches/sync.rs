@@ -13,14 +13,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use hnsfleet_chain_follower::synthetic::mine_chain;
 use hnsfleet_chain_follower::{HeaderChain, Start, Store};
-use hnsfleet_hns::chain::ChainEntry;
 use hnsfleet_hns::header::{HEADER_SIZE, Header};
 use hnsfleet_hns::params::Network;
 
 const HEADERS: usize = 300_000;
-const BATCH: usize = 2_000;
 const NOW: u64 = 4_000_000_000;
 
 /// Resident set size in bytes (Linux `/proc/self/statm`, 4 KiB pages).
@@ -47,22 +44,7 @@ fn cpu_seconds() -> f64 {
 }
 
 fn build_store(path: &Path) {
-    let params = Network::Regtest.params();
-    let (mut store, _, _) = Store::open(path, params, &Start::Genesis).unwrap();
-    let mut tip = ChainEntry::genesis(params);
-    while (tip.height as usize) < HEADERS {
-        let batch = mine_chain(
-            params,
-            &tip,
-            BATCH.min(HEADERS - tip.height as usize),
-            600,
-            0,
-        );
-        store.append(tip.height + 1, &batch).unwrap();
-        for h in &batch {
-            tip = ChainEntry::from_header(&h.clone().into(), tip.height + 1, tip.chainwork);
-        }
-    }
+    hnsfleet_chain_follower::synthetic::write_store(path, HEADERS).unwrap();
 }
 
 fn read_headers(path: &Path) -> Vec<Header> {

@@ -2,6 +2,8 @@
 //! is met by about half of all hashes, so mining a header takes a couple of hash attempts.
 //! Never used on a real network.
 
+use std::path::Path;
+
 use hnsfleet_hns::chain::ChainEntry;
 use hnsfleet_hns::header::Header;
 use hnsfleet_hns::params::NetworkParams;
@@ -46,4 +48,20 @@ pub fn mine_chain(
         out.push(header);
     }
     out
+}
+
+/// Writes a header file at `path` holding `count` synthetic regtest headers (mined in batches
+/// of 2,000 so the generator never holds them all), for benches that need a long stored chain.
+pub fn write_store(path: &Path, count: usize) -> Result<(), crate::StoreError> {
+    let params = hnsfleet_hns::params::Network::Regtest.params();
+    let (mut store, _, _) = crate::Store::open(path, params, &crate::Start::Genesis)?;
+    let mut tip = ChainEntry::genesis(params);
+    while (tip.height as usize) < count {
+        let batch = mine_chain(params, &tip, 2_000.min(count - tip.height as usize), 600, 0);
+        store.append(tip.height + 1, &batch)?;
+        for h in &batch {
+            tip = ChainEntry::from_header(&h.clone().into(), tip.height + 1, tip.chainwork);
+        }
+    }
+    Ok(())
 }
