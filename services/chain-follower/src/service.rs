@@ -225,3 +225,41 @@ fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header_chain::HeaderChain;
+
+    #[test]
+    fn built_in_mainnet_checkpoint_is_the_start_of_a_new_mainnet_follower() {
+        let blob = CheckpointBlob::decode(MAIN_CHECKPOINT).unwrap();
+        let chain = HeaderChain::from_checkpoint(Network::Main.params(), &blob).unwrap();
+        // hnsd's HSK_CHECKPOINT_MAIN: 150 headers 136000..=136149.
+        assert_eq!(chain.tip().height, 136_149);
+        assert_eq!(chain.base_height(), 136_000);
+        assert_eq!(
+            chain.tip().hash.to_hex(),
+            "0000000000000000909f1e5016c697a6e447353c96e5049b34e3989f6fdc8e47"
+        );
+    }
+
+    #[test]
+    fn attestation_key_is_created_once_and_bad_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("hnsfleet-key-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("follower.key");
+        let first = load_or_create_key(&path).unwrap();
+        assert_eq!(load_or_create_key(&path).unwrap(), first);
+        std::fs::write(&path, "not hex\n").unwrap();
+        let err = load_or_create_key(&path).unwrap_err().to_string();
+        assert!(err.contains("key_file"), "{err}");
+        std::fs::write(&path, format!("{}\n", "00".repeat(32))).unwrap();
+        assert!(
+            load_or_create_key(&path).is_err(),
+            "zero is not a secp256k1 key"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -237,3 +237,59 @@ async fn hostile_peers_are_banned_or_dropped_and_only_verified_answers_come_out(
     drop(follower);
     std::fs::remove_dir_all(&data_dir).unwrap();
 }
+
+/// With room for a single session, the slot held by a peer that gets banned goes to the next
+/// configured peer: lost peers are replaced. The honest hsd starts only after both hostile
+/// peers have had (and lost) the slot, so the order is certain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banned_peer_s_slot_goes_to_the_next_peer() {
+    const OFFSET: u16 = 790;
+    // hsd.sh's plain p2p port for this offset; the node is not running yet.
+    let hsd_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 14038 + OFFSET));
+    let garbage = FakePeer::start(Behavior::Malformed, 1_000).await;
+    let bad_pow = FakePeer::start(Behavior::BadPow(bad_pow_headers()), 1_000).await;
+    let data_dir =
+        std::env::temp_dir().join(format!("hnsfleet-svc-replace-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let mut args: Vec<String> = Vec::new();
+    for peer in [garbage.addr, bad_pow.addr, hsd_addr] {
+        args.extend(["--peer".into(), peer.to_string()]);
+    }
+    for (flag, value) in [
+        ("--network", "regtest"),
+        ("--data-dir", data_dir.to_str().unwrap()),
+        ("--grpc-listen", "127.0.0.1:0"),
+        ("--admin-listen", "127.0.0.1:0"),
+        ("--checkpoint", "false"),
+        ("--max-peers", "1"),
+        ("--min-peers", "1"),
+    ] {
+        args.extend([flag.into(), value.into()]);
+    }
+    let follower = ServiceProcess::spawn(
+        Path::new(env!("CARGO_BIN_EXE_hnsfleet-chain-follower")),
+        &args,
+        "svc-replace",
+    )
+    .unwrap();
+    follower
+        .poll(Duration::from_secs(30), "both hostile peers banned", |f| {
+            (count(f, metrics::PEERS_BANNED) == 2.0).then_some(())
+        })
+        .unwrap();
+    assert_eq!((garbage.accepted(), bad_pow.accepted()), (1, 1));
+    assert_eq!(follower.admin_get("/readyz").unwrap().0, 503);
+
+    let (hsd, _) =
+        tokio::task::spawn_blocking(|| Hsd::start_prepared("svc-replace", OFFSET).expect("hsd"))
+            .await
+            .unwrap();
+    assert_eq!(hsd.p2p_addr().unwrap(), hsd_addr);
+    let tip = hsd.rpc("getblockcount", &[]).unwrap().as_u64().unwrap();
+    follower.wait_ready(Duration::from_secs(90)).unwrap();
+    assert_eq!(count(&follower, metrics::PEERS_CONNECTED), 1.0);
+    assert_eq!(count(&follower, metrics::TIP_HEIGHT), tip as f64);
+    assert_eq!((garbage.accepted(), bad_pow.accepted()), (1, 1));
+    drop(follower);
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
