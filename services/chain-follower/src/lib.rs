@@ -1,18 +1,24 @@
-//! The storage and best-chain core of the chain-follower service.
+//! The chain-follower service: the fleet's root of trust. It syncs and fully validates
+//! Handshake headers from several peers, keeps them in a crash-safe file, and serves name
+//! look-ups only from Urkel proofs it verified against its own safe tree root. It never serves
+//! anything unverified and never takes the tip from a single peer's word.
 //!
-//! - [`header_chain`]: an in-memory header tree, pure (no I/O, no clock: `now` is a parameter).
-//!   It validates every header with the protocol crate's rules, follows the chain with the
-//!   most work, keeps bounded side branches and orphans, and reports reorganizations.
-//! - [`store`]: the append-only header file (std::fs only) that lets a restart resume in
-//!   seconds; a torn tail is detected and cut. Deleting the file is always safe: the follower
-//!   re-syncs.
+//! Core (pure or std-only):
+//! - [`header_chain`]: the in-memory header tree (no I/O, no clock: `now` is a parameter): full
+//!   validation, most-work chain, bounded side branches and orphans, reorganizations.
+//! - [`store`]: the append-only header file; a torn tail is cut on open; deleting it is safe.
 //! - [`synthetic`]: mined regtest headers for tests and benches.
-//! - [`peer`]: one p2p connection over plain TCP (handshake, keep-alive, typed packets, a
-//!   bound on every wait and buffer); [`lookup`]: GETPROOF over a peer, verified before use.
-//! - [`sync`]: header sync over one peer into the header chain.
 //!
-//! Not yet here (issue 4, in progress): the multi-peer pool with scoring and bans, brontide,
-//! the gRPC API, metrics, config and the service binary.
+//! Network edge:
+//! - [`peer`]: one p2p connection, plain TCP or brontide (handshake, keep-alive, typed packets,
+//!   a reader task, a bound on every wait and buffer); [`lookup`]: GETPROOF over one peer.
+//! - [`sync`]: header sync (GETHEADERS with a PING barrier, announcements) into a
+//!   [`sync::HeaderSink`].
+//! - [`pool`]: sessions with many peers, bans, backoff, scoring, hedged verified look-ups.
+//! - [`follower`]: the shared chain + store, tip events, readiness, attestations.
+//!
+//! Service: [`config`] (file + env + flags), [`metrics`], [`grpc`], [`service`] (wiring and
+//! shutdown), [`cli`] (the entry point shared by both binaries).
 #![forbid(unsafe_code)]
 
 pub mod cli;
