@@ -226,6 +226,58 @@ impl Drop for ServiceProcess {
     }
 }
 
+/// The command line of a chain-follower under test: regtest, both listeners on `127.0.0.1:0`
+/// (read back from the listening line), no built-in checkpoint, JSON logs. Tests add peers and
+/// their own flags, then [`FollowerCommand::spawn`].
+#[derive(Debug, Clone)]
+pub struct FollowerCommand {
+    program: PathBuf,
+    args: Vec<String>,
+}
+
+impl FollowerCommand {
+    /// `program [PREFIX...] --network regtest --data-dir DIR ...`; `prefix` is the subcommand
+    /// path, if any (`["follower"]` for the `hnsfleet` binary, `[]` for the service binary).
+    pub fn regtest(program: &Path, prefix: &[&str], data_dir: &Path) -> Self {
+        let mut args: Vec<String> = prefix.iter().map(|s| s.to_string()).collect();
+        for (flag, value) in [
+            ("--network", "regtest"),
+            ("--data-dir", &data_dir.display().to_string()),
+            ("--grpc-listen", "127.0.0.1:0"),
+            ("--admin-listen", "127.0.0.1:0"),
+            ("--checkpoint", "false"),
+            ("--log-format", "json"),
+        ] {
+            args.extend([flag.to_string(), value.to_string()]);
+        }
+        FollowerCommand {
+            program: program.to_path_buf(),
+            args,
+        }
+    }
+
+    /// Adds `--peer ADDR` (`HOST:PORT` or `KEY@HOST:PORT`).
+    pub fn peer(self, addr: impl std::fmt::Display) -> Self {
+        self.flag("--peer", addr)
+    }
+
+    /// Adds `NAME VALUE`.
+    pub fn flag(mut self, name: &str, value: impl std::fmt::Display) -> Self {
+        self.args.extend([name.to_string(), value.to_string()]);
+        self
+    }
+
+    /// The arguments as they will be passed.
+    pub fn args(&self) -> &[String] {
+        &self.args
+    }
+
+    /// Starts the follower, its log in `<tmp>/hnsfleet-logs/<log_name>.log`.
+    pub fn spawn(&self, log_name: &str) -> Result<ServiceProcess, TestkitError> {
+        ServiceProcess::spawn(&self.program, &self.args, log_name)
+    }
+}
+
 /// Extracts one sample's value from Prometheus text exposition (see [`ServiceProcess::metric`]).
 pub fn metric_value(body: &str, sample: &str) -> Option<f64> {
     let mut sum = None;
@@ -275,6 +327,21 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Result<(u16, String), TestkitEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn follower_command_puts_the_subcommand_first_and_keeps_flag_order() {
+        let cmd = FollowerCommand::regtest(Path::new("hnsfleet"), &["follower"], Path::new("/d"))
+            .peer("127.0.0.1:1")
+            .flag("--min-peers", 2);
+        let args = cmd.args();
+        assert_eq!(args[0], "follower");
+        assert_eq!(&args[1..3], ["--network", "regtest"]);
+        assert_eq!(&args[3..5], ["--data-dir", "/d"]);
+        assert_eq!(
+            &args[args.len() - 4..],
+            ["--peer", "127.0.0.1:1", "--min-peers", "2"]
+        );
+    }
 
     #[test]
     fn metric_samples_and_families() {

@@ -3,9 +3,12 @@
 //! answers look-ups exactly as hsd does. A follower told the wrong key never gets a session.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
+use common::follower_command;
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_hns::params::Network;
 use hnsfleet_hns::resource::Resource;
@@ -27,29 +30,7 @@ fn base32_key(secret: [u8; 32]) -> String {
 }
 
 fn start(peer: &str, data_dir: &Path, log: &str) -> ServiceProcess {
-    let args: Vec<String> = [
-        "--network",
-        "regtest",
-        "--peer",
-        peer,
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-        "--grpc-listen",
-        "127.0.0.1:0",
-        "--admin-listen",
-        "127.0.0.1:0",
-        "--checkpoint",
-        "false",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    ServiceProcess::spawn(
-        Path::new(env!("CARGO_BIN_EXE_hnsfleet-chain-follower")),
-        &args,
-        log,
-    )
-    .unwrap()
+    follower_command(data_dir).peer(peer).spawn(log).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::fake_peer::{Behavior, FakePeer};
+use common::follower_command;
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_chain_follower::service::HEADER_FILE;
 use hnsfleet_chain_follower::synthetic::mine_chain;
@@ -23,31 +24,7 @@ use serde_json::Value;
 const HEADERS: usize = 12_000;
 
 fn start(peer: &str, data_dir: &Path, log: &str) -> ServiceProcess {
-    let args: Vec<String> = [
-        "--network",
-        "regtest",
-        "--peer",
-        peer,
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-        "--grpc-listen",
-        "127.0.0.1:0",
-        "--admin-listen",
-        "127.0.0.1:0",
-        "--checkpoint",
-        "false",
-        "--log-format",
-        "json",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    ServiceProcess::spawn(
-        Path::new(env!("CARGO_BIN_EXE_hnsfleet-chain-follower")),
-        &args,
-        log,
-    )
-    .unwrap()
+    follower_command(data_dir).peer(peer).spawn(log).unwrap()
 }
 
 /// The fields of the "opened header store" log line.

@@ -5,9 +5,12 @@
 //! and SIGTERM stops it cleanly.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
+use common::follower_command;
 use hnsfleet_attestation::SignedAttestation;
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_hns::name::Name;
@@ -20,31 +23,10 @@ use hnsfleet_testkit::service::ServiceProcess;
 use serde_json::Value;
 
 fn spawn_follower(hsd: &Hsd, data_dir: &Path, log: &str) -> ServiceProcess {
-    let args: Vec<String> = [
-        "--network",
-        "regtest",
-        "--peer",
-        &hsd.p2p_addr().unwrap().to_string(),
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-        "--grpc-listen",
-        "127.0.0.1:0",
-        "--admin-listen",
-        "127.0.0.1:0",
-        "--checkpoint",
-        "false",
-        "--log-format",
-        "json",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    ServiceProcess::spawn(
-        Path::new(env!("CARGO_BIN_EXE_hnsfleet-chain-follower")),
-        &args,
-        log,
-    )
-    .expect("follower starts")
+    follower_command(data_dir)
+        .peer(hsd.p2p_addr().unwrap())
+        .spawn(log)
+        .expect("follower starts")
 }
 
 async fn client(follower: &ServiceProcess) -> ChainFollowerClient<tonic::transport::Channel> {

@@ -9,11 +9,11 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::fake_peer::{Behavior, FakePeer};
+use common::follower_command;
 use hnsfleet_chain_follower::HeaderChain;
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_chain_follower::peer::PeerConnection;
@@ -76,7 +76,7 @@ async fn hostile_peers_are_banned_or_dropped_and_only_verified_answers_come_out(
     let data_dir =
         std::env::temp_dir().join(format!("hnsfleet-svc-hostile-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
-    let mut args: Vec<String> = Vec::new();
+    let mut command = follower_command(&data_dir);
     for peer in [
         hsd.p2p_addr().unwrap(),
         bad_pow.addr,
@@ -86,29 +86,16 @@ async fn hostile_peers_are_banned_or_dropped_and_only_verified_answers_come_out(
         staller.addr,
         slow.addr,
     ] {
-        args.extend(["--peer".into(), peer.to_string()]);
+        command = command.peer(peer);
     }
-    for (flag, value) in [
-        ("--network", "regtest"),
-        ("--data-dir", data_dir.to_str().unwrap()),
-        ("--grpc-listen", "127.0.0.1:0"),
-        ("--admin-listen", "127.0.0.1:0"),
-        ("--checkpoint", "false"),
-        ("--min-peers", "1"),
-        ("--hedge-after-ms", "200"),
-        ("--proof-timeout-ms", "1000"),
-        ("--response-timeout-ms", "2000"),
-        ("--ban-secs", "3600"),
-        ("--log-format", "json"),
-    ] {
-        args.extend([flag.into(), value.into()]);
-    }
-    let follower = ServiceProcess::spawn(
-        Path::new(env!("CARGO_BIN_EXE_hnsfleet-chain-follower")),
-        &args,
-        "svc-hostile",
-    )
-    .unwrap();
+    let follower = command
+        .flag("--min-peers", 1)
+        .flag("--hedge-after-ms", 200)
+        .flag("--proof-timeout-ms", 1000)
+        .flag("--response-timeout-ms", 2000)
+        .flag("--ban-secs", 3600)
+        .spawn("svc-hostile")
+        .unwrap();
     follower.wait_ready(Duration::from_secs(30)).unwrap();
 
     // Bad PoW, oversize and malformed frames are banned as soon as they speak.
@@ -251,27 +238,14 @@ async fn a_banned_peer_s_slot_goes_to_the_next_peer() {
     let data_dir =
         std::env::temp_dir().join(format!("hnsfleet-svc-replace-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
-    let mut args: Vec<String> = Vec::new();
-    for peer in [garbage.addr, bad_pow.addr, hsd_addr] {
-        args.extend(["--peer".into(), peer.to_string()]);
-    }
-    for (flag, value) in [
-        ("--network", "regtest"),
-        ("--data-dir", data_dir.to_str().unwrap()),
-        ("--grpc-listen", "127.0.0.1:0"),
-        ("--admin-listen", "127.0.0.1:0"),
-        ("--checkpoint", "false"),
-        ("--max-peers", "1"),
-        ("--min-peers", "1"),
-    ] {
-        args.extend([flag.into(), value.into()]);
-    }
-    let follower = ServiceProcess::spawn(
-        Path::new(env!("CARGO_BIN_EXE_hnsfleet-chain-follower")),
-        &args,
-        "svc-replace",
-    )
-    .unwrap();
+    let follower = follower_command(&data_dir)
+        .peer(garbage.addr)
+        .peer(bad_pow.addr)
+        .peer(hsd_addr)
+        .flag("--max-peers", 1)
+        .flag("--min-peers", 1)
+        .spawn("svc-replace")
+        .unwrap();
     follower
         .poll(Duration::from_secs(30), "both hostile peers banned", |f| {
             (count(f, metrics::PEERS_BANNED) == 2.0).then_some(())

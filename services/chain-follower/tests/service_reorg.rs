@@ -6,15 +6,16 @@
 //! B's state, proven against B's tree root. When A finally joins B, nothing moves.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::path::Path;
+mod common;
+
 use std::time::Duration;
 
+use common::follower_command;
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_hns::resource::Resource;
 use hnsfleet_proto::follower::v1 as pb;
 use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
 use hnsfleet_testkit::Hsd;
-use hnsfleet_testkit::service::ServiceProcess;
 use serde_json::{Value, json};
 use tonic::transport::Channel;
 
@@ -75,35 +76,12 @@ async fn follower_switches_to_the_heavier_branch_and_serves_its_name_state() {
 
     let data_dir = std::env::temp_dir().join(format!("hnsfleet-svc-reorg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
-    let args: Vec<String> = [
-        "--network",
-        "regtest",
-        "--peer",
-        &a.p2p_addr().unwrap().to_string(),
-        "--peer",
-        &b.p2p_addr().unwrap().to_string(),
-        "--min-peers",
-        "2",
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-        "--grpc-listen",
-        "127.0.0.1:0",
-        "--admin-listen",
-        "127.0.0.1:0",
-        "--checkpoint",
-        "false",
-        "--log-format",
-        "json",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let follower = ServiceProcess::spawn(
-        Path::new(env!("CARGO_BIN_EXE_hnsfleet-chain-follower")),
-        &args,
-        "svc-reorg",
-    )
-    .unwrap();
+    let follower = follower_command(&data_dir)
+        .peer(a.p2p_addr().unwrap())
+        .peer(b.p2p_addr().unwrap())
+        .flag("--min-peers", 2)
+        .spawn("svc-reorg")
+        .unwrap();
     follower.wait_ready(Duration::from_secs(30)).unwrap();
     let mut api = ChainFollowerClient::connect(follower.grpc_url().unwrap())
         .await

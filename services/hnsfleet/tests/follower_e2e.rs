@@ -14,7 +14,7 @@ use hnsfleet_hns::namestate::NameState;
 use hnsfleet_proto::follower::v1 as pb;
 use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
 use hnsfleet_testkit::Hsd;
-use hnsfleet_testkit::service::ServiceProcess;
+use hnsfleet_testkit::service::{FollowerCommand, ServiceProcess};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hnsfleet");
@@ -35,21 +35,11 @@ fn json_of(args: &[&str]) -> Value {
 }
 
 fn start_follower(peers: &[&Hsd], data_dir: &Path, min_peers: usize, log: &str) -> ServiceProcess {
-    let mut args: Vec<String> = vec!["follower".into(), "--network".into(), "regtest".into()];
+    let mut command = FollowerCommand::regtest(Path::new(BIN), &["follower"], data_dir);
     for hsd in peers {
-        args.extend(["--peer".into(), hsd.p2p_addr().unwrap().to_string()]);
+        command = command.peer(hsd.p2p_addr().unwrap());
     }
-    for (flag, value) in [
-        ("--data-dir", data_dir.to_str().unwrap()),
-        ("--grpc-listen", "127.0.0.1:0"),
-        ("--admin-listen", "127.0.0.1:0"),
-        ("--checkpoint", "false"),
-        ("--min-peers", &min_peers.to_string()),
-        ("--log-format", "json"),
-    ] {
-        args.extend([flag.into(), value.into()]);
-    }
-    ServiceProcess::spawn(Path::new(BIN), &args, log).unwrap()
+    command.flag("--min-peers", min_peers).spawn(log).unwrap()
 }
 
 /// The tree root in hsd's header at `height`.

@@ -4,10 +4,14 @@
 
 pub(crate) mod fake_peer;
 
+#[cfg(test)]
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hnsfleet_chain_follower::peer::PeerConfig;
 use hnsfleet_hns::params::Network;
+#[cfg(test)]
+use hnsfleet_testkit::service::FollowerCommand;
 
 /// Current unix time in seconds.
 pub(crate) fn now() -> u64 {
@@ -26,4 +30,15 @@ pub(crate) fn regtest_peer_config(user_agent: &str) -> PeerConfig {
         send_headers: true,
         response_timeout: hnsfleet_chain_follower::sync::HEADERS_TIMEOUT,
     }
+}
+
+/// The service binary's regtest command line (integration tests only: Cargo tells just them
+/// where the binary is).
+#[cfg(test)]
+pub(crate) fn follower_command(data_dir: &Path) -> FollowerCommand {
+    FollowerCommand::regtest(
+        Path::new(env!("CARGO_BIN_EXE_hnsfleet-chain-follower")),
+        &[],
+        data_dir,
+    )
 }
