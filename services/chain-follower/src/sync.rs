@@ -197,14 +197,53 @@ pub async fn sync_headers(
             now,
             persist,
         },
+        &mut SetAside::default(),
     )
     .await
 }
 
+/// Packets that arrive during a sync but answer something else the caller asked for (PROOF,
+/// PONG): kept, in order, for the caller to handle once the sync is over. Bounded: an honest
+/// peer sends at most one per request the caller has in flight.
+#[derive(Debug, Default)]
+pub struct SetAside {
+    packets: Vec<Packet>,
+    dropped: usize,
+}
+
+impl SetAside {
+    /// Most packets kept; later ones are dropped (and counted).
+    pub const MAX: usize = 512;
+
+    fn keep(&mut self, packet: Packet) {
+        if !matches!(packet, Packet::Proof(_) | Packet::Pong(_)) {
+            return;
+        }
+        if self.packets.len() < Self::MAX {
+            self.packets.push(packet);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    /// The kept packets, in arrival order.
+    pub fn take(&mut self) -> Vec<Packet> {
+        std::mem::take(&mut self.packets)
+    }
+
+    /// How many were dropped because [`SetAside::MAX`] was reached.
+    pub fn dropped(&self) -> usize {
+        self.dropped
+    }
+}
+
 /// Syncs `sink` from `peer` until the peer has nothing new (a batch shorter than the maximum).
+/// Proofs and pongs that arrive meanwhile go to `set_aside`; other unsolicited packets are
+/// dropped (announcements are covered by the sync itself).
 pub async fn sync_into(
     peer: &mut PeerConnection,
     sink: &mut impl HeaderSink,
+    set_aside: &mut SetAside,
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     let started = tokio::time::Instant::now();
@@ -245,7 +284,7 @@ pub async fn sync_into(
                     Packet::Pong(nonce) if *nonce == barrier => Some(Vec::new()),
                     _ => None,
                 },
-                |_| {},
+                |other| set_aside.keep(other),
             )
             .await?;
         if headers.len() > MAX_HEADERS {
@@ -289,7 +328,7 @@ pub async fn follow_announcements(
     };
     while !done(sink.chain) {
         let packet = peer.recv(wait).await?;
-        let round = handle_announcement(peer, &mut sink, packet).await?;
+        let round = handle_announcement(peer, &mut sink, packet, &mut SetAside::default()).await?;
         report.received += round.received;
         report.reorgs.extend(round.reorgs);
     }
@@ -298,11 +337,12 @@ pub async fn follow_announcements(
 
 /// Handles one packet that arrived outside a request: HEADERS announcements are validated and
 /// inserted (a gap triggers a sync round), a block INV triggers a sync round; anything else is
-/// ignored.
+/// ignored. Proofs and pongs that arrive during the sync round go to `set_aside`.
 pub async fn handle_announcement(
     peer: &mut PeerConnection,
     sink: &mut impl HeaderSink,
     packet: Packet,
+    set_aside: &mut SetAside,
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     let resync = match packet {
@@ -319,7 +359,7 @@ pub async fn handle_announcement(
         _ => false,
     };
     if resync {
-        let round = sync_into(peer, sink).await?;
+        let round = sync_into(peer, sink, set_aside).await?;
         report.received += round.received;
         report.reorgs.extend(round.reorgs);
         report.last_on_best = round.last_on_best.or(report.last_on_best);
@@ -340,6 +380,31 @@ impl SyncReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_aside_keeps_answers_in_order_and_is_bounded() {
+        use hnsfleet_hns::p2p::Proof;
+        use hnsfleet_hns::types::{NameHash, TreeRoot};
+        let proof = |n: u8| {
+            Packet::Proof(Proof {
+                root: TreeRoot([n; 32]),
+                key: NameHash([n; 32]),
+                proof: vec![n],
+            })
+        };
+        let mut kept = SetAside::default();
+        kept.keep(proof(1));
+        kept.keep(Packet::Headers(Vec::new()));
+        kept.keep(Packet::Pong(7));
+        kept.keep(Packet::Verack);
+        kept.keep(proof(2));
+        assert_eq!(kept.take(), vec![proof(1), Packet::Pong(7), proof(2)]);
+        assert!(kept.take().is_empty());
+        for _ in 0..SetAside::MAX + 3 {
+            kept.keep(Packet::Pong(1));
+        }
+        assert_eq!((kept.take().len(), kept.dropped()), (SetAside::MAX, 3));
+    }
 
     #[test]
     fn progress_rate_and_eta() {

@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use hnsfleet_hns::p2p::{GetProof, Packet};
+use hnsfleet_hns::p2p::{GetProof, Packet, Proof};
 use hnsfleet_hns::types::{NameHash, TreeRoot};
 use hnsfleet_hns::urkel::verify_name_proof;
 use tokio::sync::{mpsc, oneshot};
@@ -18,11 +18,44 @@ use super::{
     SessionInfo,
 };
 use crate::peer::{PeerConnection, PeerError};
-use crate::sync::{SyncError, handle_announcement, sync_into};
+use crate::sync::{SetAside, SyncError, handle_announcement, sync_into};
 
 struct InFlight {
     deadline: Instant,
     replies: Vec<oneshot::Sender<JobResult>>,
+}
+
+/// Proofs asked of this peer and not yet answered, by (root, name hash).
+type InFlightMap = HashMap<(TreeRoot, NameHash), InFlight>;
+
+/// Hands a PROOF to the look-ups waiting for it. An unsolicited proof is ignored (we only
+/// interpret answers); one that does not verify fails its look-ups and ends the session with a
+/// ban.
+fn deliver_proof(in_flight: &mut InFlightMap, p: Proof) -> Result<(), SessionEnd> {
+    let Some(flight) = in_flight.remove(&(p.root, p.key)) else {
+        return Ok(());
+    };
+    match verify_name_proof(&p.root, &p.key, &p.proof) {
+        Ok(verified) => {
+            for reply in flight.replies {
+                let _ = reply.send(Ok((verified.clone(), p.proof.clone())));
+            }
+            Ok(())
+        }
+        Err(e) => {
+            for reply in flight.replies {
+                let _ = reply.send(Err("peer sent a bad proof".into()));
+            }
+            Err(SessionEnd::Ban(BanReason::BadProof, e.to_string()))
+        }
+    }
+}
+
+/// Clears our outstanding keep-alive PING when its PONG arrives.
+fn on_pong(ping: &mut Option<(u64, Instant)>, nonce: u64) {
+    if ping.is_some_and(|(n, _)| n == nonce) {
+        *ping = None;
+    }
 }
 
 #[derive(Debug)]
@@ -116,7 +149,7 @@ impl Pool {
         &self,
         conn: &mut PeerConnection,
         waiting: &mut VecDeque<ProofJob>,
-        in_flight: &mut HashMap<(TreeRoot, NameHash), InFlight>,
+        in_flight: &mut InFlightMap,
         budget: &mut ProofBudget,
     ) -> Result<(), PeerError> {
         while let Some(job) = waiting.pop_front() {
@@ -185,7 +218,8 @@ impl Pool {
         id: u64,
         jobs: &mut mpsc::Receiver<ProofJob>,
     ) -> SessionEnd {
-        match sync_into(conn, &mut self.follower.sink()).await {
+        // Nothing is in flight yet: whatever the first sync sets aside can go.
+        match sync_into(conn, &mut self.follower.sink(), &mut SetAside::default()).await {
             Ok(report) => {
                 let tip = self.follower.tip().height;
                 self.update_session(id, |s| {
@@ -203,7 +237,7 @@ impl Pool {
             }
             Err(e) => return SessionEnd::from_sync(e),
         }
-        let mut in_flight: HashMap<(TreeRoot, NameHash), InFlight> = HashMap::new();
+        let mut in_flight = InFlightMap::new();
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         let mut last_packet = Instant::now();
         let mut ping: Option<(u64, Instant)> = None;
@@ -240,27 +274,15 @@ impl Pool {
                     };
                     match packet {
                         Packet::Proof(p) => {
-                            // An unsolicited proof is ignored: we only interpret answers.
-                            let Some(flight) = in_flight.remove(&(p.root, p.key)) else { continue };
-                            match verify_name_proof(&p.root, &p.key, &p.proof) {
-                                Ok(verified) => {
-                                    for reply in flight.replies {
-                                        let _ = reply.send(Ok((verified.clone(), p.proof.clone())));
-                                    }
-                                }
-                                Err(e) => {
-                                    for reply in flight.replies {
-                                        let _ = reply.send(Err("peer sent a bad proof".into()));
-                                    }
-                                    return SessionEnd::Ban(BanReason::BadProof, e.to_string());
-                                }
+                            if let Err(end) = deliver_proof(&mut in_flight, p) {
+                                return end;
                             }
                         }
-                        Packet::Pong(nonce) if ping.is_some_and(|(n, _)| n == nonce) => {
-                            ping = None;
-                        }
+                        Packet::Pong(nonce) => on_pong(&mut ping, nonce),
                         packet @ (Packet::Headers(_) | Packet::Inv(_)) => {
-                            match handle_announcement(conn, &mut self.follower.sink(), packet).await {
+                            let mut set_aside = SetAside::default();
+                            let sink = &mut self.follower.sink();
+                            match handle_announcement(conn, sink, packet, &mut set_aside).await {
                                 Ok(report) => {
                                     if let Some((hash, height)) = report.last_on_best {
                                         self.update_session(id, |s| {
@@ -271,6 +293,21 @@ impl Pool {
                                     }
                                 }
                                 Err(e) => return SessionEnd::from_sync(e),
+                            }
+                            // Answers that came in while the announcement was being synced.
+                            if set_aside.dropped() > 0 {
+                                tracing::warn!(dropped = set_aside.dropped(), "packets dropped during a sync");
+                            }
+                            for packet in set_aside.take() {
+                                match packet {
+                                    Packet::Proof(p) => {
+                                        if let Err(end) = deliver_proof(&mut in_flight, p) {
+                                            return end;
+                                        }
+                                    }
+                                    Packet::Pong(nonce) => on_pong(&mut ping, nonce),
+                                    _ => {}
+                                }
                             }
                         }
                         _ => {}

@@ -1,0 +1,155 @@
+//! A proof that arrives while the follower is busy re-syncing after a block announcement is
+//! still delivered. A proxy in front of a real hsd puts an INV of hsd's tip block right before
+//! every PROOF frame, so each answer reaches the follower in the middle of the GETHEADERS round
+//! that the INV triggers. Every look-up must still be answered from that peer — the only one —
+//! with hsd's records, and the session must live on past the proof timeout (an answer lost in
+//! the re-sync would leave the request in flight until the session timed out).
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::follower_command;
+use hnsfleet_chain_follower::metrics;
+use hnsfleet_hns::p2p::{FrameStatus, InvItem, Packet, parse_frame};
+use hnsfleet_hns::params::Network;
+use hnsfleet_hns::resource::Resource;
+use hnsfleet_hns::types::{BlockHash, Hash256};
+use hnsfleet_proto::follower::v1 as pb;
+use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
+use hnsfleet_testkit::Hsd;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Forwards every connection to `upstream`; in the upstream-to-client direction it puts an
+/// INV(BLOCK `announce`) frame in front of each PROOF frame. Returns its address and the count
+/// of INVs put in.
+async fn announcing_proxy(
+    upstream: SocketAddr,
+    announce: BlockHash,
+) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let injected = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&injected);
+    let magic = Network::Regtest.params().magic;
+    let inv = Packet::Inv(vec![InvItem {
+        ty: InvItem::BLOCK,
+        hash: Hash256(announce.0),
+    }])
+    .encode_frame(magic)
+    .unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let (count, inv) = (Arc::clone(&count), inv.clone());
+            tokio::spawn(async move {
+                let Ok(server) = TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+                });
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 16 * 1024];
+                loop {
+                    while let Ok(FrameStatus::Complete(frame)) = parse_frame(&buf, magic) {
+                        let len = frame.wire_len();
+                        if matches!(frame.packet(), Ok(Packet::Proof(_))) {
+                            if client_write.write_all(&inv).await.is_err() {
+                                return;
+                            }
+                            count.fetch_add(1, Ordering::SeqCst);
+                        }
+                        if client_write.write_all(&buf[..len]).await.is_err() {
+                            return;
+                        }
+                        buf.drain(..len);
+                    }
+                    match server_read.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+        }
+    });
+    (addr, injected)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proofs_that_arrive_during_an_announcement_resync_are_delivered() {
+    let (hsd, manifest) =
+        tokio::task::spawn_blocking(|| Hsd::start_prepared("svc-announce", 800).expect("hsd"))
+            .await
+            .unwrap();
+    let tip_hex = hsd.rpc("getbestblockhash", &[]).unwrap();
+    let tip: [u8; 32] = hex::decode(tip_hex.as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let (proxy, injected) = announcing_proxy(hsd.p2p_addr().unwrap(), BlockHash(tip)).await;
+
+    let data_dir =
+        std::env::temp_dir().join(format!("hnsfleet-svc-announce-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let follower = follower_command(&data_dir)
+        .peer(proxy)
+        .flag("--min-peers", 1)
+        .flag("--hedge-after-ms", 200)
+        .flag("--proof-timeout-ms", 1000)
+        .spawn("svc-announce")
+        .unwrap();
+    follower.wait_ready(Duration::from_secs(30)).unwrap();
+    let mut api = ChainFollowerClient::connect(follower.grpc_url().unwrap())
+        .await
+        .unwrap();
+
+    let names: Vec<&String> = manifest["names"].as_object().unwrap().keys().collect();
+    assert!(names.len() >= 8);
+    for name in &names {
+        let answer = api
+            .lookup_name(pb::LookupNameRequest {
+                name: name.to_string(),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{}", follower.log_tail(30)))
+            .into_inner();
+        let ours = if answer.resource.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&Resource::decode(&answer.resource).unwrap().to_json()).unwrap()
+        };
+        assert_eq!(
+            ours,
+            hsd.rpc("getnameresource", &[name.as_str().into()]).unwrap(),
+            "{name}"
+        );
+    }
+    // Every answer really came behind an announcement.
+    assert!(injected.load(Ordering::SeqCst) >= names.len());
+
+    // Past the proof timeout the one session is still there: nothing was left in flight.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        follower.metric(metrics::PEERS_CONNECTED).unwrap(),
+        Some(1.0)
+    );
+    for reason in ["closed", "timeout", "banned", "error"] {
+        let sample = format!("{}{{reason=\"{reason}\"}}", metrics::DISCONNECTS);
+        assert_eq!(
+            follower.metric(&sample).unwrap().unwrap_or(0.0),
+            0.0,
+            "{sample}\n{}",
+            follower.log_tail(30)
+        );
+    }
+    drop(follower);
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
