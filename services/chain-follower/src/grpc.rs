@@ -124,6 +124,8 @@ impl ChainFollower for FollowerApi {
                 .map(<[u8]>::to_vec)
                 .unwrap_or_default(),
             proof: answer.proof,
+            network: self.follower.params().network.to_string(),
+            tip_height: self.follower.tip().height,
         }))
     }
 

@@ -83,6 +83,10 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
             .into_inner();
         assert_eq!(answer.name, name);
         assert_eq!(answer.exists, exists, "{name}");
+        assert_eq!(
+            (answer.network.as_str(), answer.tip_height),
+            ("regtest", tip.height)
+        );
         let root = TreeRoot(answer.root.clone().try_into().unwrap());
         let key = NameHash(answer.name_hash.clone().try_into().unwrap());
         assert_eq!(key, Name::parse(name).unwrap().hash());

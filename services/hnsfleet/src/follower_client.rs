@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use hnsfleet_hns::name::Name;
+use hnsfleet_hns::params::Network;
 use hnsfleet_hns::resource::Resource;
 use hnsfleet_hns::types::{NameHash, TreeRoot};
 use hnsfleet_hns::urkel::verify_name_proof;
@@ -66,7 +67,7 @@ pub fn run_tip(args: TipArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints `{"name","height","root","exists","resource"}` for a verified look-up.
+/// Prints `{"name","height","root","exists","resource","info"}` for a verified look-up.
 pub fn run_lookup(args: LookupArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let name = Name::parse(&args.name).map_err(|e| anyhow!("invalid name {:?}: {e}", args.name))?;
     let request = pb::LookupNameRequest {
@@ -120,13 +121,32 @@ pub fn verified_json(name: &Name, answer: &pb::NameLookup) -> anyhow::Result<Val
             Err(_) => json!({}),
         }
     };
-    Ok(json!({
+    let mut json = json!({
         "name": name.as_str(),
         "height": answer.height,
         "root": root.to_hex(),
         "exists": state.is_some(),
         "resource": resource,
-    }))
+    });
+    // hsd's getnameinfo `info` (without `stats`) for the proven state, its auction phase at
+    // the follower's tip; null when the name is absent, left out by a follower that does not
+    // say its network.
+    if !answer.network.is_empty() {
+        let network: Network = answer
+            .network
+            .parse()
+            .map_err(|e| anyhow!("follower reports {e}"))?;
+        let info = match state {
+            Some(s) => serde_json::to_value(s.to_json(
+                &NameHash(*key.as_bytes()),
+                answer.tip_height,
+                &network.params().names,
+            ))?,
+            None => Value::Null,
+        };
+        json["info"] = info;
+    }
+    Ok(json)
 }
 
 /// Connects and runs one call on a current-thread runtime within the target's deadline.
@@ -168,3 +188,6 @@ fn hex32(field: &str, bytes: &[u8]) -> anyhow::Result<String> {
     }
     Ok(hex::encode(bytes))
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,8 @@
 //! `hnsfleet follower`, `hnsfleet tip` and `hnsfleet lookup` — the real binary — against a real
 //! hsd regtest node holding names registered through real auctions: the tip equals hsd's; for
-//! every name the printed resource equals hsd's `getnameresource`, checked against the tree
-//! root of hsd's own header at the reported height; unregistered names are verified absences;
+//! every name the printed resource equals hsd's `getnameresource` and the printed `info` hsd's
+//! `getnameinfo` (without `stats`), checked against the tree root of hsd's own header at the
+//! reported height; unregistered names are verified absences;
 //! an updated and a renewed name show their new state only once the change is committed under
 //! the safe root; bad input and an unreachable follower are clear one-line errors.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
@@ -46,6 +47,15 @@ fn start_follower(peers: &[&Hsd], data_dir: &Path, min_peers: usize, log: &str) 
 fn hsd_root_at(hsd: &Hsd, height: u64) -> Value {
     let hash = hsd.rpc("getblockhash", &[height.into()]).unwrap();
     hsd.rpc("getblockheader", &[hash]).unwrap()["treeroot"].clone()
+}
+
+/// hsd's `getnameinfo` `info` for `name`, without `stats` (which the CLI does not print).
+fn hsd_info(hsd: &Hsd, name: &str) -> Value {
+    let mut info = hsd.rpc("getnameinfo", &[name.into()]).unwrap()["info"].clone();
+    if let Some(fields) = info.as_object_mut() {
+        fields.remove("stats");
+    }
+    info
 }
 
 /// `hnsfleet lookup NAME` checked against hsd: root of hsd's header at the reported height.
@@ -95,12 +105,16 @@ fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commit() {
         assert_eq!(answer["height"], safe_height, "{name}");
         let theirs = hsd.rpc("getnameresource", &[name.as_str().into()]).unwrap();
         assert_eq!(answer["resource"], theirs, "{name}");
+        assert!(answer["info"].is_object(), "{name}");
+        assert_eq!(answer["info"], hsd_info(&hsd, name), "{name}: getnameinfo");
     }
     for name in manifest["absent"].as_array().unwrap() {
         let name = name.as_str().unwrap();
         let answer = lookup(&url, &hsd, name);
         assert_eq!(answer["exists"], false, "{name}");
         assert_eq!(answer["resource"], Value::Null, "{name}");
+        assert_eq!(answer["info"], Value::Null, "{name}");
+        assert_eq!(hsd_info(&hsd, name), Value::Null, "{name}");
     }
 
     // Bad input: one line on stderr, nothing on stdout, exit 1.
@@ -168,6 +182,11 @@ fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commit() {
         after["resource"],
         hsd.rpc("getnameresource", &[txt_name.into()]).unwrap()
     );
+    assert_eq!(
+        after["info"],
+        hsd_info(&hsd, txt_name),
+        "getnameinfo after the update"
+    );
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -192,6 +211,11 @@ fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commit() {
     assert_eq!(
         renewed_answer["resource"],
         hsd.rpc("getnameresource", &[renewed.into()]).unwrap()
+    );
+    assert_eq!(
+        renewed_answer["info"],
+        hsd_info(&hsd, renewed),
+        "getnameinfo after the renewal"
     );
     drop(follower);
     std::fs::remove_dir_all(&data_dir).unwrap();
