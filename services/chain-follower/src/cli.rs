@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use hnsfleet_hns::params::Network;
 
-use crate::config::{ConfigError, FollowerConfig, LogFormat, PeerAddr};
+use crate::config::{ConfigError, FollowerConfig, LogFormat, PeerAddr, SeedHost};
 
 /// Exit status for a configuration error (sysexits `EX_USAGE`).
 pub const EXIT_CONFIG: u8 = 64;
@@ -28,6 +28,11 @@ pub struct FollowerArgs {
     /// `HNSFLEET_PEERS` takes a comma-separated list.
     #[arg(long = "peer", env = "HNSFLEET_PEERS", value_delimiter = ',')]
     pub peers: Vec<PeerAddr>,
+    /// DNS seed, HOST or HOST:PORT, whose every address is a candidate peer; repeatable.
+    /// `HNSFLEET_DNS_SEEDS` takes a comma-separated list. Default: the network's DNS seeds
+    /// when no `--peer` is given.
+    #[arg(long = "dns-seed", env = "HNSFLEET_DNS_SEEDS", value_delimiter = ',')]
+    pub dns_seeds: Vec<SeedHost>,
     /// Directory of the header file and the generated attestation key.
     #[arg(long, env = "HNSFLEET_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -89,6 +94,9 @@ impl FollowerArgs {
         }
         if !self.peers.is_empty() {
             config.peers = self.peers.clone();
+        }
+        if !self.dns_seeds.is_empty() {
+            config.dns_seeds = Some(self.dns_seeds.clone());
         }
         macro_rules! overlay {
             ($($field:ident),*) => {$(

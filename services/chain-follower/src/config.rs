@@ -66,6 +66,25 @@ pub struct BadPeerAddr {
     why: &'static str,
 }
 
+/// A DNS seed: a host name whose addresses (A and AAAA) are all candidate peers, `HOST` (the
+/// network's plain p2p port) or `HOST:PORT`. Each address becomes a peer of its own, so a ban
+/// hits one node, never everything behind the name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SeedHost {
+    /// The name to resolve.
+    pub host: String,
+    /// Port of the peers behind it; `None` means the network's plain p2p port.
+    pub port: Option<u16>,
+}
+
+/// A DNS seed that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("bad DNS seed {input:?}: {why} (expected HOST or HOST:PORT)")]
+pub struct BadSeedHost {
+    input: String,
+    why: &'static str,
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -86,6 +105,9 @@ pub struct FollowerConfig {
     pub network: Network,
     /// Peers to keep connected; empty means the network's built-in seeds.
     pub peers: Vec<PeerAddr>,
+    /// DNS seeds whose every address is a candidate peer. Default: the network's DNS seeds
+    /// when `peers` is empty, none otherwise; an explicit empty list turns them off.
+    pub dns_seeds: Option<Vec<SeedHost>>,
     /// Where the header file and the generated key live.
     pub data_dir: PathBuf,
     /// gRPC listen address.
@@ -124,22 +146,84 @@ pub struct FollowerConfig {
 // === impl PeerAddr ===
 
 impl PeerAddr {
-    /// The network's built-in seed peers (none on regtest and simnet).
+    /// The network's built-in seed peers (none on regtest and simnet); its DNS seeds are
+    /// [`SeedHost::network_seeds`].
     pub fn seeds(params: &NetworkParams) -> Vec<PeerAddr> {
-        let mut seeds: Vec<PeerAddr> = params
+        params
             .parsed_seed_peers()
             .map(|seed| PeerAddr {
                 identity: seed.identity_key(),
                 host: seed.ip.to_string(),
                 port: seed.port(params),
             })
-            .collect();
-        seeds.extend(params.dns_seeds.iter().map(|host| PeerAddr {
-            identity: None,
-            host: (*host).to_string(),
-            port: params.port,
-        }));
-        seeds
+            .collect()
+    }
+}
+
+// === impl SeedHost ===
+
+impl SeedHost {
+    /// The network's built-in DNS seeds (none on regtest and simnet).
+    pub fn network_seeds(params: &NetworkParams) -> Vec<SeedHost> {
+        params
+            .dns_seeds
+            .iter()
+            .map(|host| SeedHost {
+                host: (*host).to_string(),
+                port: None,
+            })
+            .collect()
+    }
+}
+
+impl FromStr for SeedHost {
+    type Err = BadSeedHost;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let bad = |why| BadSeedHost {
+            input: input.to_string(),
+            why,
+        };
+        let (host, port) = match input.rsplit_once(':') {
+            Some((host, port)) => {
+                let port: u16 = port.parse().map_err(|_| bad("bad port"))?;
+                if port == 0 {
+                    return Err(bad("port 0"));
+                }
+                (host, Some(port))
+            }
+            None => (input, None),
+        };
+        let valid = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+        if host.is_empty() || host.len() > 253 || !host.chars().all(valid) {
+            return Err(bad("not a host name"));
+        }
+        Ok(SeedHost {
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for SeedHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.port {
+            Some(port) => write!(f, "{}:{port}", self.host),
+            None => f.write_str(&self.host),
+        }
+    }
+}
+
+impl Serialize for SeedHost {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SeedHost {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -239,6 +323,7 @@ impl Default for FollowerConfig {
         FollowerConfig {
             network: Network::Main,
             peers: Vec::new(),
+            dns_seeds: None,
             data_dir: PathBuf::from("/var/lib/hnsfleet/follower"),
             grpc_listen: SocketAddr::from(([0, 0, 0, 0], 9530)),
             admin_listen: SocketAddr::from(([0, 0, 0, 0], 9531)),
@@ -289,6 +374,20 @@ impl FollowerConfig {
         }
     }
 
+    /// The DNS seeds to resolve, with their ports: the configured list, else the network's
+    /// when no peers are configured.
+    pub fn effective_dns_seeds(&self) -> Vec<(String, u16)> {
+        let seeds = match &self.dns_seeds {
+            Some(seeds) => seeds.clone(),
+            None if self.peers.is_empty() => SeedHost::network_seeds(self.params()),
+            None => Vec::new(),
+        };
+        seeds
+            .into_iter()
+            .map(|seed| (seed.host, seed.port.unwrap_or(self.params().port)))
+            .collect()
+    }
+
     /// Connected peers required for readiness.
     pub fn effective_min_peers(&self) -> usize {
         self.min_peers.unwrap_or(match self.network {
@@ -322,10 +421,14 @@ impl FollowerConfig {
                 message: message.to_string(),
             })
         };
-        if self.effective_peers().is_empty() {
+        let dns_seeds = self.effective_dns_seeds();
+        if self.effective_peers().is_empty() && dns_seeds.is_empty() {
             return invalid(
                 "peers",
-                &format!("no peers given and {} has no seeds", self.network),
+                &format!(
+                    "no peers or DNS seeds given and {} has no seeds",
+                    self.network
+                ),
             );
         }
         if self.max_peers == 0 || self.max_peers > 128 {
@@ -335,7 +438,8 @@ impl FollowerConfig {
         if min == 0 || min > self.max_peers {
             return invalid("min_peers", "must be between 1 and max_peers");
         }
-        if min > self.effective_peers().len() {
+        // DNS seeds may stand for any number of peers; without them the list is the limit.
+        if dns_seeds.is_empty() && min > self.effective_peers().len() {
             return invalid(
                 "min_peers",
                 &format!(

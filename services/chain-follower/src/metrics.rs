@@ -9,6 +9,8 @@ pub const TIP_HEIGHT: &str = "hnsfleet_follower_tip_height";
 pub const BEST_PEER_HEIGHT: &str = "hnsfleet_follower_best_peer_height";
 /// Peers with an established session.
 pub const PEERS_CONNECTED: &str = "hnsfleet_follower_peers_connected";
+/// Peer addresses the pool dials: configured peers, seeds and the addresses DNS seeds gave.
+pub const KNOWN_PEERS: &str = "hnsfleet_follower_known_peers";
 /// Peers currently banned.
 pub const PEERS_BANNED: &str = "hnsfleet_follower_peers_banned";
 /// Headers that passed full validation.
@@ -37,6 +39,8 @@ pub struct Metrics {
     pub best_peer_height: IntGauge,
     /// See [`PEERS_CONNECTED`].
     pub peers_connected: IntGauge,
+    /// See [`KNOWN_PEERS`].
+    pub known_peers: IntGauge,
     /// See [`PEERS_BANNED`].
     pub peers_banned: IntGauge,
     /// See [`HEADERS_VALIDATED`].
@@ -66,6 +70,7 @@ impl Metrics {
         registry.register(Box::new(m.tip_height.clone()))?;
         registry.register(Box::new(m.best_peer_height.clone()))?;
         registry.register(Box::new(m.peers_connected.clone()))?;
+        registry.register(Box::new(m.known_peers.clone()))?;
         registry.register(Box::new(m.peers_banned.clone()))?;
         registry.register(Box::new(m.headers_validated.clone()))?;
         registry.register(Box::new(m.proofs_served.clone()))?;
@@ -106,6 +111,10 @@ impl Metrics {
                 "Best height announced by a connected peer.",
             )?,
             peers_connected: IntGauge::new(PEERS_CONNECTED, "Peers with an open session.")?,
+            known_peers: IntGauge::new(
+                KNOWN_PEERS,
+                "Peer addresses dialled: configured, seeds, DNS-seed addresses.",
+            )?,
             peers_banned: IntGauge::new(PEERS_BANNED, "Peers currently banned.")?,
             headers_validated: IntCounter::new(
                 HEADERS_VALIDATED,

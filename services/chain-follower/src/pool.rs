@@ -1,5 +1,6 @@
-//! The peer pool: one dialer per configured peer, at most `max_peers` sessions at once, bans
-//! for misbehaviour, reconnection with backoff, and hedged proof requests across sessions.
+//! The peer pool: one dialer per configured peer and per address a DNS seed resolves to, at
+//! most `max_peers` sessions at once, bans for misbehaviour, reconnection with backoff, and
+//! hedged proof requests across sessions.
 //!
 //! Each session is one task owning its [`PeerConnection`]: it syncs headers into the shared
 //! chain, follows announcements, and answers proof jobs (several in flight per peer, one
@@ -8,7 +9,7 @@
 //! dropped and redialled later. When a session ends, its slot goes to the next peer waiting
 //! for one, so lost peers are replaced.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -53,12 +54,20 @@ const SCORE_WEIGHT: f64 = 0.2;
 const FAILURE_PENALTY: f64 = 2.0;
 /// A session this long resets the failure count.
 const STABLE_SESSION: Duration = Duration::from_secs(60);
+/// Most peer addresses taken from DNS seeds, over all seeds.
+const MAX_SEEDED_PEERS: usize = 64;
+/// How often a DNS seed is resolved again for new addresses.
+const SEED_REFRESH: Duration = Duration::from_secs(30 * 60);
+/// Delay before retrying a DNS seed that did not resolve.
+const SEED_RETRY: Duration = Duration::from_secs(60);
 
 /// Pool settings.
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
     /// Peers to dial.
     pub peers: Vec<PeerAddr>,
+    /// DNS seeds (host, port): every address they resolve to becomes a peer to dial.
+    pub dns_seeds: Vec<(String, u16)>,
     /// Most sessions at once.
     pub max_peers: usize,
     /// Ban time.
@@ -123,6 +132,10 @@ pub struct Pool {
     bans: Mutex<HashMap<String, Instant>>,
     slots: Arc<Semaphore>,
     next_id: AtomicU64,
+    /// Every address with a dialer (configured peers and DNS-seed addresses).
+    dialing: Mutex<HashSet<PeerAddr>>,
+    /// How many of those came from DNS seeds.
+    seeded: Mutex<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -180,17 +193,97 @@ impl Pool {
             sessions: Mutex::new(HashMap::new()),
             bans: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            dialing: Mutex::new(HashSet::new()),
+            seeded: Mutex::new(0),
         })
     }
 
-    /// Starts one dialer per configured peer; they stop on `shutdown`.
+    /// Starts one dialer per configured peer and one resolver per DNS seed (which starts a
+    /// dialer per new address); they all stop on `shutdown`.
     pub fn start(self: &Arc<Self>, shutdown: &CancellationToken, tasks: &mut JoinSet<()>) {
         for addr in self.config.peers.clone() {
+            if self.dialing.lock().insert(addr.clone()) {
+                self.spawn_dialer(addr, shutdown, tasks);
+            }
+        }
+        for (host, port) in self.config.dns_seeds.clone() {
             let pool = Arc::clone(self);
             let shutdown = shutdown.clone();
-            let span = tracing::info_span!("peer", peer = %addr);
-            tasks.spawn(async move { pool.dial_loop(addr, shutdown).await }.instrument(span));
+            let span = tracing::info_span!("dns_seed", seed = %host);
+            tasks.spawn(async move { pool.seed_loop(host, port, shutdown).await }.instrument(span));
         }
+        self.publish_known_peers();
+    }
+
+    fn spawn_dialer(
+        self: &Arc<Self>,
+        addr: PeerAddr,
+        shutdown: &CancellationToken,
+        tasks: &mut JoinSet<()>,
+    ) {
+        let pool = Arc::clone(self);
+        let shutdown = shutdown.clone();
+        let span = tracing::info_span!("peer", peer = %addr);
+        tasks.spawn(async move { pool.dial_loop(addr, shutdown).await }.instrument(span));
+    }
+
+    /// Resolves a DNS seed now and every [`SEED_REFRESH`] (every [`SEED_RETRY`] while it
+    /// fails), starting a dialer for each address not dialled yet, up to
+    /// [`MAX_SEEDED_PEERS`] over all seeds. Returns once `shutdown` fired and its dialers
+    /// stopped.
+    async fn seed_loop(self: Arc<Self>, host: String, port: u16, shutdown: CancellationToken) {
+        let mut dialers = JoinSet::new();
+        loop {
+            let wait = match resolve_all(&host, port).await {
+                Ok(found) => {
+                    let added = self.add_seeded(found.iter().copied(), &shutdown, &mut dialers);
+                    tracing::info!(addresses = found.len(), added, "resolved DNS seed");
+                    SEED_REFRESH
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "DNS seed did not resolve");
+                    SEED_RETRY
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = shutdown.cancelled() => break,
+            }
+        }
+        while dialers.join_next().await.is_some() {}
+    }
+
+    /// Starts dialers for the addresses not dialled yet; returns how many.
+    fn add_seeded(
+        self: &Arc<Self>,
+        found: impl Iterator<Item = SocketAddr>,
+        shutdown: &CancellationToken,
+        dialers: &mut JoinSet<()>,
+    ) -> usize {
+        let mut added = 0;
+        for socket in found {
+            let addr = PeerAddr {
+                identity: None,
+                host: socket.ip().to_string(),
+                port: socket.port(),
+            };
+            {
+                let mut seeded = self.seeded.lock();
+                if *seeded >= MAX_SEEDED_PEERS || !self.dialing.lock().insert(addr.clone()) {
+                    continue;
+                }
+                *seeded += 1;
+            }
+            self.spawn_dialer(addr, shutdown, dialers);
+            added += 1;
+        }
+        self.publish_known_peers();
+        added
+    }
+
+    fn publish_known_peers(&self) {
+        let known = self.dialing.lock().len();
+        self.follower.metrics().known_peers.set(known as i64);
     }
 
     /// Looks `key` up against the safe root: asks one eligible peer, hedges to the next after
@@ -480,6 +573,20 @@ async fn resolve(addr: &PeerAddr) -> Result<SocketAddr, PeerError> {
     let mut found: Vec<SocketAddr> = found.collect();
     found.shuffle(&mut rand::rng());
     found.into_iter().next().ok_or(PeerError::Closed)
+}
+
+/// Every address `host` resolves to (A and AAAA), within the handshake timeout.
+async fn resolve_all(host: &str, port: u16) -> Result<Vec<SocketAddr>, PeerError> {
+    let found = tokio::time::timeout(HANDSHAKE_TIMEOUT, tokio::net::lookup_host((host, port)))
+        .await
+        .map_err(|_| PeerError::Timeout("name resolution"))??;
+    let mut found: Vec<SocketAddr> = found.collect();
+    found.sort();
+    found.dedup();
+    if found.is_empty() {
+        return Err(PeerError::Handshake("name resolved to no address"));
+    }
+    Ok(found)
 }
 
 /// Reconnect delay after `failures` consecutive failures, with ±25 % jitter.

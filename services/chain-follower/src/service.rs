@@ -135,6 +135,7 @@ pub async fn run(
         Arc::clone(&follower),
         PoolConfig {
             peers: config.effective_peers(),
+            dns_seeds: config.effective_dns_seeds(),
             max_peers: config.max_peers,
             ban: Duration::from_secs(config.ban_secs),
             proof_timeout: config.proof_timeout(),

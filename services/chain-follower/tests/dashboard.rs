@@ -12,10 +12,11 @@ const DASHBOARD: &str = include_str!(concat!(
     "/../../dashboards/chain-follower.json"
 ));
 
-const EXPORTED: [&str; 12] = [
+const EXPORTED: [&str; 13] = [
     TIP_HEIGHT,
     BEST_PEER_HEIGHT,
     PEERS_CONNECTED,
+    KNOWN_PEERS,
     PEERS_BANNED,
     HEADERS_VALIDATED,
     PROOFS_SERVED,

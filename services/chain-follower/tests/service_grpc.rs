@@ -234,4 +234,52 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
     assert_eq!(b.public_key, a.public_key);
     drop(again);
     std::fs::remove_dir_all(&data_dir).unwrap();
+
+    // No peer at all, only a DNS seed: `localhost` resolves (from /etc/hosts) to loopback
+    // addresses; each becomes a peer of its own, and the one where hsd listens serves.
+    let seeded_dir = data_dir.with_extension("seeded");
+    let _ = std::fs::remove_dir_all(&seeded_dir);
+    let seeded = follower_command(&seeded_dir)
+        .flag(
+            "--dns-seed",
+            format!("localhost:{}", hsd.p2p_addr().unwrap().port()),
+        )
+        .spawn("svc-grpc-seeded")
+        .unwrap();
+    seeded.wait_ready(Duration::from_secs(30)).unwrap();
+    let resolved = seeded
+        .poll(Duration::from_secs(10), "DNS seed resolved", |p| {
+            p.log()
+                .lines()
+                .find(|l| l.contains("resolved DNS seed"))
+                .map(str::to_string)
+        })
+        .unwrap();
+    let resolved: Value = serde_json::from_str(&resolved).unwrap();
+    let added = resolved["fields"]["added"].as_u64().unwrap();
+    assert!(added >= 1, "{resolved}");
+    assert_eq!(
+        seeded.metric(metrics::KNOWN_PEERS).unwrap(),
+        Some(added as f64)
+    );
+    let mut api = client(&seeded).await;
+    let seeded_tip = api
+        .get_tip(pb::GetTipRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        Value::from(hex::encode(&seeded_tip.hash)),
+        hsd.rpc("getbestblockhash", &[]).unwrap()
+    );
+    let answer = api
+        .lookup_name(pb::LookupNameRequest {
+            name: registered.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answer.exists);
+    drop(seeded);
+    std::fs::remove_dir_all(&seeded_dir).unwrap();
 }

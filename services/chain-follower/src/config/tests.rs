@@ -8,17 +8,26 @@ fn mainnet_defaults_use_seeds_and_checkpoint_without_dialing() {
     assert!(config.checkpoint);
     let peers = config.effective_peers();
     assert!(peers.len() >= 5, "{peers:?}");
-    // Keyed seeds dial the brontide port, DNS seeds the plain one.
+    // Keyed seeds dial the brontide port.
     let params = Network::Main.params();
     assert!(
         peers
             .iter()
             .any(|p| p.identity.is_some() && p.port == params.brontide_port)
     );
+    // Static seeds are addresses; host names are DNS seeds.
     assert!(
         peers
             .iter()
-            .any(|p| p.identity.is_none() && p.port == params.port)
+            .all(|p| p.host.parse::<std::net::IpAddr>().is_ok())
+    );
+    // DNS seeds are resolved to one peer per address, on the plain port.
+    let dns = config.effective_dns_seeds();
+    assert_eq!(dns.len(), params.dns_seeds.len());
+    assert!(
+        dns.iter().all(|(host, port)| {
+            params.dns_seeds.contains(&host.as_str()) && *port == params.port
+        })
     );
     assert_eq!(config.effective_min_peers(), 2);
     config.validate().unwrap();
@@ -65,6 +74,59 @@ fn peer_addresses_parse_and_print() {
     ] {
         assert!(bad.parse::<PeerAddr>().is_err(), "{bad:?} parsed");
     }
+}
+
+#[test]
+fn dns_seeds_parse_default_and_override() {
+    let seed: SeedHost = "seed.example.org".parse().unwrap();
+    assert_eq!((seed.host.as_str(), seed.port), ("seed.example.org", None));
+    let seed: SeedHost = "localhost:14038".parse().unwrap();
+    assert_eq!(seed.to_string(), "localhost:14038");
+    for bad in ["", ":1", "a b", "host:0", "host:x", "key@host", "[::1]:1"] {
+        assert!(bad.parse::<SeedHost>().is_err(), "{bad:?} parsed");
+    }
+    // Configured peers turn the network's DNS seeds off unless seeds are asked for.
+    let with_peers = FollowerConfig {
+        peers: vec!["127.0.0.1:1".parse().unwrap()],
+        ..FollowerConfig::default()
+    };
+    assert!(with_peers.effective_dns_seeds().is_empty());
+    let explicit = FollowerConfig {
+        dns_seeds: Some(vec!["localhost".parse().unwrap()]),
+        ..with_peers.clone()
+    };
+    assert_eq!(
+        explicit.effective_dns_seeds(),
+        [("localhost".to_string(), Network::Main.params().port)]
+    );
+    let off = FollowerConfig {
+        dns_seeds: Some(Vec::new()),
+        ..FollowerConfig::default()
+    };
+    assert!(off.effective_dns_seeds().is_empty());
+    off.validate().unwrap();
+    // A regtest follower may start from a DNS seed alone; it may stand for any number of
+    // peers, so min_peers is not checked against a count.
+    let seeded = FollowerConfig {
+        network: Network::Regtest,
+        dns_seeds: Some(vec!["localhost:14038".parse().unwrap()]),
+        min_peers: Some(3),
+        ..FollowerConfig::default()
+    };
+    seeded.validate().unwrap();
+    let toml = FollowerConfig::from_toml("dns_seeds = [\"localhost:1\"]").unwrap();
+    assert_eq!(toml.dns_seeds, Some(vec!["localhost:1".parse().unwrap()]));
+    let bad = FollowerConfig::from_toml("dns_seeds = [\"a b\"]").unwrap_err();
+    assert!(bad.contains("a b"), "{bad}");
+    let args = FollowerArgs {
+        network: Some(Network::Regtest),
+        dns_seeds: vec!["localhost:2000".parse().unwrap()],
+        ..FollowerArgs::default()
+    };
+    assert_eq!(
+        args.resolve().unwrap().effective_dns_seeds(),
+        [("localhost".to_string(), 2000)]
+    );
 }
 
 #[test]
