@@ -33,6 +33,10 @@ pub struct FollowerArgs {
     /// when no `--peer` is given.
     #[arg(long = "dns-seed", env = "HNSFLEET_DNS_SEEDS", value_delimiter = ',')]
     pub dns_seeds: Vec<SeedHost>,
+    /// Dial the full nodes peers gossip (ADDR): true or false. Default: true on main and
+    /// testnet, false on regtest and simnet.
+    #[arg(long, env = "HNSFLEET_DISCOVER_PEERS")]
+    pub discover_peers: Option<bool>,
     /// Directory of the header file and the generated attestation key.
     #[arg(long, env = "HNSFLEET_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -121,6 +125,9 @@ impl FollowerArgs {
         );
         if self.min_peers.is_some() {
             config.min_peers = self.min_peers;
+        }
+        if self.discover_peers.is_some() {
+            config.discover_peers = self.discover_peers;
         }
         if self.key_file.is_some() {
             config.key_file = self.key_file.clone();

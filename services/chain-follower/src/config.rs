@@ -108,6 +108,10 @@ pub struct FollowerConfig {
     /// DNS seeds whose every address is a candidate peer. Default: the network's DNS seeds
     /// when `peers` is empty, none otherwise; an explicit empty list turns them off.
     pub dns_seeds: Option<Vec<SeedHost>>,
+    /// Ask peers for more peers (GETADDR) and dial the full nodes they gossip (ADDR), within
+    /// caps. Default: on for main and testnet; off for regtest and simnet (where only loopback
+    /// addresses would be taken anyway).
+    pub discover_peers: Option<bool>,
     /// Where the header file and the generated key live.
     pub data_dir: PathBuf,
     /// gRPC listen address.
@@ -324,6 +328,7 @@ impl Default for FollowerConfig {
             network: Network::Main,
             peers: Vec::new(),
             dns_seeds: None,
+            discover_peers: None,
             data_dir: PathBuf::from("/var/lib/hnsfleet/follower"),
             grpc_listen: SocketAddr::from(([0, 0, 0, 0], 9530)),
             admin_listen: SocketAddr::from(([0, 0, 0, 0], 9531)),
@@ -386,6 +391,14 @@ impl FollowerConfig {
             .into_iter()
             .map(|seed| (seed.host, seed.port.unwrap_or(self.params().port)))
             .collect()
+    }
+
+    /// Whether gossiped peers are dialled.
+    pub fn effective_discover_peers(&self) -> bool {
+        self.discover_peers.unwrap_or(match self.network {
+            Network::Main | Network::Testnet => true,
+            Network::Regtest | Network::Simnet => false,
+        })
     }
 
     /// Connected peers required for readiness.

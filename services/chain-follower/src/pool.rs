@@ -30,8 +30,10 @@ use crate::config::PeerAddr;
 use crate::follower::Follower;
 use crate::peer::{PeerConfig, PeerConnection, PeerError};
 
+mod discovery;
 mod session;
 
+use discovery::Learnt;
 use session::SessionEnd;
 
 /// Proof jobs queued per session.
@@ -54,12 +56,6 @@ const SCORE_WEIGHT: f64 = 0.2;
 const FAILURE_PENALTY: f64 = 2.0;
 /// A session this long resets the failure count.
 const STABLE_SESSION: Duration = Duration::from_secs(60);
-/// Most peer addresses taken from DNS seeds, over all seeds.
-const MAX_SEEDED_PEERS: usize = 64;
-/// How often a DNS seed is resolved again for new addresses.
-const SEED_REFRESH: Duration = Duration::from_secs(30 * 60);
-/// Delay before retrying a DNS seed that did not resolve.
-const SEED_RETRY: Duration = Duration::from_secs(60);
 
 /// Pool settings.
 #[derive(Debug, Clone)]
@@ -68,6 +64,8 @@ pub struct PoolConfig {
     pub peers: Vec<PeerAddr>,
     /// DNS seeds (host, port): every address they resolve to becomes a peer to dial.
     pub dns_seeds: Vec<(String, u16)>,
+    /// Ask peers for addresses (GETADDR) and dial the ones they gossip (ADDR).
+    pub discover: bool,
     /// Most sessions at once.
     pub max_peers: usize,
     /// Ban time.
@@ -132,10 +130,14 @@ pub struct Pool {
     bans: Mutex<HashMap<String, Instant>>,
     slots: Arc<Semaphore>,
     next_id: AtomicU64,
-    /// Every address with a dialer (configured peers and DNS-seed addresses).
+    /// Every address with a dialer (configured peers, DNS-seed and gossiped addresses).
     dialing: Mutex<HashSet<PeerAddr>>,
-    /// How many of those came from DNS seeds.
-    seeded: Mutex<usize>,
+    /// Counts of the addresses learnt at run time, for their caps.
+    learnt: Mutex<Learnt>,
+    /// Hands run-time addresses to the task that owns their dialers.
+    new_dialers: mpsc::UnboundedSender<PeerAddr>,
+    /// That task's end, taken by [`Pool::start`].
+    new_dialers_rx: Mutex<Option<mpsc::UnboundedReceiver<PeerAddr>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +188,7 @@ impl BanReason {
 impl Pool {
     /// A pool feeding `follower`; call [`Pool::start`] to dial.
     pub fn new(follower: Arc<Follower>, config: PoolConfig) -> Arc<Pool> {
+        let (new_dialers, new_dialers_rx) = mpsc::unbounded_channel();
         Arc::new(Pool {
             follower,
             slots: Arc::new(Semaphore::new(config.max_peers)),
@@ -194,17 +197,25 @@ impl Pool {
             bans: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             dialing: Mutex::new(HashSet::new()),
-            seeded: Mutex::new(0),
+            learnt: Mutex::new(Learnt::default()),
+            new_dialers,
+            new_dialers_rx: Mutex::new(Some(new_dialers_rx)),
         })
     }
 
-    /// Starts one dialer per configured peer and one resolver per DNS seed (which starts a
-    /// dialer per new address); they all stop on `shutdown`.
+    /// Starts one dialer per configured peer, one resolver per DNS seed, and the task that
+    /// owns the dialers of addresses learnt later (DNS seeds, gossip); they all stop on
+    /// `shutdown`.
     pub fn start(self: &Arc<Self>, shutdown: &CancellationToken, tasks: &mut JoinSet<()>) {
         for addr in self.config.peers.clone() {
             if self.dialing.lock().insert(addr.clone()) {
                 self.spawn_dialer(addr, shutdown, tasks);
             }
+        }
+        if let Some(rx) = self.new_dialers_rx.lock().take() {
+            let pool = Arc::clone(self);
+            let shutdown = shutdown.clone();
+            tasks.spawn(async move { pool.run_new_dialers(rx, shutdown).await });
         }
         for (host, port) in self.config.dns_seeds.clone() {
             let pool = Arc::clone(self);
@@ -227,58 +238,24 @@ impl Pool {
         tasks.spawn(async move { pool.dial_loop(addr, shutdown).await }.instrument(span));
     }
 
-    /// Resolves a DNS seed now and every [`SEED_REFRESH`] (every [`SEED_RETRY`] while it
-    /// fails), starting a dialer for each address not dialled yet, up to
-    /// [`MAX_SEEDED_PEERS`] over all seeds. Returns once `shutdown` fired and its dialers
-    /// stopped.
-    async fn seed_loop(self: Arc<Self>, host: String, port: u16, shutdown: CancellationToken) {
+    /// Owns the dialers of addresses learnt at run time; returns once `shutdown` fired and
+    /// they stopped.
+    async fn run_new_dialers(
+        self: Arc<Self>,
+        mut addrs: mpsc::UnboundedReceiver<PeerAddr>,
+        shutdown: CancellationToken,
+    ) {
         let mut dialers = JoinSet::new();
         loop {
-            let wait = match resolve_all(&host, port).await {
-                Ok(found) => {
-                    let added = self.add_seeded(found.iter().copied(), &shutdown, &mut dialers);
-                    tracing::info!(addresses = found.len(), added, "resolved DNS seed");
-                    SEED_REFRESH
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "DNS seed did not resolve");
-                    SEED_RETRY
-                }
-            };
             tokio::select! {
-                () = tokio::time::sleep(wait) => {}
+                addr = addrs.recv() => match addr {
+                    Some(addr) => self.spawn_dialer(addr, &shutdown, &mut dialers),
+                    None => break,
+                },
                 () = shutdown.cancelled() => break,
             }
         }
         while dialers.join_next().await.is_some() {}
-    }
-
-    /// Starts dialers for the addresses not dialled yet; returns how many.
-    fn add_seeded(
-        self: &Arc<Self>,
-        found: impl Iterator<Item = SocketAddr>,
-        shutdown: &CancellationToken,
-        dialers: &mut JoinSet<()>,
-    ) -> usize {
-        let mut added = 0;
-        for socket in found {
-            let addr = PeerAddr {
-                identity: None,
-                host: socket.ip().to_string(),
-                port: socket.port(),
-            };
-            {
-                let mut seeded = self.seeded.lock();
-                if *seeded >= MAX_SEEDED_PEERS || !self.dialing.lock().insert(addr.clone()) {
-                    continue;
-                }
-                *seeded += 1;
-            }
-            self.spawn_dialer(addr, shutdown, dialers);
-            added += 1;
-        }
-        self.publish_known_peers();
-        added
     }
 
     fn publish_known_peers(&self) {
@@ -573,20 +550,6 @@ async fn resolve(addr: &PeerAddr) -> Result<SocketAddr, PeerError> {
     let mut found: Vec<SocketAddr> = found.collect();
     found.shuffle(&mut rand::rng());
     found.into_iter().next().ok_or(PeerError::Closed)
-}
-
-/// Every address `host` resolves to (A and AAAA), within the handshake timeout.
-async fn resolve_all(host: &str, port: u16) -> Result<Vec<SocketAddr>, PeerError> {
-    let found = tokio::time::timeout(HANDSHAKE_TIMEOUT, tokio::net::lookup_host((host, port)))
-        .await
-        .map_err(|_| PeerError::Timeout("name resolution"))??;
-    let mut found: Vec<SocketAddr> = found.collect();
-    found.sort();
-    found.dedup();
-    if found.is_empty() {
-        return Err(PeerError::Handshake("name resolved to no address"));
-    }
-    Ok(found)
 }
 
 /// Reconnect delay after `failures` consecutive failures, with ±25 % jitter.

@@ -136,6 +136,7 @@ pub async fn run(
         PoolConfig {
             peers: config.effective_peers(),
             dns_seeds: config.effective_dns_seeds(),
+            discover: config.effective_discover_peers(),
             max_peers: config.max_peers,
             ban: Duration::from_secs(config.ban_secs),
             proof_timeout: config.proof_timeout(),

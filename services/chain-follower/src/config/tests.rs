@@ -30,6 +30,7 @@ fn mainnet_defaults_use_seeds_and_checkpoint_without_dialing() {
         })
     );
     assert_eq!(config.effective_min_peers(), 2);
+    assert!(config.effective_discover_peers());
     config.validate().unwrap();
 }
 
@@ -48,6 +49,15 @@ fn regtest_has_no_seeds_and_needs_peers() {
     };
     config.validate().unwrap();
     assert_eq!(config.effective_min_peers(), 1);
+    // A local test network does not dial gossiped peers unless told to.
+    assert!(!config.effective_discover_peers());
+    let told = FollowerArgs {
+        network: Some(Network::Regtest),
+        peers: vec!["127.0.0.1:1".parse().unwrap()],
+        discover_peers: Some(true),
+        ..FollowerArgs::default()
+    };
+    assert!(told.resolve().unwrap().effective_discover_peers());
 }
 
 #[test]

@@ -204,7 +204,7 @@ impl Pool {
         );
         self.publish_peer_stats(false);
         let end = tokio::select! {
-            end = self.session(&mut conn, id, &mut jobs) => end,
+            end = self.session(&mut conn, id, key, &mut jobs) => end,
             () = shutdown.cancelled() => SessionEnd::Shutdown,
         };
         self.sessions.lock().remove(&id);
@@ -216,6 +216,7 @@ impl Pool {
         &self,
         conn: &mut PeerConnection,
         id: u64,
+        key: &str,
         jobs: &mut mpsc::Receiver<ProofJob>,
     ) -> SessionEnd {
         // Nothing is in flight yet: whatever the first sync sets aside can go.
@@ -236,6 +237,11 @@ impl Pool {
                 self.publish_peer_stats(true);
             }
             Err(e) => return SessionEnd::from_sync(e),
+        }
+        if self.config.discover
+            && let Err(e) = conn.send(&Packet::GetAddr).await
+        {
+            return SessionEnd::from_peer(e);
         }
         let mut in_flight = InFlightMap::new();
         let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -279,6 +285,9 @@ impl Pool {
                             }
                         }
                         Packet::Pong(nonce) => on_pong(&mut ping, nonce),
+                        Packet::Addr(entries) if self.config.discover => {
+                            self.learn_gossip(key, &entries);
+                        }
                         packet @ (Packet::Headers(_) | Packet::Inv(_)) => {
                             let mut set_aside = SetAside::default();
                             let sink = &mut self.follower.sink();

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hnsfleet_hns::header::Header;
-use hnsfleet_hns::p2p::{FrameStatus, Packet, Proof, Version, parse_frame};
+use hnsfleet_hns::p2p::{FrameStatus, NetAddress, Packet, Proof, Version, parse_frame};
 use hnsfleet_hns::params::Network;
 use hnsfleet_hns::types::BlockHash;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -32,6 +32,8 @@ pub(crate) enum Behavior {
     Malformed,
     /// Answers nothing after the handshake, not even PING.
     Staller,
+    /// Has no headers past genesis, answers GETADDR with these addresses.
+    Gossip(Vec<NetAddress>),
     /// Serves `chain` (extending genesis) like hsd, at most 2,000 headers per GETHEADERS,
     /// waiting `delay` before each batch.
     SlowChain {
@@ -170,6 +172,11 @@ async fn serve(mut s: TcpStream, behavior: Behavior, height: u32) -> Option<()> 
                 }
                 _ => send(&mut s, &Packet::Headers(Vec::new())).await?,
             },
+            Packet::GetAddr => {
+                if let Behavior::Gossip(addrs) = &behavior {
+                    send(&mut s, &Packet::Addr(addrs.clone())).await?;
+                }
+            }
             Packet::GetProof(req) => {
                 if let Behavior::LyingAbsence(_) = behavior {
                     // type DEADEND, depth 0, no nodes.

@@ -1,0 +1,106 @@
+//! Peer discovery through ADDR gossip, with the real `hnsfleet-chain-follower` binary. Its only
+//! configured peer is a scripted one with no chain that, asked GETADDR, gossips a real hsd's
+//! address among others: a documentation-range address and a node without the NETWORK service
+//! (both refused), and more loopback addresses than one peer may add. The follower dials hsd,
+//! syncs and serves from it, takes no more than the per-source cap from that one peer, and
+//! never dials the refused addresses.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::fake_peer::{Behavior, FakePeer};
+use common::follower_command;
+use hnsfleet_chain_follower::metrics;
+use hnsfleet_hns::p2p::NetAddress;
+use hnsfleet_proto::follower::v1 as pb;
+use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
+use hnsfleet_testkit::Hsd;
+use serde_json::Value;
+
+/// Most addresses one gossiping peer may add (the pool's `DISCOVERED_PER_SOURCE`).
+const PER_SOURCE: usize = 8;
+
+fn gossiped(addr: &str, services: u64) -> NetAddress {
+    NetAddress::from_socket_addr(addr.parse::<SocketAddr>().unwrap(), services, 0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gossiped_peers_are_dialled_within_the_caps_and_filters() {
+    let (hsd, manifest) =
+        tokio::task::spawn_blocking(|| Hsd::start_prepared("svc-discovery", 810).expect("hsd"))
+            .await
+            .unwrap();
+    let hsd_addr = hsd.p2p_addr().unwrap();
+    let mut entries = vec![
+        gossiped(&hsd_addr.to_string(), 1),
+        gossiped("192.0.2.1:14038", 1),
+        gossiped("127.0.0.99:9", 0),
+    ];
+    entries.extend((2..14).map(|i| gossiped(&format!("127.0.0.{i}:9"), 1)));
+    let gossip = FakePeer::start(Behavior::Gossip(entries), 0).await;
+
+    let data_dir =
+        std::env::temp_dir().join(format!("hnsfleet-svc-discovery-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let follower = follower_command(&data_dir)
+        .peer(gossip.addr)
+        .flag("--discover-peers", true)
+        .flag("--min-peers", 1)
+        // Failed dials are logged at debug level, inside the peer's span.
+        .flag("--log", "info,hnsfleet_chain_follower::pool=debug")
+        .spawn("svc-discovery")
+        .unwrap();
+    follower
+        .wait_ready(Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}\n{}", follower.log_tail(30)));
+
+    // The chain came from hsd, which only gossip named.
+    let mut api = ChainFollowerClient::connect(follower.grpc_url().unwrap())
+        .await
+        .unwrap();
+    let tip = api
+        .get_tip(pb::GetTipRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        Value::from(hex::encode(&tip.hash)),
+        hsd.rpc("getbestblockhash", &[]).unwrap()
+    );
+    let name = manifest["names"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap();
+    let answer = api
+        .lookup_name(pb::LookupNameRequest { name: name.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answer.exists, "{name}");
+
+    // The configured peer plus at most PER_SOURCE gossiped ones (hsd first among them).
+    assert_eq!(
+        follower.metric(metrics::KNOWN_PEERS).unwrap(),
+        Some((1 + PER_SOURCE) as f64)
+    );
+    let log = follower.log();
+    assert!(log.contains("learnt peers from gossip"), "{log}");
+    // A gossiped loopback address with nothing listening was dialled (and failed)...
+    follower
+        .poll(Duration::from_secs(10), "a failed dial in the log", |f| {
+            f.log().contains("127.0.0.2:9").then_some(())
+        })
+        .unwrap();
+    let log = follower.log();
+    // ... the refused ones and those over the cap never were.
+    for refused in ["192.0.2.1", "127.0.0.99", "127.0.0.9:9"] {
+        assert!(!log.contains(refused), "{refused} was dialled");
+    }
+    drop(follower);
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
