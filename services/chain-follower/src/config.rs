@@ -16,6 +16,25 @@ use hnsfleet_hns::params::{Network, NetworkParams};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
+/// Serializes a type as its `Display` text and deserializes it through `FromStr`, so the
+/// config file takes the same spelling as the flags.
+macro_rules! serde_as_string {
+    ($ty:ty) => {
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 /// Why a configuration was refused. Every message names the key at fault.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -218,18 +237,7 @@ impl fmt::Display for SeedHost {
     }
 }
 
-impl Serialize for SeedHost {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for SeedHost {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+serde_as_string!(SeedHost);
 
 impl FromStr for PeerAddr {
     type Err = BadPeerAddr;
@@ -280,18 +288,7 @@ impl fmt::Display for PeerAddr {
     }
 }
 
-impl Serialize for PeerAddr {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for PeerAddr {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+serde_as_string!(PeerAddr);
 
 /// hsd's base32 (lower case, no padding) or hex of a 33-byte compressed key.
 fn parse_identity(key: &str) -> Option<[u8; 33]> {

@@ -13,16 +13,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::follower_command;
+use common::{assert_resource_is_hsds, connect_api, follower_command, start_prepared_hsd};
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_hns::p2p::{FrameStatus, InvItem, Packet, parse_frame};
 use hnsfleet_hns::params::Network;
-use hnsfleet_hns::resource::Resource;
 use hnsfleet_hns::types::{BlockHash, Hash256};
 use hnsfleet_proto::follower::v1 as pb;
-use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
-use hnsfleet_testkit::Hsd;
-use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -85,10 +81,7 @@ async fn announcing_proxy(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proofs_that_arrive_during_an_announcement_resync_are_delivered() {
-    let (hsd, manifest) =
-        tokio::task::spawn_blocking(|| Hsd::start_prepared("svc-announce", 800).expect("hsd"))
-            .await
-            .unwrap();
+    let (hsd, manifest) = start_prepared_hsd("svc-announce", 800).await;
     let tip_hex = hsd.rpc("getbestblockhash", &[]).unwrap();
     let tip: [u8; 32] = hex::decode(tip_hex.as_str().unwrap())
         .unwrap()
@@ -107,9 +100,7 @@ async fn proofs_that_arrive_during_an_announcement_resync_are_delivered() {
         .spawn("svc-announce")
         .unwrap();
     follower.wait_ready(Duration::from_secs(30)).unwrap();
-    let mut api = ChainFollowerClient::connect(follower.grpc_url().unwrap())
-        .await
-        .unwrap();
+    let mut api = connect_api(&follower).await;
 
     let names: Vec<&String> = manifest["names"].as_object().unwrap().keys().collect();
     assert!(names.len() >= 8);
@@ -121,16 +112,7 @@ async fn proofs_that_arrive_during_an_announcement_resync_are_delivered() {
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}\n{}", follower.log_tail(30)))
             .into_inner();
-        let ours = if answer.resource.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&Resource::decode(&answer.resource).unwrap().to_json()).unwrap()
-        };
-        assert_eq!(
-            ours,
-            hsd.rpc("getnameresource", &[name.as_str().into()]).unwrap(),
-            "{name}"
-        );
+        assert_resource_is_hsds(&answer, &hsd);
     }
     // Every answer really came behind an announcement.
     assert!(injected.load(Ordering::SeqCst) >= names.len());

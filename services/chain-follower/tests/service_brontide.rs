@@ -8,16 +8,14 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::follower_command;
+use common::{
+    assert_resource_is_hsds, assert_tip_is_hsds, connect_api, follower_command, lookup,
+    start_prepared_hsd,
+};
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_hns::params::Network;
-use hnsfleet_hns::resource::Resource;
-use hnsfleet_proto::follower::v1 as pb;
-use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
-use hnsfleet_testkit::Hsd;
 use hnsfleet_testkit::service::ServiceProcess;
 use secp256k1::SecretKey;
-use serde_json::Value;
 
 fn base32_key(secret: [u8; 32]) -> String {
     let public = SecretKey::from_byte_array(secret)
@@ -35,10 +33,7 @@ fn start(peer: &str, data_dir: &Path, log: &str) -> ServiceProcess {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follower_syncs_and_serves_over_brontide() {
-    let (hsd, manifest) =
-        tokio::task::spawn_blocking(|| Hsd::start_prepared("svc-brontide", 780).expect("hsd"))
-            .await
-            .unwrap();
+    let (hsd, manifest) = start_prepared_hsd("svc-brontide", 780).await;
     let port = hsd.p2p_addr().unwrap().port() - 14038 + 26806;
     let identity = Network::Regtest.params().identity_key.unwrap();
     let peer = format!("{}@127.0.0.1:{port}", base32_key(identity));
@@ -47,35 +42,12 @@ async fn follower_syncs_and_serves_over_brontide() {
 
     let follower = start(&peer, &base.join("good"), "svc-brontide");
     follower.wait_ready(Duration::from_secs(30)).unwrap();
-    let mut api = ChainFollowerClient::connect(follower.grpc_url().unwrap())
-        .await
-        .unwrap();
-    let tip = api
-        .get_tip(pb::GetTipRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        Value::from(hex::encode(&tip.hash)),
-        hsd.rpc("getbestblockhash", &[]).unwrap()
-    );
+    let mut api = connect_api(&follower).await;
+    assert_tip_is_hsds(&mut api, &hsd).await;
     for name in manifest["names"].as_object().unwrap().keys() {
-        let answer = api
-            .lookup_name(pb::LookupNameRequest { name: name.clone() })
-            .await
-            .unwrap()
-            .into_inner();
+        let answer = lookup(&mut api, name).await;
         assert!(answer.exists, "{name}");
-        let ours = if answer.resource.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&Resource::decode(&answer.resource).unwrap().to_json()).unwrap()
-        };
-        assert_eq!(
-            ours,
-            hsd.rpc("getnameresource", &[name.as_str().into()]).unwrap(),
-            "{name}"
-        );
+        assert_resource_is_hsds(&answer, &hsd);
     }
 
     // The same listener, the wrong key: hsd cannot complete the handshake, no session ever.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::fake_peer::{Behavior, FakePeer};
-use common::follower_command;
+use common::{connect_api, follower_command, get_tip};
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_chain_follower::service::HEADER_FILE;
 use hnsfleet_chain_follower::synthetic::mine_chain;
@@ -132,17 +132,7 @@ async fn killed_mid_sync_it_resumes_from_the_file_and_recovers_a_torn_tail() {
     let fresh = start(&peer, &data_dir, "svc-crash-5");
     assert_eq!(store_opened(&fresh)["created"], true);
     wait_tip(&fresh, HEADERS as u64);
-    let mut api =
-        hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient::connect(
-            fresh.grpc_url().unwrap(),
-        )
-        .await
-        .unwrap();
-    let tip = api
-        .get_tip(hnsfleet_proto::follower::v1::GetTipRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let tip = get_tip(&mut connect_api(&fresh).await).await;
     assert_eq!(tip.hash, last_hash.as_bytes().to_vec());
     drop(fresh);
     std::fs::remove_dir_all(&data_dir).unwrap();

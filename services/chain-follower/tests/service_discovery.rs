@@ -12,13 +12,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::fake_peer::{Behavior, FakePeer};
-use common::follower_command;
+use common::{assert_tip_is_hsds, connect_api, follower_command, lookup, start_prepared_hsd};
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_hns::p2p::NetAddress;
-use hnsfleet_proto::follower::v1 as pb;
-use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
-use hnsfleet_testkit::Hsd;
-use serde_json::Value;
 
 /// Most addresses one gossiping peer may add (the pool's `DISCOVERED_PER_SOURCE`).
 const PER_SOURCE: usize = 8;
@@ -29,10 +25,7 @@ fn gossiped(addr: &str, services: u64) -> NetAddress {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gossiped_peers_are_dialled_within_the_caps_and_filters() {
-    let (hsd, manifest) =
-        tokio::task::spawn_blocking(|| Hsd::start_prepared("svc-discovery", 810).expect("hsd"))
-            .await
-            .unwrap();
+    let (hsd, manifest) = start_prepared_hsd("svc-discovery", 810).await;
     let hsd_addr = hsd.p2p_addr().unwrap();
     let mut entries = vec![
         gossiped(&hsd_addr.to_string(), 1),
@@ -58,30 +51,15 @@ async fn gossiped_peers_are_dialled_within_the_caps_and_filters() {
         .unwrap_or_else(|e| panic!("{e}\n{}", follower.log_tail(30)));
 
     // The chain came from hsd, which only gossip named.
-    let mut api = ChainFollowerClient::connect(follower.grpc_url().unwrap())
-        .await
-        .unwrap();
-    let tip = api
-        .get_tip(pb::GetTipRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        Value::from(hex::encode(&tip.hash)),
-        hsd.rpc("getbestblockhash", &[]).unwrap()
-    );
+    let mut api = connect_api(&follower).await;
+    assert_tip_is_hsds(&mut api, &hsd).await;
     let name = manifest["names"]
         .as_object()
         .unwrap()
         .keys()
         .next()
         .unwrap();
-    let answer = api
-        .lookup_name(pb::LookupNameRequest { name: name.clone() })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(answer.exists, "{name}");
+    assert!(lookup(&mut api, name).await.exists, "{name}");
 
     // The configured peer plus at most PER_SOURCE gossiped ones (hsd first among them).
     assert_eq!(

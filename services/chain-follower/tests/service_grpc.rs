@@ -10,14 +10,13 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::follower_command;
+use common::{assert_tip_is_hsds, connect_api, follower_command, lookup, start_prepared_hsd};
 use hnsfleet_attestation::SignedAttestation;
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_hns::name::Name;
 use hnsfleet_hns::types::{NameHash, TreeRoot};
 use hnsfleet_hns::urkel::verify_name_proof;
 use hnsfleet_proto::follower::v1 as pb;
-use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
 use hnsfleet_testkit::Hsd;
 use hnsfleet_testkit::service::ServiceProcess;
 use serde_json::Value;
@@ -29,32 +28,19 @@ fn spawn_follower(hsd: &Hsd, data_dir: &Path, log: &str) -> ServiceProcess {
         .expect("follower starts")
 }
 
-async fn client(follower: &ServiceProcess) -> ChainFollowerClient<tonic::transport::Channel> {
-    ChainFollowerClient::connect(follower.grpc_url().unwrap())
-        .await
-        .expect("grpc connect")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_serves_the_follower_api_from_a_real_hsd() {
-    let (hsd, manifest) =
-        tokio::task::spawn_blocking(|| Hsd::start_prepared("svc-grpc", 710).expect("hsd"))
-            .await
-            .unwrap();
+    let (hsd, manifest) = start_prepared_hsd("svc-grpc", 710).await;
     let data_dir = std::env::temp_dir().join(format!("hnsfleet-svc-grpc-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let follower = spawn_follower(&hsd, &data_dir, "svc-grpc");
     assert_eq!(follower.admin_get("/healthz").unwrap().0, 200);
     follower.wait_ready(Duration::from_secs(30)).unwrap();
-    let mut api = client(&follower).await;
+    let mut api = connect_api(&follower).await;
 
     // Tip: hsd's best block, with its tree root and chainwork.
     let info = hsd.rpc("getblockchaininfo", &[]).unwrap();
-    let tip = api
-        .get_tip(pb::GetTipRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let tip = assert_tip_is_hsds(&mut api, &hsd).await;
     assert_eq!(Value::from(tip.height), info["blocks"]);
     assert_eq!(Value::from(hex::encode(&tip.hash)), info["bestblockhash"]);
     assert_eq!(Value::from(hex::encode(&tip.chainwork)), info["chainwork"]);
@@ -225,7 +211,7 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
     );
     assert_eq!(line["fields"]["truncated_bytes"], Value::from(0), "{log}");
     again.wait_ready(Duration::from_secs(30)).unwrap();
-    let mut api = client(&again).await;
+    let mut api = connect_api(&again).await;
     let b = api
         .get_attestation(pb::GetAttestationRequest {})
         .await
@@ -262,24 +248,9 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
         seeded.metric(metrics::KNOWN_PEERS).unwrap(),
         Some(added as f64)
     );
-    let mut api = client(&seeded).await;
-    let seeded_tip = api
-        .get_tip(pb::GetTipRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        Value::from(hex::encode(&seeded_tip.hash)),
-        hsd.rpc("getbestblockhash", &[]).unwrap()
-    );
-    let answer = api
-        .lookup_name(pb::LookupNameRequest {
-            name: registered.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(answer.exists);
+    let mut api = connect_api(&seeded).await;
+    assert_tip_is_hsds(&mut api, &hsd).await;
+    assert!(lookup(&mut api, &registered).await.exists);
     drop(seeded);
     std::fs::remove_dir_all(&seeded_dir).unwrap();
 }

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::fake_peer::{Behavior, FakePeer};
-use common::follower_command;
+use common::{
+    assert_tip_is_hsds, connect_api, follower_command, resource_json, start_prepared_hsd,
+};
 use hnsfleet_chain_follower::HeaderChain;
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_chain_follower::peer::PeerConnection;
@@ -21,12 +23,9 @@ use hnsfleet_chain_follower::sync::sync_headers;
 use hnsfleet_chain_follower::synthetic::mine_chain;
 use hnsfleet_hns::chain::ChainEntry;
 use hnsfleet_hns::params::Network;
-use hnsfleet_hns::resource::Resource;
 use hnsfleet_proto::follower::v1 as pb;
-use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
 use hnsfleet_testkit::Hsd;
 use hnsfleet_testkit::service::ServiceProcess;
-use serde_json::Value;
 
 fn bad_pow_headers() -> Vec<hnsfleet_hns::header::Header> {
     let params = Network::Regtest.params();
@@ -59,10 +58,7 @@ fn count(follower: &ServiceProcess, sample: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_peers_are_banned_or_dropped_and_only_verified_answers_come_out() {
-    let (hsd, manifest) =
-        tokio::task::spawn_blocking(|| Hsd::start_prepared("svc-hostile", 760).expect("hsd"))
-            .await
-            .unwrap();
+    let (hsd, manifest) = start_prepared_hsd("svc-hostile", 760).await;
     let tip = hsd.rpc("getblockcount", &[]).unwrap().as_u64().unwrap() as u32;
 
     let bad_pow = FakePeer::start(Behavior::BadPow(bad_pow_headers()), tip + 5).await;
@@ -111,19 +107,8 @@ async fn hostile_peers_are_banned_or_dropped_and_only_verified_answers_come_out(
         .unwrap();
 
     // The tip is hsd's.
-    let mut api = ChainFollowerClient::connect(follower.grpc_url().unwrap())
-        .await
-        .unwrap();
-    let got = api
-        .get_tip(pb::GetTipRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(got.height, tip);
-    assert_eq!(
-        Value::from(hex::encode(&got.hash)),
-        hsd.rpc("getbestblockhash", &[]).unwrap()
-    );
+    let mut api = connect_api(&follower).await;
+    assert_eq!(assert_tip_is_hsds(&mut api, &hsd).await.height, tip);
 
     // Every answer is hsd's, however often the liar is picked first.
     let names: Vec<String> = manifest["names"]
@@ -153,13 +138,7 @@ async fn hostile_peers_are_banned_or_dropped_and_only_verified_answers_come_out(
                 .unwrap_or_else(|e| panic!("round {round}, {name}: {e}"))
                 .into_inner();
             assert!(answer.exists, "round {round}: {name} reported absent");
-            let ours = if answer.resource.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&Resource::decode(&answer.resource).unwrap().to_json())
-                    .unwrap()
-            };
-            assert_eq!(&ours, theirs, "round {round}: {name}");
+            assert_eq!(&resource_json(&answer), theirs, "round {round}: {name}");
         }
         for name in &absent {
             let answer = api
@@ -254,10 +233,7 @@ async fn a_banned_peer_s_slot_goes_to_the_next_peer() {
     assert_eq!((garbage.accepted(), bad_pow.accepted()), (1, 1));
     assert_eq!(follower.admin_get("/readyz").unwrap().0, 503);
 
-    let (hsd, _) =
-        tokio::task::spawn_blocking(|| Hsd::start_prepared("svc-replace", OFFSET).expect("hsd"))
-            .await
-            .unwrap();
+    let (hsd, _) = start_prepared_hsd("svc-replace", OFFSET).await;
     assert_eq!(hsd.p2p_addr().unwrap(), hsd_addr);
     let tip = hsd.rpc("getblockcount", &[]).unwrap().as_u64().unwrap();
     follower.wait_ready(Duration::from_secs(90)).unwrap();

@@ -10,28 +10,20 @@ mod common;
 
 use std::time::Duration;
 
-use common::follower_command;
+use common::{Api, connect_api, follower_command, get_tip, lookup, resource_json};
 use hnsfleet_chain_follower::metrics;
-use hnsfleet_hns::resource::Resource;
 use hnsfleet_proto::follower::v1 as pb;
-use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
 use hnsfleet_testkit::Hsd;
 use serde_json::{Value, json};
-use tonic::transport::Channel;
 
 const NAME: &str = "fleettxt";
 const A_BLOCKS: u32 = 11;
 const B_BLOCKS: u32 = 15;
 
-async fn resource_of(api: &mut ChainFollowerClient<Channel>) -> (u32, Vec<u8>, Value) {
-    let answer = api
-        .lookup_name(pb::LookupNameRequest { name: NAME.into() })
-        .await
-        .unwrap()
-        .into_inner();
+async fn resource_of(api: &mut Api) -> (u32, Vec<u8>, Value) {
+    let answer = lookup(api, NAME).await;
     assert!(answer.exists);
-    let json: Value =
-        serde_json::from_str(&Resource::decode(&answer.resource).unwrap().to_json()).unwrap();
+    let json = resource_json(&answer);
     (answer.height, answer.root, json)
 }
 
@@ -44,7 +36,7 @@ fn root_at(hsd: &Hsd, height: u32) -> String {
 }
 
 /// Polls a look-up until `want` is served (or panics after 30 s).
-async fn wait_for_records(api: &mut ChainFollowerClient<Channel>, want: &Value) -> (u32, Vec<u8>) {
+async fn wait_for_records(api: &mut Api, want: &Value) -> (u32, Vec<u8>) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let (height, root, got) = resource_of(api).await;
@@ -83,9 +75,7 @@ async fn follower_switches_to_the_heavier_branch_and_serves_its_name_state() {
         .spawn("svc-reorg")
         .unwrap();
     follower.wait_ready(Duration::from_secs(30)).unwrap();
-    let mut api = ChainFollowerClient::connect(follower.grpc_url().unwrap())
-        .await
-        .unwrap();
+    let mut api = connect_api(&follower).await;
     let mut events = api
         .watch_tip(pb::WatchTipRequest {})
         .await
@@ -145,11 +135,7 @@ async fn follower_switches_to_the_heavier_branch_and_serves_its_name_state() {
                 .then_some(())
         })
         .unwrap();
-    let tip = api
-        .get_tip(pb::GetTipRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let tip = get_tip(&mut api).await;
     assert_eq!(Value::from(hex::encode(&tip.hash)), b_tip);
     assert_eq!(
         follower
@@ -180,11 +166,7 @@ async fn follower_switches_to_the_heavier_branch_and_serves_its_name_state() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let tip = api
-        .get_tip(pb::GetTipRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let tip = get_tip(&mut api).await;
     assert_eq!(Value::from(hex::encode(&tip.hash)), b_tip);
     assert_eq!(
         follower

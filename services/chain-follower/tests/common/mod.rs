@@ -1,5 +1,6 @@
-//! Shared by the end-to-end tests (and the latency example): the clock and the peer settings
-//! used against regtest hsd nodes.
+//! Shared by the end-to-end tests (and the latency example): the clock, the peer settings used
+//! against regtest hsd nodes, and the steps the service tests repeat (start a prepared hsd,
+//! talk to the follower over gRPC, compare its answers with hsd's).
 #![allow(dead_code)]
 
 pub(crate) mod fake_peer;
@@ -10,8 +11,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hnsfleet_chain_follower::peer::PeerConfig;
 use hnsfleet_hns::params::Network;
+use hnsfleet_hns::resource::Resource;
+use hnsfleet_proto::follower::v1 as pb;
+use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
+use hnsfleet_testkit::Hsd;
 #[cfg(test)]
 use hnsfleet_testkit::service::FollowerCommand;
+use hnsfleet_testkit::service::ServiceProcess;
+use serde_json::Value;
+use tonic::transport::Channel;
 
 /// Current unix time in seconds.
 pub(crate) fn now() -> u64 {
@@ -41,4 +49,70 @@ pub(crate) fn follower_command(data_dir: &Path) -> FollowerCommand {
         &[],
         data_dir,
     )
+}
+
+/// A gRPC client of the follower's API.
+pub(crate) type Api = ChainFollowerClient<Channel>;
+
+/// Starts an hsd regtest node on the prepared chain (names registered through real auctions,
+/// `scripts/hsd/prepare-chain.sh`) at `port_offset`, off the async threads; returns it with
+/// the chain's manifest.
+pub(crate) async fn start_prepared_hsd(name: &'static str, port_offset: u16) -> (Hsd, Value) {
+    tokio::task::spawn_blocking(move || Hsd::start_prepared(name, port_offset).expect("hsd"))
+        .await
+        .expect("hsd start task")
+}
+
+/// Connects to a running follower's gRPC API.
+pub(crate) async fn connect_api(follower: &ServiceProcess) -> Api {
+    ChainFollowerClient::connect(follower.grpc_url().expect("grpc address"))
+        .await
+        .expect("grpc connect")
+}
+
+/// The follower's tip.
+pub(crate) async fn get_tip(api: &mut Api) -> pb::Tip {
+    api.get_tip(pb::GetTipRequest {})
+        .await
+        .expect("GetTip")
+        .into_inner()
+}
+
+/// Asserts that the follower's tip is hsd's best block; returns it.
+pub(crate) async fn assert_tip_is_hsds(api: &mut Api, hsd: &Hsd) -> pb::Tip {
+    let tip = get_tip(api).await;
+    assert_eq!(
+        Value::from(hex::encode(&tip.hash)),
+        hsd.rpc("getbestblockhash", &[]).expect("getbestblockhash"),
+        "tip is not hsd's"
+    );
+    tip
+}
+
+/// Looks `name` up; panics with the gRPC status if that fails.
+pub(crate) async fn lookup(api: &mut Api, name: &str) -> pb::NameLookup {
+    api.lookup_name(pb::LookupNameRequest { name: name.into() })
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .into_inner()
+}
+
+/// The looked-up resource in hsd's `getnameresource` form (`null` without one).
+pub(crate) fn resource_json(answer: &pb::NameLookup) -> Value {
+    if answer.resource.is_empty() {
+        return Value::Null;
+    }
+    let resource = Resource::decode(&answer.resource).expect("resource decodes");
+    serde_json::from_str(&resource.to_json()).expect("resource JSON")
+}
+
+/// Asserts that `answer` carries exactly hsd's `getnameresource` for its name.
+pub(crate) fn assert_resource_is_hsds(answer: &pb::NameLookup, hsd: &Hsd) {
+    let name = answer.name.as_str();
+    assert_eq!(
+        resource_json(answer),
+        hsd.rpc("getnameresource", &[name.into()])
+            .expect("getnameresource"),
+        "{name}: resource is not hsd's"
+    );
 }
