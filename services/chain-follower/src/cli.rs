@@ -79,7 +79,8 @@ pub struct FollowerArgs {
     /// Log format: text or json.
     #[arg(long, env = "HNSFLEET_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
-    /// Print the effective configuration as TOML and exit (64 if it is invalid).
+    /// Print the effective configuration as TOML, network defaults written out, and exit (64
+    /// if it is invalid).
     #[arg(long)]
     pub check_config: bool,
 }
@@ -148,7 +149,7 @@ pub fn main_with(args: FollowerArgs) -> ExitCode {
         }
     };
     if args.check_config {
-        match toml::to_string(&config) {
+        match toml::to_string(&config.resolved()) {
             Ok(text) => {
                 print!("{text}");
                 return ExitCode::SUCCESS;

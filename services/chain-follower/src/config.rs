@@ -390,6 +390,28 @@ impl FollowerConfig {
             .collect()
     }
 
+    /// This configuration with every network-dependent default written out (peers, DNS seeds
+    /// with their ports, `min_peers`, `discover_peers`, `key_file`): what `--check-config`
+    /// prints. Loading the result gives the same follower.
+    pub fn resolved(&self) -> FollowerConfig {
+        let dns_seeds = self
+            .effective_dns_seeds()
+            .into_iter()
+            .map(|(host, port)| SeedHost {
+                host,
+                port: Some(port),
+            })
+            .collect();
+        FollowerConfig {
+            peers: self.effective_peers(),
+            dns_seeds: Some(dns_seeds),
+            min_peers: Some(self.effective_min_peers()),
+            discover_peers: Some(self.effective_discover_peers()),
+            key_file: Some(self.effective_key_file()),
+            ..self.clone()
+        }
+    }
+
     /// Whether gossiped peers are dialled.
     pub fn effective_discover_peers(&self) -> bool {
         self.discover_peers.unwrap_or(match self.network {

@@ -140,6 +140,33 @@ fn dns_seeds_parse_default_and_override() {
 }
 
 #[test]
+fn resolved_config_writes_the_network_defaults_out_and_loads_back_the_same() {
+    for config in [
+        FollowerConfig::default(),
+        FollowerConfig {
+            network: Network::Regtest,
+            peers: vec!["127.0.0.1:14038".parse().unwrap()],
+            ..FollowerConfig::default()
+        },
+    ] {
+        let resolved = config.resolved();
+        assert_eq!(resolved.min_peers, Some(config.effective_min_peers()));
+        assert_eq!(
+            resolved.discover_peers,
+            Some(config.effective_discover_peers())
+        );
+        assert_eq!(resolved.peers, config.effective_peers());
+        assert_eq!(resolved.effective_dns_seeds(), config.effective_dns_seeds());
+        assert_eq!(resolved.key_file, Some(config.effective_key_file()));
+        resolved.validate().unwrap();
+        let text = toml::to_string(&resolved).unwrap();
+        let loaded = FollowerConfig::from_toml(&text).unwrap();
+        assert_eq!(loaded, resolved, "{text}");
+        assert_eq!(loaded.resolved(), resolved);
+    }
+}
+
+#[test]
 fn toml_file_then_flags_later_wins() {
     let text = r#"
 network = "regtest"
