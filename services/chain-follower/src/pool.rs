@@ -50,6 +50,9 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const MIN_BACKOFF: Duration = Duration::from_millis(500);
 /// Longest reconnect delay.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Longest a session waits for its turn to bulk-sync before syncing alongside the loader (a
+/// slow loader can only delay a first sync by this much).
+const LOADER_WAIT: Duration = Duration::from_secs(60);
 /// Weight of a new sample in a peer's score (moving average).
 const SCORE_WEIGHT: f64 = 0.2;
 /// A failed proof request counts as an answer this slow, seconds.
@@ -138,6 +141,9 @@ pub struct Pool {
     new_dialers: mpsc::UnboundedSender<PeerAddr>,
     /// That task's end, taken by [`Pool::start`].
     new_dialers_rx: Mutex<Option<mpsc::UnboundedReceiver<PeerAddr>>>,
+    /// Held by the session that downloads a long stretch of headers, so that a first sync
+    /// fetches the chain from one peer at a time rather than the same headers from all.
+    loader: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug, Clone)]
@@ -200,6 +206,7 @@ impl Pool {
             learnt: Mutex::new(Learnt::default()),
             new_dialers,
             new_dialers_rx: Mutex::new(Some(new_dialers_rx)),
+            loader: tokio::sync::Mutex::new(()),
         })
     }
 

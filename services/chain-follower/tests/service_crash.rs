@@ -2,7 +2,8 @@
 //! of a long header sync (a scripted peer serves 12,000 synthetic regtest headers slowly, as no
 //! real hsd chain here is long enough to interrupt), it restarts from its header file — with
 //! the synced prefix already there before any peer answers — and finishes the sync; a torn
-//! record at the tail is cut and re-fetched; a deleted file means a full re-sync.
+//! record at the tail is cut and re-fetched; a deleted file means a full re-sync. A first sync
+//! with two such peers downloads the chain from one of them, not the same headers from both.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod common;
@@ -135,5 +136,47 @@ async fn killed_mid_sync_it_resumes_from_the_file_and_recovers_a_torn_tail() {
     let tip = get_tip(&mut connect_api(&fresh).await).await;
     assert_eq!(tip.hash, last_hash.as_bytes().to_vec());
     drop(fresh);
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_sync_downloads_the_chain_from_one_peer_at_a_time() {
+    const LENGTH: usize = 8_000;
+    let params = Network::Regtest.params();
+    let chain = tokio::task::spawn_blocking(move || {
+        mine_chain(params, &ChainEntry::genesis(params), LENGTH, 600, 5)
+    })
+    .await
+    .unwrap();
+    let last_hash = chain.last().unwrap().hash();
+    let chain = Arc::new(chain);
+    let mut peers = Vec::new();
+    for _ in 0..2 {
+        let behavior = Behavior::SlowChain {
+            chain: Arc::clone(&chain),
+            delay: Duration::from_millis(100),
+        };
+        peers.push(FakePeer::start(behavior, LENGTH as u32).await);
+    }
+    let data_dir = std::env::temp_dir().join(format!("hnsfleet-svc-loader-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let follower = follower_command(&data_dir)
+        .peer(peers[0].addr)
+        .peer(peers[1].addr)
+        .flag("--min-peers", 2)
+        .spawn("svc-loader")
+        .unwrap();
+    wait_tip(&follower, LENGTH as u64);
+    follower.wait_ready(Duration::from_secs(30)).unwrap();
+    let tip = get_tip(&mut connect_api(&follower).await).await;
+    assert_eq!(tip.hash, last_hash.as_bytes().to_vec());
+    // Both peers had sessions; together they sent the chain about once, not twice.
+    assert!(peers.iter().all(|p| p.accepted() >= 1));
+    let sent: Vec<usize> = peers.iter().map(FakePeer::headers_sent).collect();
+    assert!(
+        sent.iter().sum::<usize>() < LENGTH + LENGTH / 2,
+        "headers sent per peer: {sent:?}"
+    );
+    drop(follower);
     std::fs::remove_dir_all(&data_dir).unwrap();
 }

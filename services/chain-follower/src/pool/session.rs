@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use hnsfleet_hns::p2p::{GetProof, Packet, Proof};
+use hnsfleet_hns::p2p::{GetProof, MAX_HEADERS, Packet, Proof};
 use hnsfleet_hns::types::{NameHash, TreeRoot};
 use hnsfleet_hns::urkel::verify_name_proof;
 use tokio::sync::{mpsc, oneshot};
@@ -14,8 +14,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    BanReason, IDLE_PING, JOB_QUEUE, JobResult, MAX_IN_FLIGHT, PING_TIMEOUT, Pool, ProofJob,
-    SessionInfo,
+    BanReason, IDLE_PING, JOB_QUEUE, JobResult, LOADER_WAIT, MAX_IN_FLIGHT, PING_TIMEOUT, Pool,
+    ProofJob, SessionInfo,
 };
 use crate::peer::{PeerConnection, PeerError};
 use crate::sync::{SetAside, SyncError, handle_announcement, sync_into};
@@ -143,6 +143,25 @@ impl ProofBudget {
 // === impl Pool (sessions) ===
 
 impl Pool {
+    /// Waits for this session's turn to download a long stretch of headers: returns at once
+    /// (`None`) when the peer claims at most one batch past our tip; otherwise the loader lock,
+    /// or `None` once another peer's sync brought the chain within a batch of the claim, or
+    /// after [`LOADER_WAIT`] (then it syncs alongside the loader).
+    async fn loader_turn(&self, claimed: u32) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        let give_up = Instant::now() + LOADER_WAIT;
+        let batch = u32::try_from(MAX_HEADERS).unwrap_or(u32::MAX);
+        loop {
+            let caught_up = claimed <= self.follower.tip().height.saturating_add(batch);
+            if caught_up || Instant::now() >= give_up {
+                return None;
+            }
+            tokio::select! {
+                guard = self.loader.lock() => return Some(guard),
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
     /// Sends GETPROOF for waiting jobs while the peer's budget and in-flight bound allow.
     /// Jobs whose look-up already finished elsewhere are dropped unsent.
     async fn send_waiting(
@@ -219,8 +238,12 @@ impl Pool {
         key: &str,
         jobs: &mut mpsc::Receiver<ProofJob>,
     ) -> SessionEnd {
+        let claimed = conn.version().height;
+        let loader = self.loader_turn(claimed).await;
         // Nothing is in flight yet: whatever the first sync sets aside can go.
-        match sync_into(conn, &mut self.follower.sink(), &mut SetAside::default()).await {
+        let synced = sync_into(conn, &mut self.follower.sink(), &mut SetAside::default()).await;
+        drop(loader);
+        match synced {
             Ok(report) => {
                 let tip = self.follower.tip().height;
                 self.update_session(id, |s| {

@@ -47,6 +47,7 @@ pub(crate) enum Behavior {
 pub(crate) struct FakePeer {
     pub(crate) addr: SocketAddr,
     accepted: Arc<AtomicUsize>,
+    headers_sent: Arc<AtomicUsize>,
 }
 
 impl FakePeer {
@@ -55,19 +56,29 @@ impl FakePeer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let accepted = Arc::new(AtomicUsize::new(0));
-        let count = Arc::clone(&accepted);
+        let headers_sent = Arc::new(AtomicUsize::new(0));
+        let (count, sent) = (Arc::clone(&accepted), Arc::clone(&headers_sent));
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 count.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(serve(stream, behavior.clone(), height));
+                tokio::spawn(serve(stream, behavior.clone(), height, Arc::clone(&sent)));
             }
         });
-        FakePeer { addr, accepted }
+        FakePeer {
+            addr,
+            accepted,
+            headers_sent,
+        }
     }
 
     /// Connections accepted so far.
     pub(crate) fn accepted(&self) -> usize {
         self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Headers sent so far, over all connections.
+    pub(crate) fn headers_sent(&self) -> usize {
+        self.headers_sent.load(Ordering::SeqCst)
     }
 }
 
@@ -112,7 +123,12 @@ fn headers_after(chain: &[Header], locator: &[BlockHash]) -> Vec<Header> {
     chain.iter().skip(start).take(2000).cloned().collect()
 }
 
-async fn serve(mut s: TcpStream, behavior: Behavior, height: u32) -> Option<()> {
+async fn serve(
+    mut s: TcpStream,
+    behavior: Behavior,
+    height: u32,
+    headers_sent: Arc<AtomicUsize>,
+) -> Option<()> {
     let mut buf = Vec::new();
     let Packet::Version(theirs) = read_packet(&mut s, &mut buf).await? else {
         return None;
@@ -165,6 +181,7 @@ async fn serve(mut s: TcpStream, behavior: Behavior, height: u32) -> Option<()> 
                 Behavior::SlowChain { chain, delay } => {
                     tokio::time::sleep(*delay).await;
                     let batch = headers_after(chain, &req.locator);
+                    headers_sent.fetch_add(batch.len(), Ordering::SeqCst);
                     // Like hsd: nothing at all when there is nothing new.
                     if !batch.is_empty() {
                         send(&mut s, &Packet::Headers(batch)).await?;
