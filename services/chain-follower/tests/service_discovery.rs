@@ -47,9 +47,15 @@ async fn gossiped_peers_are_dialled_within_the_caps_and_filters() {
         .flag("--log", "info,hnsfleet_chain_follower::pool=debug")
         .spawn("svc-discovery")
         .unwrap();
+    // On regtest a genesis tip agreed by the chainless peer alone already counts as ready, so
+    // wait for hsd's height itself.
+    let hsd_height = hsd.rpc("getblockcount", &[]).unwrap().as_f64().unwrap();
     follower
-        .wait_ready(Duration::from_secs(30))
+        .poll(Duration::from_secs(30), "hsd's height", |f| {
+            (f.metric(metrics::TIP_HEIGHT).unwrap() == Some(hsd_height)).then_some(())
+        })
         .unwrap_or_else(|e| panic!("{e}\n{}", follower.log_tail(30)));
+    follower.wait_ready(Duration::from_secs(30)).unwrap();
 
     // The chain came from hsd, which only gossip named.
     let mut api = connect_api(&follower).await;
