@@ -9,7 +9,8 @@ pub const TIP_HEIGHT: &str = "hnsfleet_follower_tip_height";
 pub const BEST_PEER_HEIGHT: &str = "hnsfleet_follower_best_peer_height";
 /// Peers with an established session.
 pub const PEERS_CONNECTED: &str = "hnsfleet_follower_peers_connected";
-/// Peer addresses the pool dials: configured peers, seeds and the addresses DNS seeds gave.
+/// Peer addresses the pool dials: configured peers, seeds, and the addresses DNS seeds and
+/// gossip gave.
 pub const KNOWN_PEERS: &str = "hnsfleet_follower_known_peers";
 /// Peers currently banned.
 pub const PEERS_BANNED: &str = "hnsfleet_follower_peers_banned";
@@ -113,7 +114,7 @@ impl Metrics {
             peers_connected: IntGauge::new(PEERS_CONNECTED, "Peers with an open session.")?,
             known_peers: IntGauge::new(
                 KNOWN_PEERS,
-                "Peer addresses dialled: configured, seeds, DNS-seed addresses.",
+                "Peer addresses dialled: configured, seeds, DNS-seed and gossiped addresses.",
             )?,
             peers_banned: IntGauge::new(PEERS_BANNED, "Peers currently banned.")?,
             headers_validated: IntCounter::new(

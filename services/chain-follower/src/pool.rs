@@ -18,7 +18,7 @@ use std::time::Duration;
 use hnsfleet_hns::types::{BlockHash, NameHash, TreeRoot};
 use hnsfleet_hns::urkel::VerifiedName;
 use parking_lot::Mutex;
-use rand::seq::SliceRandom;
+use rand::seq::{IndexedRandom, SliceRandom};
 use thiserror::Error;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -543,20 +543,16 @@ impl std::fmt::Debug for Pool {
     }
 }
 
-/// Resolves a peer's host (an IP parses without DNS).
+/// Resolves a peer's host (an IP parses without DNS) to one of its addresses, at random.
 async fn resolve(addr: &PeerAddr) -> Result<SocketAddr, PeerError> {
     if let Ok(ip) = addr.host.parse::<std::net::IpAddr>() {
         return Ok(SocketAddr::new(ip, addr.port));
     }
-    let found = tokio::time::timeout(
-        HANDSHAKE_TIMEOUT,
-        tokio::net::lookup_host((addr.host.as_str(), addr.port)),
-    )
-    .await
-    .map_err(|_| PeerError::Timeout("name resolution"))??;
-    let mut found: Vec<SocketAddr> = found.collect();
-    found.shuffle(&mut rand::rng());
-    found.into_iter().next().ok_or(PeerError::Closed)
+    let found = discovery::resolve_all(&addr.host, addr.port).await?;
+    found
+        .choose(&mut rand::rng())
+        .copied()
+        .ok_or(PeerError::Handshake("name resolved to no address"))
 }
 
 /// Reconnect delay after `failures` consecutive failures, with ±25 % jitter.

@@ -191,7 +191,7 @@ pub(super) fn is_publicly_routable(ip: IpAddr) -> bool {
 }
 
 /// Every address `host` resolves to (A and AAAA), within the handshake timeout.
-async fn resolve_all(host: &str, port: u16) -> Result<Vec<SocketAddr>, PeerError> {
+pub(super) async fn resolve_all(host: &str, port: u16) -> Result<Vec<SocketAddr>, PeerError> {
     let found = tokio::time::timeout(HANDSHAKE_TIMEOUT, tokio::net::lookup_host((host, port)))
         .await
         .map_err(|_| PeerError::Timeout("name resolution"))??;

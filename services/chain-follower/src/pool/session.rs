@@ -51,10 +51,23 @@ fn deliver_proof(in_flight: &mut InFlightMap, p: Proof) -> Result<(), SessionEnd
     }
 }
 
-/// Clears our outstanding keep-alive PING when its PONG arrives.
-fn on_pong(ping: &mut Option<(u64, Instant)>, nonce: u64) {
-    if ping.is_some_and(|(n, _)| n == nonce) {
-        *ping = None;
+/// Handles a packet that answers something this session asked: a PROOF goes to the look-ups
+/// waiting for it ([`deliver_proof`]), a PONG clears our outstanding keep-alive PING. Any
+/// other packet is ignored.
+fn on_answer(
+    in_flight: &mut InFlightMap,
+    ping: &mut Option<(u64, Instant)>,
+    packet: Packet,
+) -> Result<(), SessionEnd> {
+    match packet {
+        Packet::Proof(p) => deliver_proof(in_flight, p),
+        Packet::Pong(nonce) => {
+            if ping.is_some_and(|(n, _)| n == nonce) {
+                *ping = None;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -302,12 +315,11 @@ impl Pool {
                         Err(e) => return SessionEnd::from_peer(e),
                     };
                     match packet {
-                        Packet::Proof(p) => {
-                            if let Err(end) = deliver_proof(&mut in_flight, p) {
+                        answer @ (Packet::Proof(_) | Packet::Pong(_)) => {
+                            if let Err(end) = on_answer(&mut in_flight, &mut ping, answer) {
                                 return end;
                             }
                         }
-                        Packet::Pong(nonce) => on_pong(&mut ping, nonce),
                         Packet::Addr(entries) if self.config.discover => {
                             self.learn_gossip(key, &entries);
                         }
@@ -330,15 +342,9 @@ impl Pool {
                             if set_aside.dropped() > 0 {
                                 tracing::warn!(dropped = set_aside.dropped(), "packets dropped during a sync");
                             }
-                            for packet in set_aside.take() {
-                                match packet {
-                                    Packet::Proof(p) => {
-                                        if let Err(end) = deliver_proof(&mut in_flight, p) {
-                                            return end;
-                                        }
-                                    }
-                                    Packet::Pong(nonce) => on_pong(&mut ping, nonce),
-                                    _ => {}
+                            for answer in set_aside.take() {
+                                if let Err(end) = on_answer(&mut in_flight, &mut ping, answer) {
+                                    return end;
                                 }
                             }
                         }
