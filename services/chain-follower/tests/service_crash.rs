@@ -13,11 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::fake_peer::{Behavior, FakePeer};
-use common::{connect_api, follower_command, get_tip};
+use common::{connect_api, follower_command, get_tip, log_event_fields};
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_chain_follower::service::HEADER_FILE;
 use hnsfleet_chain_follower::synthetic::mine_chain;
 use hnsfleet_hns::chain::ChainEntry;
+use hnsfleet_hns::header::Header;
 use hnsfleet_hns::params::Network;
 use hnsfleet_testkit::service::ServiceProcess;
 use serde_json::Value;
@@ -30,15 +31,27 @@ fn start(peer: &str, data_dir: &Path, log: &str) -> ServiceProcess {
 
 /// The fields of the "opened header store" log line.
 fn store_opened(follower: &ServiceProcess) -> Value {
-    let line = follower
-        .poll(Duration::from_secs(20), "store opened", |p| {
-            p.log()
-                .lines()
-                .find(|l| l.contains("opened header store"))
-                .map(str::to_string)
-        })
-        .unwrap();
-    serde_json::from_str::<Value>(&line).unwrap()["fields"].clone()
+    log_event_fields(follower, "opened header store", Duration::from_secs(20))
+}
+
+/// A synthetic regtest chain of `length` headers from genesis, mined off the async threads.
+async fn synthetic_chain(length: usize) -> Arc<Vec<Header>> {
+    let params = Network::Regtest.params();
+    let chain = tokio::task::spawn_blocking(move || {
+        mine_chain(params, &ChainEntry::genesis(params), length, 600, 5)
+    })
+    .await
+    .unwrap();
+    Arc::new(chain)
+}
+
+/// A scripted peer serving `chain` like hsd, waiting `delay` before each batch.
+async fn slow_peer(chain: &Arc<Vec<Header>>, delay: Duration) -> FakePeer {
+    let behavior = Behavior::SlowChain {
+        chain: Arc::clone(chain),
+        delay,
+    };
+    FakePeer::start(behavior, chain.len() as u32).await
 }
 
 fn tip_height(follower: &ServiceProcess) -> u64 {
@@ -55,21 +68,9 @@ fn wait_tip(follower: &ServiceProcess, height: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_sync_it_resumes_from_the_file_and_recovers_a_torn_tail() {
-    let params = Network::Regtest.params();
-    let chain = tokio::task::spawn_blocking(move || {
-        mine_chain(params, &ChainEntry::genesis(params), HEADERS, 600, 5)
-    })
-    .await
-    .unwrap();
+    let chain = synthetic_chain(HEADERS).await;
     let last_hash = chain.last().unwrap().hash();
-    let peer = FakePeer::start(
-        Behavior::SlowChain {
-            chain: Arc::new(chain),
-            delay: Duration::from_millis(150),
-        },
-        HEADERS as u32,
-    )
-    .await;
+    let peer = slow_peer(&chain, Duration::from_millis(150)).await;
     let peer = peer.addr.to_string();
     let data_dir = std::env::temp_dir().join(format!("hnsfleet-svc-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
@@ -142,22 +143,12 @@ async fn killed_mid_sync_it_resumes_from_the_file_and_recovers_a_torn_tail() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_first_sync_downloads_the_chain_from_one_peer_at_a_time() {
     const LENGTH: usize = 8_000;
-    let params = Network::Regtest.params();
-    let chain = tokio::task::spawn_blocking(move || {
-        mine_chain(params, &ChainEntry::genesis(params), LENGTH, 600, 5)
-    })
-    .await
-    .unwrap();
+    let chain = synthetic_chain(LENGTH).await;
     let last_hash = chain.last().unwrap().hash();
-    let chain = Arc::new(chain);
-    let mut peers = Vec::new();
-    for _ in 0..2 {
-        let behavior = Behavior::SlowChain {
-            chain: Arc::clone(&chain),
-            delay: Duration::from_millis(100),
-        };
-        peers.push(FakePeer::start(behavior, LENGTH as u32).await);
-    }
+    let peers = [
+        slow_peer(&chain, Duration::from_millis(100)).await,
+        slow_peer(&chain, Duration::from_millis(100)).await,
+    ];
     let data_dir = std::env::temp_dir().join(format!("hnsfleet-svc-loader-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let follower = follower_command(&data_dir)

@@ -10,7 +10,9 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{assert_tip_is_hsds, connect_api, follower_command, lookup, start_prepared_hsd};
+use common::{
+    assert_tip_is_hsds, connect_api, follower_command, log_event_fields, lookup, start_prepared_hsd,
+};
 use hnsfleet_attestation::SignedAttestation;
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_hns::name::Name;
@@ -196,20 +198,9 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
 
     // Restart on the same data dir: same key, tip from the file before any sync.
     let again = spawn_follower(&hsd, &data_dir, "svc-grpc-2");
-    let log = again.poll(Duration::from_secs(10), "store opened", |p| {
-        p.log()
-            .lines()
-            .find(|l| l.contains("opened header store"))
-            .map(str::to_string)
-    });
-    let log = log.unwrap();
-    let line: Value = serde_json::from_str(&log).unwrap();
-    assert_eq!(
-        line["fields"]["height"],
-        Value::from(tip.height + 2),
-        "{log}"
-    );
-    assert_eq!(line["fields"]["truncated_bytes"], Value::from(0), "{log}");
+    let opened = log_event_fields(&again, "opened header store", Duration::from_secs(10));
+    assert_eq!(opened["height"], Value::from(tip.height + 2), "{opened}");
+    assert_eq!(opened["truncated_bytes"], Value::from(0), "{opened}");
     again.wait_ready(Duration::from_secs(30)).unwrap();
     let mut api = connect_api(&again).await;
     let b = api
@@ -233,16 +224,8 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
         .spawn("svc-grpc-seeded")
         .unwrap();
     seeded.wait_ready(Duration::from_secs(30)).unwrap();
-    let resolved = seeded
-        .poll(Duration::from_secs(10), "DNS seed resolved", |p| {
-            p.log()
-                .lines()
-                .find(|l| l.contains("resolved DNS seed"))
-                .map(str::to_string)
-        })
-        .unwrap();
-    let resolved: Value = serde_json::from_str(&resolved).unwrap();
-    let added = resolved["fields"]["added"].as_u64().unwrap();
+    let resolved = log_event_fields(&seeded, "resolved DNS seed", Duration::from_secs(10));
+    let added = resolved["added"].as_u64().unwrap();
     assert!(added >= 1, "{resolved}");
     assert_eq!(
         seeded.metric(metrics::KNOWN_PEERS).unwrap(),

@@ -116,3 +116,17 @@ pub(crate) fn assert_resource_is_hsds(answer: &pb::NameLookup, hsd: &Hsd) {
         "{name}: resource is not hsd's"
     );
 }
+
+/// The `fields` of the first JSON log line of `follower` that contains `needle` (a message),
+/// waiting up to `within` for it to be written.
+pub(crate) fn log_event_fields(follower: &ServiceProcess, needle: &str, within: Duration) -> Value {
+    let line = follower
+        .poll(within, needle, |p| {
+            p.log()
+                .lines()
+                .find(|l| l.contains(needle))
+                .map(str::to_string)
+        })
+        .expect("log line");
+    serde_json::from_str::<Value>(&line).expect("JSON log line")["fields"].clone()
+}
