@@ -77,6 +77,15 @@ pub enum ChainError {
         /// Bits in the header.
         got: u32,
     },
+    /// The header's bits decode to a target easier than the network's limit: no chain can
+    /// contain it, whatever its parent.
+    #[error("bad-diffbits: bits {bits:#010x} are easier than the network limit {limit:#010x}")]
+    EasierThanLimit {
+        /// Bits in the header.
+        bits: u32,
+        /// The network's limit bits.
+        limit: u32,
+    },
     /// A hard-coded checkpoint exists at this height and the hash differs.
     #[error("checkpoint mismatch at height {height}: got {got}, expected {expected}")]
     CheckpointMismatch {
@@ -161,7 +170,7 @@ impl ChainError {
             ChainError::InvalidPow(_) => "high-hash",
             ChainError::TimeTooNew { .. } => "time-too-new",
             ChainError::TimeTooOld { .. } => "time-too-old",
-            ChainError::BadDiffBits { .. } => "bad-diffbits",
+            ChainError::BadDiffBits { .. } | ChainError::EasierThanLimit { .. } => "bad-diffbits",
             ChainError::CheckpointMismatch { .. } => "checkpoint mismatch",
             ChainError::ForkBeforeCheckpoint { .. } => "bad-fork-prior-to-checkpoint",
             ChainError::MissingAncestor { .. } => "missing-ancestor",
@@ -179,6 +188,7 @@ impl ChainError {
             ChainError::InvalidPow(_)
             | ChainError::TimeTooOld { .. }
             | ChainError::BadDiffBits { .. }
+            | ChainError::EasierThanLimit { .. }
             | ChainError::CheckpointMismatch { .. }
             | ChainError::ForkBeforeCheckpoint { .. } => true,
             ChainError::PrevMismatch { .. }
@@ -381,6 +391,49 @@ pub fn validate_next_hashed<V: ChainView + ?Sized>(
     }
 
     Ok(ChainEntry::from_header(header, height, parent.chainwork))
+}
+
+/// The context-free checks of one HEADERS batch, done before any chain state is consulted (so
+/// a hostile batch costs hashing only, never a lock): every header's proof of work meets its
+/// own bits, those bits are no easier than the network's limit, and each header's `prevBlock`
+/// is the hash of the one before it. Returns the headers with their hashes (so the contextual
+/// checks need not hash again), or the index of the first bad header and why.
+pub fn precheck_batch(
+    params: &NetworkParams,
+    headers: Vec<Header>,
+) -> Result<Vec<HashedHeader>, (usize, ChainError)> {
+    let mut hashed: Vec<HashedHeader> = Vec::with_capacity(headers.len());
+    for (i, header) in headers.into_iter().enumerate() {
+        if let Some(previous) = hashed.last()
+            && header.prev_block != previous.hash()
+        {
+            return Err((
+                i,
+                ChainError::PrevMismatch {
+                    expected: previous.hash(),
+                    got: header.prev_block,
+                },
+            ));
+        }
+        let header = HashedHeader::new(header);
+        let bits = header.header().bits;
+        header
+            .verify_pow()
+            .map_err(|e| (i, ChainError::InvalidPow(e)))?;
+        let target = crate::pow::Target::from_bits(bits)
+            .map_err(|e| (i, ChainError::InvalidPow(HeaderError::BadBits(e))))?;
+        if target > params.pow.limit_target {
+            return Err((
+                i,
+                ChainError::EasierThanLimit {
+                    bits,
+                    limit: params.pow.limit_bits,
+                },
+            ));
+        }
+        hashed.push(header);
+    }
+    Ok(hashed)
 }
 
 /// Fails if a hard-coded checkpoint exists at `height` and `hash` differs from it.

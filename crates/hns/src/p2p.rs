@@ -37,6 +37,44 @@ pub const MAX_INV: usize = 50_000;
 /// Most headers in one `HEADERS`.
 pub const MAX_HEADERS: usize = 2000;
 
+/// Largest payload a well-formed packet of type `ty` can have: the exact bound for the
+/// packets this crate decodes field by field (a HEADERS of [`MAX_HEADERS`], an ADDR of
+/// [`MAX_ADDRS`], a PROOF of [`crate::urkel::MAX_PROOF_SIZE`], ...), [`MAX_MESSAGE`] for the
+/// ones kept raw (blocks, transactions). A frame header announcing more can be refused before
+/// its payload arrives.
+pub fn max_payload(ty: u8) -> u32 {
+    use packet_type as t;
+    /// A varint count of up to `n` items (1, 3 or 5 bytes).
+    const fn count_len(n: usize) -> usize {
+        if n < 0xfd {
+            1
+        } else if n <= 0xffff {
+            3
+        } else {
+            5
+        }
+    }
+    let bound = match ty {
+        t::VERACK | t::GETADDR | t::SENDHEADERS | t::MEMPOOL | t::FILTERCLEAR => 0,
+        t::PING | t::PONG | t::FEEFILTER => 8,
+        t::SENDCMPCT => 9,
+        // version, services, time, remote, nonce, agent (1 + 255), height, no_relay.
+        t::VERSION => 4 + 8 + 8 + NET_ADDRESS_SIZE + 8 + 1 + 255 + 4 + 1,
+        t::ADDR => count_len(MAX_ADDRS) + MAX_ADDRS * NET_ADDRESS_SIZE,
+        t::INV | t::GETDATA | t::NOTFOUND => count_len(MAX_INV) + MAX_INV * InvItem::SIZE,
+        // Locator (up to MAX_INV hashes), stop hash.
+        t::GETHEADERS => count_len(MAX_INV) + MAX_INV * 32 + 32,
+        // Message type, code, reason (1 + 255), optional hash.
+        t::REJECT => 1 + 1 + 1 + 255 + 32,
+        t::HEADERS => count_len(MAX_HEADERS) + MAX_HEADERS * crate::header::HEADER_SIZE,
+        t::GETPROOF => 64,
+        // Root, key, the proof to the end of the payload.
+        t::PROOF => 64 + crate::urkel::MAX_PROOF_SIZE,
+        _ => MAX_MESSAGE as usize,
+    };
+    u32::try_from(bound).map_or(MAX_MESSAGE, |b| b.min(MAX_MESSAGE))
+}
+
 /// Packet type numbers (hsd `packets.js` `types`, hns-chain.md §4.4).
 pub mod packet_type {
     /// Handshake: protocol version, services, height, user agent.

@@ -33,6 +33,12 @@ pub const KEY_BITS: u16 = 256;
 pub const MAX_NODES: u16 = 256;
 /// Largest EXISTS value accepted (an HNS name state).
 pub const MAX_VALUE_SIZE: usize = MAX_NAME_STATE_SIZE;
+/// Largest encoded proof [`Proof::decode`] can accept: the type/depth and count words, a full
+/// prefix bitmap, [`MAX_NODES`] nodes each with the longest prefix (2-byte size + 32 bytes) and
+/// a sibling hash, and the largest terminal (an existing value of [`MAX_VALUE_SIZE`] bytes with
+/// its 2-byte length). A PROOF packet longer than this plus its root and key is not a proof.
+pub const MAX_PROOF_SIZE: usize =
+    4 + (MAX_NODES as usize).div_ceil(8) + MAX_NODES as usize * (2 + 32 + 32) + 2 + MAX_VALUE_SIZE;
 
 const LEAF_PREFIX: u8 = 0x00;
 const INTERNAL_PREFIX: u8 = 0x01;

@@ -1,23 +1,28 @@
 //! The follower's shared state: the one best chain every peer session feeds, the header store
 //! behind it, tip-change events, readiness, and the signing key of its attestations.
 //!
-//! Sessions insert whole batches under a short lock (validation of 2,000 headers takes a few
-//! milliseconds); events and metrics are published after the lock is released. The tip is the
-//! most-work valid chain over all peers' headers, so no single peer decides it.
+//! Sessions hash and check a batch's proof of work and linkage before they take the lock
+//! ([`hnsfleet_hns::chain::precheck_batch`]); under the lock only the contextual rules run
+//! (retarget, median time, checkpoints: microseconds per header). Tip changes are published
+//! under the lock, so subscribers see them in chain order and the `watch` value is never
+//! stale; the header store is written (and fsynced) by its own thread, in the same order, so
+//! no lock is ever held across disk I/O. The tip is the most-work valid chain over all
+//! peers' headers, so no single peer decides it.
 
 use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
 
 use hnsfleet_attestation::{SignedAttestation, TipStatement};
 use hnsfleet_hns::chain::{ChainEntry, ChainError, SafeRoot, is_synced};
-use hnsfleet_hns::header::Header;
+use hnsfleet_hns::header::{HashedHeader, Header};
 use hnsfleet_hns::params::NetworkParams;
 use hnsfleet_hns::types::BlockHash;
 use hnsfleet_service_kit::Readiness;
 use parking_lot::Mutex;
 use secp256k1::SecretKey;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
-use crate::header_chain::{HeaderChain, InsertOutcome};
+use crate::header_chain::{HeaderChain, InsertOutcome, Origin};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::sync::{Accepted, HeaderSink, insert_batch};
@@ -59,6 +64,10 @@ pub struct Follower {
     params: &'static NetworkParams,
     chain: Mutex<ChainState>,
     events: broadcast::Sender<TipChange>,
+    /// The latest tip change, updated under the chain lock (never older than the chain).
+    latest: watch::Sender<TipChange>,
+    /// The store writer thread, joined by [`Follower::close_store`].
+    store_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     metrics: Metrics,
     readiness: Readiness,
     rules: ReadyRules,
@@ -69,12 +78,14 @@ pub struct Follower {
 
 struct ChainState {
     chain: HeaderChain,
-    store: Option<Store>,
+    /// Batches for the store writer, sent in chain order under the lock.
+    store: Option<std_mpsc::Sender<Vec<(Header, InsertOutcome)>>>,
 }
 
-/// A [`HeaderSink`] over the shared chain.
+/// A [`HeaderSink`] over the shared chain, for the headers of one peer session.
 pub struct SharedSink<'a> {
     follower: &'a Follower,
+    origin: Origin,
 }
 
 // === impl Follower ===
@@ -94,10 +105,27 @@ impl Follower {
     ) -> Arc<Follower> {
         metrics.tip_height.set(i64::from(chain.tip().height));
         let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (latest, _) = watch::channel(TipChange {
+            tip: chain.tip(),
+            reorg_depth: 0,
+        });
+        let (store, store_thread) = match store {
+            Some(store) => match spawn_store_writer(store, metrics.clone()) {
+                Ok((tx, thread)) => (Some(tx), Some(thread)),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start the header store writer; serving from memory");
+                    metrics.store_errors.inc();
+                    (None, None)
+                }
+            },
+            None => (None, None),
+        };
         Arc::new(Follower {
             params,
             chain: Mutex::new(ChainState { chain, store }),
             events,
+            latest,
+            store_thread: Mutex::new(store_thread),
             metrics,
             readiness,
             rules,
@@ -138,13 +166,44 @@ impl Follower {
     }
 
     /// Subscribes to tip changes (each subscriber buffers 1,024 events, then is told it lagged).
+    /// Events are sent under the chain lock, so they arrive in chain order.
     pub fn subscribe(&self) -> broadcast::Receiver<TipChange> {
         self.events.subscribe()
     }
 
-    /// A sink for header sync over the shared chain.
-    pub fn sink(&self) -> SharedSink<'_> {
-        SharedSink { follower: self }
+    /// The latest tip change as a `watch`: a subscriber that lagged or missed events still
+    /// ends on the current tip.
+    pub fn watch_tip(&self) -> watch::Receiver<TipChange> {
+        self.latest.subscribe()
+    }
+
+    /// A sink for header sync over the shared chain, for headers from `origin` (a session id).
+    pub fn sink(&self, origin: Origin) -> SharedSink<'_> {
+        SharedSink {
+            follower: self,
+            origin,
+        }
+    }
+
+    /// Whether a validated header with this hash is held (active chain or side branch).
+    pub fn knows(&self, hash: &BlockHash) -> bool {
+        self.chain.lock().chain.contains(hash)
+    }
+
+    /// Orphans held that came from `origin`.
+    pub fn orphans_from(&self, origin: Origin) -> usize {
+        self.chain.lock().chain.orphans_from(origin)
+    }
+
+    /// Stops the store writer after it wrote everything accepted so far (blocking: call it
+    /// from `spawn_blocking` or at the end of a test). Later batches stay in memory only.
+    pub fn close_store(&self) {
+        self.chain.lock().store = None;
+        if let Some(thread) = self.store_thread.lock().take()
+            && thread.join().is_err()
+        {
+            tracing::error!("header store writer panicked");
+        }
     }
 
     /// The tip signed with the follower's key.
@@ -189,43 +248,62 @@ impl Follower {
         self.readiness.set_ready(ready);
     }
 
-    /// Inserts a batch (see [`HeaderSink::accept`]), persisting and publishing what changed.
+    /// Hashes and inserts a batch from this node itself (no context-free pre-check, origin 0;
+    /// see [`Follower::accept_checked`]).
     pub fn accept(&self, headers: Vec<Header>) -> Result<Accepted, ChainError> {
+        let hashed = headers.into_iter().map(HashedHeader::new).collect();
+        self.accept_checked(hashed, 0)
+    }
+
+    /// Inserts a batch from `origin` (see [`HeaderSink::accept`]) under the chain lock, hands
+    /// what changed to the store writer and publishes the new tip, in chain order.
+    pub fn accept_checked(
+        &self,
+        headers: Vec<HashedHeader>,
+        origin: Origin,
+    ) -> Result<Accepted, ChainError> {
         let now = self.now();
         let mut validated = 0u64;
-        let mut store_failed = false;
         let (before, after, result) = {
             let mut state = self.chain.lock();
             let ChainState { chain, store } = &mut *state;
             let before = chain.tip();
             let mut done: Vec<(Header, InsertOutcome)> = Vec::new();
-            let result = insert_batch(chain, headers, now, &mut |header, outcome| {
-                if !matches!(outcome, InsertOutcome::Duplicate | InsertOutcome::Orphan) {
+            let result = insert_batch(chain, headers, now, origin, &mut |header, outcome| {
+                if !matches!(
+                    outcome,
+                    InsertOutcome::Duplicate | InsertOutcome::Orphan | InsertOutcome::Unplaced
+                ) {
                     validated += 1;
+                    done.push((header.clone(), outcome.clone()));
                 }
-                done.push((header.clone(), outcome.clone()));
             });
-            // One sync per batch; also after an invalid header, for the valid prefix.
-            if let Some(s) = store.as_mut()
-                && let Err(e) = s.apply_batch(done.iter().map(|(h, o)| (h, o)))
+            // Also after an invalid header, for the valid prefix. A closed writer (it failed
+            // and logged why) leaves the chain in memory only.
+            if !done.is_empty()
+                && let Some(tx) = store.as_ref()
+                && tx.send(done).is_err()
             {
-                tracing::error!(error = %e, "header store write failed; serving from memory");
-                store_failed = true;
-            }
-            if store_failed {
-                // A half-written store would be cut on the next open; stop writing to it.
                 *store = None;
             }
-            (before, chain.tip(), result)
+            let after = chain.tip();
+            if after.hash != before.hash {
+                let reorg_depth = match &result {
+                    Ok(accepted) => accepted.reorgs.iter().map(|r| r.depth).max().unwrap_or(0),
+                    Err(_) => 0,
+                };
+                let change = TipChange {
+                    tip: after,
+                    reorg_depth,
+                };
+                // Under the lock: two batches can never publish out of order. No subscriber
+                // is not an error.
+                let _ = self.events.send(change);
+                self.latest.send_replace(change);
+            }
+            (before, after, result)
         };
         self.metrics.headers_validated.inc_by(validated);
-        if store_failed {
-            self.metrics.store_errors.inc();
-        }
-        let reorg_depth = match &result {
-            Ok(accepted) => accepted.reorgs.iter().map(|r| r.depth).max().unwrap_or(0),
-            Err(_) => 0,
-        };
         if let Ok(accepted) = &result {
             for reorg in &accepted.reorgs {
                 self.metrics.reorg_depth.observe(f64::from(reorg.depth));
@@ -233,15 +311,35 @@ impl Follower {
         }
         if after.hash != before.hash {
             self.metrics.tip_height.set(i64::from(after.height));
-            // No subscriber is not an error.
-            let _ = self.events.send(TipChange {
-                tip: after,
-                reorg_depth,
-            });
             self.refresh_readiness();
         }
         result
     }
+}
+
+/// Starts the thread that writes accepted batches to the store, one sync per batch, in the
+/// order they were accepted. On a write error it logs, counts it and stops (a half-written
+/// tail is cut on the next open); the follower keeps serving from memory.
+fn spawn_store_writer(
+    mut store: Store,
+    metrics: Metrics,
+) -> std::io::Result<(
+    std_mpsc::Sender<Vec<(Header, InsertOutcome)>>,
+    std::thread::JoinHandle<()>,
+)> {
+    let (tx, rx) = std_mpsc::channel::<Vec<(Header, InsertOutcome)>>();
+    let thread = std::thread::Builder::new()
+        .name("header-store".into())
+        .spawn(move || {
+            for batch in rx {
+                if let Err(e) = store.apply_batch(batch.iter().map(|(h, o)| (h, o))) {
+                    tracing::error!(error = %e, "header store write failed; serving from memory");
+                    metrics.store_errors.inc();
+                    return;
+                }
+            }
+        })?;
+    Ok((tx, thread))
 }
 
 impl std::fmt::Debug for Follower {
@@ -256,6 +354,10 @@ impl std::fmt::Debug for Follower {
 // === impl SharedSink ===
 
 impl HeaderSink for SharedSink<'_> {
+    fn params(&self) -> &NetworkParams {
+        self.follower.params
+    }
+
     fn locator(&mut self) -> Vec<BlockHash> {
         self.follower.chain.lock().chain.locator()
     }
@@ -264,8 +366,12 @@ impl HeaderSink for SharedSink<'_> {
         self.follower.tip().height
     }
 
-    fn accept(&mut self, headers: Vec<Header>) -> Result<Accepted, ChainError> {
-        self.follower.accept(headers)
+    fn knows(&mut self, hash: &BlockHash) -> bool {
+        self.follower.knows(hash)
+    }
+
+    fn accept(&mut self, headers: Vec<HashedHeader>) -> Result<Accepted, ChainError> {
+        self.follower.accept_checked(headers, self.origin)
     }
 }
 

@@ -12,7 +12,7 @@
 //! Headers of blocks disconnected by a reorg are not kept: if that branch regains the lead,
 //! peers send it again.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use hnsfleet_hns::BlockHash;
 use hnsfleet_hns::chain::{
@@ -22,8 +22,19 @@ use hnsfleet_hns::chain::{
 use hnsfleet_hns::header::{HashedHeader, Header};
 use hnsfleet_hns::params::NetworkParams;
 
-/// hnsd keeps at most this many orphans, then clears them all (`HSK_MAX_ORPHANS`).
+/// Orphans kept by default over all origins (hnsd's `HSK_MAX_ORPHANS`; hnsd then clears them
+/// all, here the origin holding the most loses its oldest).
 pub const DEFAULT_MAX_ORPHANS: usize = 10_000;
+
+/// Orphans kept by default from one origin (peer); its oldest goes first.
+pub const DEFAULT_MAX_ORPHANS_PER_ORIGIN: usize = 2_000;
+
+/// Memory one orphan holds: the header, its hash twice (pool and parent index) and map
+/// overhead, rounded up. `max_orphans` × this bounds the pool's bytes.
+pub const ORPHAN_BYTES: usize = 512;
+
+/// Who sent a header (a peer session id), for fair shares of the orphan pool. `0` is "local".
+pub type Origin = u64;
 
 /// Side-branch entries kept by default; bounds the deepest reorg this tree can perform.
 pub const DEFAULT_MAX_SIDE: usize = 10_000;
@@ -34,8 +45,11 @@ pub struct Limits {
     /// Most side-branch entries; when full, the lowest-work branch leaf is evicted. A reorg
     /// deeper than this cannot be assembled.
     pub max_side: usize,
-    /// Most orphans; when full, the pool is cleared (hnsd) and the caller re-sends GETHEADERS.
+    /// Most orphans over all origins (bytes: × [`ORPHAN_BYTES`]); when full, the origin that
+    /// holds the most loses its oldest, so a flood only ever evicts the flooder's own.
     pub max_orphans: usize,
+    /// Most orphans from one origin; beyond it that origin's oldest is dropped.
+    pub max_orphans_per_origin: usize,
 }
 
 /// What [`HeaderChain::insert`] did with a valid (or unplaceable) header.
@@ -55,6 +69,10 @@ pub enum InsertOutcome {
     Reorg(Reorg),
     /// The header is already known (active chain, side branch or orphan pool).
     Duplicate,
+    /// The header is valid but was not kept: the side pool is full and the only branch left to
+    /// evict from is the one it extends (a fork deeper than `max_side` that has not overtaken
+    /// the tip). Nothing changed.
+    Unplaced,
     /// The parent is unknown; the header waits in the orphan pool. Ask peers for the gap.
     Orphan,
 }
@@ -84,6 +102,13 @@ struct SideEntry {
     children: u32,
 }
 
+/// An orphan: a header with valid proof of work whose parent is unknown.
+#[derive(Debug, Clone)]
+struct Orphan {
+    header: HashedHeader,
+    origin: Origin,
+}
+
 /// The header tree. See the module docs.
 #[derive(Debug, Clone)]
 pub struct HeaderChain {
@@ -98,12 +123,18 @@ pub struct HeaderChain {
     /// always confirm against the full hash in `active`.
     index: HashMap<u64, u32>,
     side: HashMap<BlockHash, SideEntry>,
+    /// Side leaves ordered by chainwork: the eviction candidates, cheapest first.
+    leaves: BTreeSet<(hnsfleet_hns::pow::Chainwork, BlockHash)>,
     /// Orphans by their own hash.
-    orphans: HashMap<BlockHash, Header>,
+    orphans: HashMap<BlockHash, Orphan>,
     /// Orphan hashes by the parent they wait for.
     orphans_by_prev: HashMap<BlockHash, Vec<BlockHash>>,
+    /// Each origin's orphan hashes, oldest first (entries already gone are skipped lazily).
+    orphans_by_origin: HashMap<Origin, VecDeque<BlockHash>>,
+    /// Live orphans per origin.
+    orphan_counts: HashMap<Origin, usize>,
     /// Orphans whose parent has connected, waiting for [`HeaderChain::pop_ready_orphan`].
-    ready: VecDeque<Header>,
+    ready: VecDeque<(HashedHeader, Origin)>,
 }
 
 // === impl Limits ===
@@ -113,6 +144,7 @@ impl Default for Limits {
         Limits {
             max_side: DEFAULT_MAX_SIDE,
             max_orphans: DEFAULT_MAX_ORPHANS,
+            max_orphans_per_origin: DEFAULT_MAX_ORPHANS_PER_ORIGIN,
         }
     }
 }
@@ -142,8 +174,11 @@ impl HeaderChain {
             index: HashMap::with_capacity(active.len()),
             active: Vec::new(),
             side: HashMap::new(),
+            leaves: BTreeSet::new(),
             orphans: HashMap::new(),
             orphans_by_prev: HashMap::new(),
+            orphans_by_origin: HashMap::new(),
+            orphan_counts: HashMap::new(),
             ready: VecDeque::new(),
         };
         for entry in active {
@@ -210,6 +245,23 @@ impl HeaderChain {
         (self.side.len(), self.orphans.len())
     }
 
+    /// Orphans held that came from `origin`.
+    pub fn orphans_from(&self, origin: Origin) -> usize {
+        self.orphan_counts.get(&origin).copied().unwrap_or(0)
+    }
+
+    /// Whether `hash` is a validated header this tree holds (active chain or side branch);
+    /// orphans do not count, their parents are unknown.
+    pub fn contains(&self, hash: &BlockHash) -> bool {
+        self.height_of(hash).is_some() || self.side.contains_key(hash)
+    }
+
+    /// Height of a validated header on the active chain or a side branch.
+    pub fn height_anywhere(&self, hash: &BlockHash) -> Option<u32> {
+        self.height_of(hash)
+            .or_else(|| self.side.get(hash).map(|s| s.entry.height))
+    }
+
     /// GETHEADERS locator hashes for the active chain, highest first (hns-chain.md §4.7).
     pub fn locator(&self) -> Vec<BlockHash> {
         locator_heights(self.tip().height, self.base_height)
@@ -253,7 +305,18 @@ impl HeaderChain {
     /// Validates `header` from a peer at time `now` (unix seconds) and places it. On error
     /// nothing changes; [`ChainError::ban_worthy`] says whether to ban the sender.
     pub fn insert(&mut self, header: Header, now: u64) -> Result<InsertOutcome, ChainError> {
-        let hashed = HashedHeader::new(header);
+        self.insert_hashed(HashedHeader::new(header), now, 0)
+    }
+
+    /// [`HeaderChain::insert`] for a header already hashed (e.g. by
+    /// [`hnsfleet_hns::chain::precheck_batch`] outside any lock), sent by `origin`. An orphan
+    /// is kept only if its proof of work is valid, within the origin's share of the pool.
+    pub fn insert_hashed(
+        &mut self,
+        hashed: HashedHeader,
+        now: u64,
+        origin: Origin,
+    ) -> Result<InsertOutcome, ChainError> {
         let hash = hashed.hash();
         if self.height_of(&hash).is_some()
             || self.side.contains_key(&hash)
@@ -274,7 +337,19 @@ impl HeaderChain {
 
         // A fork: collect the side branch (ascending) from the fork point up to the parent.
         let Some((fork, branch)) = self.branch_to(&prev) else {
-            return Ok(self.add_orphan(hashed));
+            // Nothing is known about an orphan but its own proof of work: check at least that
+            // (against the cached hash), and that no chain of this network could hold it.
+            hashed.verify_pow().map_err(ChainError::InvalidPow)?;
+            let bits = hashed.header().bits;
+            let easier = hnsfleet_hns::pow::Target::from_bits(bits)
+                .map_or(true, |t| t > self.params.pow.limit_target);
+            if easier {
+                return Err(ChainError::EasierThanLimit {
+                    bits,
+                    limit: self.params.pow.limit_bits,
+                });
+            }
+            return Ok(self.add_orphan(hashed, origin));
         };
         check_fork(&self.params, &fork, false)?;
         let entry = {
@@ -284,9 +359,15 @@ impl HeaderChain {
             let view = BranchView::new(&active, fork.height.saturating_add(1), &entries);
             validate_next_hashed(&self.params, &view, &parent, &hashed, now)?
         };
+        let wins = entry.has_more_work_than(&tip);
+        if !wins && self.side.len() >= self.limits.max_side && !self.can_evict_other_than(&prev) {
+            return Ok(InsertOutcome::Unplaced);
+        }
+        // A winning header is placed even over the bound: the reorg below takes its branch
+        // out of the side pool at once.
         self.add_side(entry, hashed.into_header(), prev);
         self.release_orphans(&hash);
-        if !entry.has_more_work_than(&tip) {
+        if !wins {
             return Ok(InsertOutcome::SideBranch { entry });
         }
         let mut path = branch;
@@ -294,8 +375,9 @@ impl HeaderChain {
         Ok(InsertOutcome::Reorg(self.reorganize(fork, tip, &path)))
     }
 
-    /// Next orphan whose parent has connected; insert it like a fresh header.
-    pub fn pop_ready_orphan(&mut self) -> Option<Header> {
+    /// Next orphan whose parent has connected, with its origin; insert it like a fresh header
+    /// ([`HeaderChain::insert_hashed`]).
+    pub fn pop_ready_orphan(&mut self) -> Option<(HashedHeader, Origin)> {
         self.ready.pop_front()
     }
 
@@ -364,13 +446,20 @@ impl HeaderChain {
         self.active.push(entry);
     }
 
+    /// Adds a validated side entry whose parent is `prev`. When the side pool is full, the
+    /// leaf with the least work goes first — never `prev`, the branch being extended.
     fn add_side(&mut self, entry: ChainEntry, header: Header, prev: BlockHash) {
         if self.side.len() >= self.limits.max_side {
-            self.evict_side_leaf();
+            self.evict_side_leaf(&prev);
         }
         if let Some(parent) = self.side.get_mut(&prev) {
+            if parent.children == 0 {
+                self.leaves
+                    .remove(&(parent.entry.chainwork, parent.entry.hash));
+            }
             parent.children += 1;
         }
+        self.leaves.insert((entry.chainwork, entry.hash));
         self.side.insert(
             entry.hash,
             SideEntry {
@@ -383,45 +472,107 @@ impl HeaderChain {
 
     fn remove_side(&mut self, hash: &BlockHash) -> Option<SideEntry> {
         let side = self.side.remove(hash)?;
+        self.leaves.remove(&(side.entry.chainwork, side.entry.hash));
         if let Some(parent) = self.side.get_mut(&side.header.prev_block) {
             parent.children = parent.children.saturating_sub(1);
+            if parent.children == 0 {
+                self.leaves
+                    .insert((parent.entry.chainwork, parent.entry.hash));
+            }
         }
         Some(side)
     }
 
-    /// Drops the side leaf with the least work (a rare O(n) scan, only when full).
-    fn evict_side_leaf(&mut self) {
+    /// Whether some side leaf other than `keep` exists.
+    fn can_evict_other_than(&self, keep: &BlockHash) -> bool {
+        self.leaves.iter().any(|(_, hash)| hash != keep)
+    }
+
+    /// Drops the side leaf with the least work other than `keep` (O(log n)).
+    fn evict_side_leaf(&mut self, keep: &BlockHash) {
         let victim = self
-            .side
-            .values()
-            .filter(|s| s.children == 0)
-            .min_by_key(|s| s.entry.chainwork)
-            .map(|s| s.entry.hash);
+            .leaves
+            .iter()
+            .map(|(_, hash)| *hash)
+            .find(|hash| hash != keep);
         if let Some(hash) = victim {
             self.remove_side(&hash);
         }
     }
 
-    fn add_orphan(&mut self, header: HashedHeader) -> InsertOutcome {
+    fn add_orphan(&mut self, header: HashedHeader, origin: Origin) -> InsertOutcome {
+        if self.orphan_counts.get(&origin).copied().unwrap_or(0)
+            >= self.limits.max_orphans_per_origin
+        {
+            self.evict_oldest_orphan(origin);
+        }
         if self.orphans.len() >= self.limits.max_orphans {
-            self.orphans.clear();
-            self.orphans_by_prev.clear();
+            // The origin holding the most pays (ties: the newcomer's own share first).
+            let heaviest = self
+                .orphan_counts
+                .iter()
+                .max_by_key(|(o, n)| (**n, **o == origin))
+                .map(|(o, _)| *o);
+            if let Some(heaviest) = heaviest {
+                self.evict_oldest_orphan(heaviest);
+            }
+        }
+        if self.limits.max_orphans == 0 || self.limits.max_orphans_per_origin == 0 {
+            return InsertOutcome::Orphan;
         }
         let hash = header.hash();
-        let header = header.into_header();
         self.orphans_by_prev
-            .entry(header.prev_block)
+            .entry(header.header().prev_block)
             .or_default()
             .push(hash);
-        self.orphans.insert(hash, header);
+        self.orphans_by_origin
+            .entry(origin)
+            .or_default()
+            .push_back(hash);
+        *self.orphan_counts.entry(origin).or_default() += 1;
+        self.orphans.insert(hash, Orphan { header, origin });
         InsertOutcome::Orphan
     }
 
+    /// Removes `origin`'s oldest orphan still held.
+    fn evict_oldest_orphan(&mut self, origin: Origin) {
+        while let Some(hash) = self
+            .orphans_by_origin
+            .get_mut(&origin)
+            .and_then(VecDeque::pop_front)
+        {
+            if self.orphans.get(&hash).is_some_and(|o| o.origin == origin) {
+                self.take_orphan(&hash);
+                return;
+            }
+        }
+    }
+
+    /// Removes an orphan from every index; returns it.
+    fn take_orphan(&mut self, hash: &BlockHash) -> Option<Orphan> {
+        let orphan = self.orphans.remove(hash)?;
+        let prev = orphan.header.header().prev_block;
+        if let Some(siblings) = self.orphans_by_prev.get_mut(&prev) {
+            siblings.retain(|h| h != hash);
+            if siblings.is_empty() {
+                self.orphans_by_prev.remove(&prev);
+            }
+        }
+        if let Some(count) = self.orphan_counts.get_mut(&orphan.origin) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.orphan_counts.remove(&orphan.origin);
+                self.orphans_by_origin.remove(&orphan.origin);
+            }
+        }
+        Some(orphan)
+    }
+
     fn release_orphans(&mut self, parent: &BlockHash) {
-        if let Some(children) = self.orphans_by_prev.remove(parent) {
+        if let Some(children) = self.orphans_by_prev.get(parent).cloned() {
             for child in children {
-                if let Some(header) = self.orphans.remove(&child) {
-                    self.ready.push_back(header);
+                if let Some(orphan) = self.take_orphan(&child) {
+                    self.ready.push_back((orphan.header, orphan.origin));
                 }
             }
         }

@@ -4,31 +4,54 @@
 //! Follows hns-chain.md §4.5–4.9 (hsd `lib/net/peer.js`): we send VERSION first; the peer's
 //! VERACK may arrive before its VERSION (hsd does that); we answer its VERSION with VERACK and
 //! then ask for header announcements with SENDHEADERS. PINGs are answered inside
-//! [`PeerConnection::recv`], so callers only see packets they care about. A frame with the
-//! wrong magic or an oversize length is a protocol violation: the connection is unusable
-//! after it and the caller should drop (and score) the peer.
+//! [`PeerConnection::recv`] (within a budget: a PING flood ends the connection), so callers
+//! only see packets they care about. A frame with the wrong magic, or a length above its
+//! packet type's cap, is a protocol violation: the connection is unusable after it and the
+//! caller should drop (and score) the peer. Packet types the follower never uses are skipped
+//! unread. Every buffer has a byte budget and every write a deadline.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use hnsfleet_brontide::{BrontideError, BrontideReader, BrontideWriter};
-use hnsfleet_hns::p2p::{FrameStatus, NetAddress, P2pError, Packet, Version, parse_frame};
+use hnsfleet_hns::p2p::{NetAddress, P2pError, Packet, Version};
 use hnsfleet_hns::params::NetworkParams;
 use secp256k1::{PublicKey, SecretKey};
 use thiserror::Error;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::io::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::time::{Instant, timeout, timeout_at};
+use tokio_stream::StreamExt;
+use tokio_util::codec::{Decoder, FramedRead};
+
+pub mod codec;
+
+use codec::FrameDecoder;
 
 /// The NETWORK service bit: the peer serves headers and proofs.
 pub const SERVICE_NETWORK: u64 = 1;
 /// Protocol version we announce (hsd speaks 3).
 pub const PROTOCOL_VERSION: u32 = 3;
-/// Receive buffer growth step.
-const READ_CHUNK: usize = 64 * 1024;
+/// Decoded packets waiting for the connection's owner, in bytes of their frames. The reader
+/// stops reading the socket while this is used up (back-pressure instead of memory). Larger
+/// than the largest frame the decoder accepts (a full HEADERS, 472 kB).
+pub const INBOUND_BYTES: usize = 2 * 1024 * 1024;
+/// Frames queued for the writer, in bytes. Our own packets are small (GETHEADERS about 1 kB,
+/// GETPROOF 73 bytes): a peer that lets this fill up is not reading, and is dropped.
+pub const OUTBOUND_BYTES: usize = 256 * 1024;
+/// Longest one frame may take to be written before the peer counts as not reading.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// PINGs answered in any [`PING_WINDOW`]; more is a flood and the peer is dropped (hsd pings
+/// every two minutes).
+pub const PING_BUDGET: usize = 10;
+/// The window of [`PING_BUDGET`].
+pub const PING_WINDOW: Duration = Duration::from_secs(10);
 
 /// Why a connection failed or was dropped.
 #[derive(Debug, Error)]
@@ -60,6 +83,12 @@ pub enum PeerError {
     /// The encrypted transport failed (handshake, or a message that does not authenticate).
     #[error(transparent)]
     Brontide(#[from] BrontideError),
+    /// The peer sent more of something than any honest peer does (PINGs beyond the budget).
+    #[error("peer flooded us with {0}")]
+    Flood(&'static str),
+    /// Our frames are not being read: the send queue is full or a write timed out.
+    #[error("peer is not reading: {0}")]
+    NotReading(&'static str),
 }
 
 /// Settings of one connection.
@@ -80,41 +109,42 @@ pub struct PeerConfig {
     pub response_timeout: Duration,
 }
 
-/// Bound on decoded packets waiting for the connection's owner; the reader stops reading the
-/// socket when it is full (back-pressure instead of unbounded memory).
-const PACKET_QUEUE: usize = 64;
+/// Bound on decoded packets waiting for the connection's owner (besides [`INBOUND_BYTES`]).
+const PACKET_QUEUE: usize = 256;
+
+/// A decoded packet holding its share of [`INBOUND_BYTES`] until the owner takes it.
+type Inbound = Result<(Packet, OwnedSemaphorePermit), PeerError>;
 
 /// An established, handshaken connection.
 ///
-/// A reader task owns the socket's read half: it decodes frames and queues packets (or the one
-/// error that ended the stream), so [`PeerConnection::next_packet`] is cancel-safe and can sit in
-/// a `select!` next to other work. The write half stays here. Dropping the connection stops the
-/// reader.
+/// A reader task owns the socket's read half: it decodes frames ([`codec::FrameDecoder`]) and
+/// queues packets within a byte budget (or the one error that ended the stream), so
+/// [`PeerConnection::next_packet`] is cancel-safe and can sit in a `select!` next to other
+/// work. A writer task owns the write half: [`PeerConnection::send`] only queues a frame
+/// (within [`OUTBOUND_BYTES`]) and never waits for the peer, so a peer that stops reading can
+/// not stall its session; a write that takes longer than [`WRITE_TIMEOUT`] ends the
+/// connection. Dropping the connection stops both tasks.
 #[derive(Debug)]
 pub struct PeerConnection {
     addr: SocketAddr,
-    writer: Writer,
     magic: u32,
-    packets: mpsc::Receiver<Result<Packet, PeerError>>,
+    outbox: mpsc::Sender<(Vec<u8>, OwnedSemaphorePermit)>,
+    outbox_bytes: Arc<Semaphore>,
+    /// Resolves with the writer's error; `None` once it resolved.
+    writer_failed: Option<oneshot::Receiver<PeerError>>,
+    packets: mpsc::Receiver<Inbound>,
     reader: tokio::task::JoinHandle<()>,
+    writer: tokio::task::JoinHandle<()>,
     version: Version,
     closed: bool,
     response_timeout: Duration,
+    pings: VecDeque<Instant>,
 }
 
 /// The sending side of the transport.
 enum Writer {
     Plain(OwnedWriteHalf),
     Brontide(BrontideWriter<WriteHalf<TcpStream>>),
-}
-
-impl std::fmt::Debug for Writer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Writer::Plain(_) => "plain",
-            Writer::Brontide(_) => "brontide",
-        })
-    }
 }
 
 impl Writer {
@@ -131,6 +161,28 @@ impl Writer {
 impl Drop for PeerConnection {
     fn drop(&mut self) {
         self.reader.abort();
+        self.writer.abort();
+    }
+}
+
+/// The writer task: writes queued frames in order, each within [`WRITE_TIMEOUT`]; reports the
+/// first failure on `failed` and stops.
+async fn write_frames(
+    mut writer: Writer,
+    mut outbox: mpsc::Receiver<(Vec<u8>, OwnedSemaphorePermit)>,
+    failed: oneshot::Sender<PeerError>,
+) {
+    while let Some((frame, permit)) = outbox.recv().await {
+        let error = match timeout(WRITE_TIMEOUT, writer.send_frame(&frame)).await {
+            Ok(Ok(())) => {
+                drop(permit);
+                continue;
+            }
+            Ok(Err(e)) => e,
+            Err(_) => PeerError::NotReading("a write timed out"),
+        };
+        let _ = failed.send(error);
+        return;
     }
 }
 
@@ -197,21 +249,28 @@ impl PeerConnection {
     async fn establish(
         addr: SocketAddr,
         writer: Writer,
-        packets: mpsc::Receiver<Result<Packet, PeerError>>,
+        packets: mpsc::Receiver<Inbound>,
         reader: tokio::task::JoinHandle<()>,
         config: &PeerConfig,
         now: u64,
         deadline: Instant,
     ) -> Result<Self, PeerError> {
+        let (outbox, queued) = mpsc::channel(PACKET_QUEUE);
+        let (failed_tx, failed) = oneshot::channel();
+        let writer = tokio::spawn(write_frames(writer, queued, failed_tx));
         let mut conn = PeerConnection {
             addr,
-            writer,
             magic: config.params.magic,
+            outbox,
+            outbox_bytes: Arc::new(Semaphore::new(OUTBOUND_BYTES)),
+            writer_failed: Some(failed),
             packets,
             reader,
+            writer,
             version: placeholder_version(),
             closed: false,
             response_timeout: config.response_timeout,
+            pings: VecDeque::with_capacity(PING_BUDGET),
         };
         conn.handshake(config, now, deadline).await?;
         Ok(conn)
@@ -279,21 +338,47 @@ impl PeerConnection {
         &self.version
     }
 
-    /// Sends one packet.
+    /// Queues one packet for the writer task; never waits for the peer. Fails when the peer
+    /// has not been reading (the queue is full, or an earlier write failed or timed out).
     pub async fn send(&mut self, packet: &Packet) -> Result<(), PeerError> {
         let frame = packet.encode_frame(self.magic)?;
-        self.writer.send_frame(&frame).await
+        let bytes = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+        let permit = Arc::clone(&self.outbox_bytes)
+            .try_acquire_many_owned(bytes)
+            .map_err(|_| PeerError::NotReading("send queue full"))?;
+        self.outbox.try_send((frame, permit)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => PeerError::NotReading("send queue full"),
+            mpsc::error::TrySendError::Closed(_) => PeerError::Closed,
+        })
     }
 
     /// The next decoded packet, exactly as the peer sent it (PINGs included). Cancel-safe: use
-    /// it in `select!`. After the stream ends with an error, later calls return
-    /// [`PeerError::Closed`].
+    /// it in `select!`. A failed write ends the stream too. After the stream ends with an error,
+    /// later calls return [`PeerError::Closed`].
     pub async fn next_packet(&mut self) -> Result<Packet, PeerError> {
         if self.closed {
             return Err(PeerError::Closed);
         }
-        match self.packets.recv().await {
-            Some(Ok(packet)) => Ok(packet),
+        let received = match self.writer_failed.as_mut() {
+            Some(failed) => tokio::select! {
+                biased;
+                write = failed => {
+                    self.writer_failed = None;
+                    match write {
+                        Ok(e) => Some(Err(e)),
+                        // The writer stopped without an error (its queue closed): keep reading.
+                        Err(_) => self.packets.recv().await,
+                    }
+                }
+                inbound = self.packets.recv() => inbound,
+            },
+            None => self.packets.recv().await,
+        };
+        match received {
+            Some(Ok((packet, permit))) => {
+                drop(permit);
+                Ok(packet)
+            }
             Some(Err(e)) => {
                 self.closed = true;
                 Err(e)
@@ -305,10 +390,23 @@ impl PeerConnection {
         }
     }
 
-    /// Handles a packet the connection answers itself (PING); returns the others.
+    /// Handles a packet the connection answers itself (PING, within [`PING_BUDGET`] per
+    /// [`PING_WINDOW`]); returns the others.
     pub async fn handle_keepalive(&mut self, packet: Packet) -> Result<Option<Packet>, PeerError> {
         match packet {
             Packet::Ping(nonce) => {
+                let now = Instant::now();
+                while self
+                    .pings
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= PING_WINDOW)
+                {
+                    self.pings.pop_front();
+                }
+                if self.pings.len() >= PING_BUDGET {
+                    return Err(PeerError::Flood("pings"));
+                }
+                self.pings.push_back(now);
                 self.send(&Packet::Pong(nonce)).await?;
                 Ok(None)
             }
@@ -356,54 +454,39 @@ impl PeerConnection {
     }
 }
 
-/// Queues every whole frame at the front of `buf`. `Err(())` when the task must stop (a
-/// protocol error was queued, or the connection was dropped). The buffer never holds more
-/// than one maximum-size frame: `parse_frame` rejects an oversize length from the 9-byte
-/// header.
-async fn drain_frames(
-    buf: &mut Vec<u8>,
-    magic: u32,
-    packets: &mpsc::Sender<Result<Packet, PeerError>>,
+/// Queues one decoded packet once its bytes fit the inbound budget. `Err(())` when the
+/// connection was dropped.
+async fn queue_packet(
+    decoded: codec::Decoded,
+    budget: &Arc<Semaphore>,
+    packets: &mpsc::Sender<Inbound>,
 ) -> Result<(), ()> {
-    loop {
-        let decoded = match parse_frame(buf, magic) {
-            Ok(FrameStatus::Complete(frame)) => {
-                let len = frame.wire_len();
-                frame.packet().map(|p| (len, p))
-            }
-            Ok(FrameStatus::Incomplete { .. }) => return Ok(()),
-            Err(e) => Err(e),
-        };
-        match decoded {
-            Ok((len, packet)) => {
-                buf.drain(..len);
-                packets.send(Ok(packet)).await.map_err(|_| ())?;
-            }
-            Err(e) => {
-                let _ = packets.send(Err(PeerError::Protocol(e))).await;
-                return Err(());
-            }
-        }
-    }
+    let bytes = u32::try_from(decoded.wire_len).unwrap_or(u32::MAX);
+    let permit = Arc::clone(budget)
+        .acquire_many_owned(bytes)
+        .await
+        .map_err(|_| ())?;
+    packets
+        .send(Ok((decoded.packet, permit)))
+        .await
+        .map_err(|_| ())
 }
 
-/// The plain-TCP reader task: reads the socket, decodes whole frames and queues them. Ends
-/// after queueing the first error (or when the connection is dropped).
-async fn read_frames(
-    mut read: OwnedReadHalf,
-    magic: u32,
-    packets: mpsc::Sender<Result<Packet, PeerError>>,
-) {
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+/// The plain-TCP reader task: decodes frames from the socket and queues them. Ends after
+/// queueing the first error (or when the connection is dropped).
+async fn read_frames(read: OwnedReadHalf, magic: u32, packets: mpsc::Sender<Inbound>) {
+    let budget = Arc::new(Semaphore::new(INBOUND_BYTES));
+    let mut frames = FramedRead::new(read, FrameDecoder::new(magic));
     loop {
-        if drain_frames(&mut buf, magic, &packets).await.is_err() {
-            return;
-        }
-        buf.reserve(READ_CHUNK);
-        let error = match read.read_buf(&mut buf).await {
-            Ok(0) => PeerError::Closed,
-            Ok(_) => continue,
-            Err(e) => PeerError::Io(e),
+        let error = match frames.next().await {
+            Some(Ok(decoded)) => {
+                if queue_packet(decoded, &budget, &packets).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            Some(Err(e)) => e,
+            None => PeerError::Closed,
         };
         let _ = packets.send(Err(error)).await;
         return;
@@ -415,24 +498,27 @@ async fn read_frames(
 async fn read_brontide_frames(
     mut read: BrontideReader<ReadHalf<TcpStream>>,
     magic: u32,
-    packets: mpsc::Sender<Result<Packet, PeerError>>,
+    packets: mpsc::Sender<Inbound>,
 ) {
-    let mut buf: Vec<u8> = Vec::new();
-    loop {
-        if drain_frames(&mut buf, magic, &packets).await.is_err() {
-            return;
-        }
-        let error = match read.read_message().await {
-            Ok(Some(message)) => {
-                buf.extend_from_slice(&message);
-                continue;
+    let budget = Arc::new(Semaphore::new(INBOUND_BYTES));
+    let mut decoder = FrameDecoder::new(magic);
+    let mut buf = BytesMut::new();
+    let error = loop {
+        match decoder.decode(&mut buf) {
+            Ok(Some(decoded)) => {
+                if queue_packet(decoded, &budget, &packets).await.is_err() {
+                    return;
+                }
             }
-            Ok(None) => PeerError::Closed,
-            Err(e) => PeerError::Brontide(e),
-        };
-        let _ = packets.send(Err(error)).await;
-        return;
-    }
+            Ok(None) => match read.read_message().await {
+                Ok(Some(message)) => buf.extend_from_slice(&message),
+                Ok(None) => break PeerError::Closed,
+                Err(e) => break PeerError::Brontide(e),
+            },
+            Err(e) => break e,
+        }
+    };
+    let _ = packets.send(Err(error)).await;
 }
 
 async fn tcp_connect(addr: SocketAddr, deadline: Instant) -> Result<TcpStream, PeerError> {

@@ -38,8 +38,12 @@ use session::SessionEnd;
 
 /// Proof jobs queued per session.
 const JOB_QUEUE: usize = 256;
-/// Distinct proofs in flight per session.
-const MAX_IN_FLIGHT: usize = 256;
+/// Distinct proofs in flight per session (the peer's proof budget is 50 a second anyway); also
+/// bounds what a session sets aside during a sync round to this many proofs.
+const MAX_IN_FLIGHT: usize = 64;
+/// How many connected peers must claim a height before it counts for readiness without being
+/// proven by headers (one peer's VERSION claim is only a hint for sync order).
+const CLAIM_QUORUM: usize = 2;
 /// Send a PING after this long without a packet.
 const IDLE_PING: Duration = Duration::from_secs(60);
 /// Drop the peer if the PING is not answered within this.
@@ -150,9 +154,10 @@ pub struct Pool {
 struct SessionInfo {
     addr: String,
     jobs: mpsc::Sender<ProofJob>,
-    /// Best height the peer is known to have (claimed until a sync round proves better).
+    /// The height the peer claims (VERSION, raised by announcements, lowered to our tip when
+    /// a sync round shows it had nothing more): a hint for sync order, never proof.
     height: u32,
-    /// Newest header the peer sent that was on our best chain.
+    /// Newest header the peer sent that was on our best chain: the height it has proven.
     tip: Option<(BlockHash, u32)>,
     /// Whether the first header sync with this peer finished.
     synced: bool,
@@ -467,6 +472,7 @@ impl Pool {
                         SessionEnd::Timeout(what) => {
                             tracing::info!(waiting_for = what, "peer timed out; dropped")
                         }
+                        SessionEnd::Dropped(why) => tracing::info!(why, "peer dropped"),
                         SessionEnd::Error(error) => tracing::info!(%error, "peer session failed"),
                     }
                     if started.elapsed() >= STABLE_SESSION {
@@ -515,7 +521,9 @@ impl Pool {
     fn publish_peer_stats(&self, synced_now: bool) {
         let (connected, best) = {
             let sessions = self.sessions.lock();
-            let best = sessions.values().map(|s| s.height).max().unwrap_or(0);
+            let best = best_peer_height(sessions.values(), |hash, height| {
+                self.follower.is_on_best_chain(hash, height)
+            });
             (sessions.len(), best)
         };
         self.follower.update_peers(|stats| {
@@ -541,6 +549,28 @@ impl std::fmt::Debug for Pool {
             .field("peers", &self.config.peers.len())
             .finish_non_exhaustive()
     }
+}
+
+/// The best height the peers have shown: the highest one a peer proved with headers on our
+/// best chain, or a higher one that at least [`CLAIM_QUORUM`] peers claim. One peer's claim
+/// alone (a liar announcing a huge height) never moves it, so it cannot hold readiness back.
+fn best_peer_height<'a>(
+    sessions: impl Iterator<Item = &'a SessionInfo>,
+    on_best_chain: impl Fn(&BlockHash, u32) -> bool,
+) -> u32 {
+    let mut proven = 0;
+    let mut claims: Vec<u32> = Vec::new();
+    for s in sessions {
+        if let Some((hash, height)) = s.tip
+            && on_best_chain(&hash, height)
+        {
+            proven = proven.max(height);
+        }
+        claims.push(s.height);
+    }
+    claims.sort_unstable_by(|a, b| b.cmp(a));
+    let agreed = claims.get(CLAIM_QUORUM - 1).copied().unwrap_or(0);
+    proven.max(agreed)
 }
 
 /// Resolves a peer's host (an IP parses without DNS) to one of its addresses, at random.

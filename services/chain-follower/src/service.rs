@@ -184,6 +184,9 @@ pub async fn run(
     };
     let (grpc, admin, ()) = tokio::join!(grpc_server, admin_server, drain);
     tasks.shutdown().await;
+    // Everything accepted is on disk before the process exits.
+    let closing = Arc::clone(&follower);
+    tokio::task::spawn_blocking(move || closing.close_store()).await?;
     grpc.context("grpc server")?;
     admin.context("admin server")?;
     Ok(())

@@ -275,9 +275,10 @@ impl Store {
                 self.truncate_to(reorg.fork_height)?;
                 self.append(reorg.fork_height.saturating_add(1), &reorg.connected)
             }
-            InsertOutcome::SideBranch { .. } | InsertOutcome::Duplicate | InsertOutcome::Orphan => {
-                Ok(())
-            }
+            InsertOutcome::SideBranch { .. }
+            | InsertOutcome::Duplicate
+            | InsertOutcome::Orphan
+            | InsertOutcome::Unplaced => Ok(()),
         }
     }
 
@@ -305,7 +306,8 @@ impl Store {
                 }
                 InsertOutcome::SideBranch { .. }
                 | InsertOutcome::Duplicate
-                | InsertOutcome::Orphan => {}
+                | InsertOutcome::Orphan
+                | InsertOutcome::Unplaced => {}
             }
         }
         if !run.is_empty() {

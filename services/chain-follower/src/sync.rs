@@ -1,19 +1,28 @@
-//! Header sync over one peer: GETHEADERS with our locator, validate and insert every header,
-//! repeat while the peer returns full batches. Every header goes through the full contextual
-//! checks of the header chain; the first invalid one ends the sync with an error that says
+//! Header sync over one peer: GETHEADERS with our locator, check and insert every header,
+//! repeat while the peer returns full batches. A batch first passes the context-free checks
+//! ([`precheck_batch`]: proof of work, linkage inside the batch) without touching the shared
+//! chain; then every header goes through the full contextual checks of the header chain. An
+//! answer must connect to a hash of the locator we sent, and a full batch must move the peer's
+//! position forward (hsd bans for both): otherwise the sync ends with an error that says
 //! whether the peer should be banned. Headers are handed to the caller (with what the chain did
 //! with them) so the caller can persist them.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
-use hnsfleet_hns::chain::ChainError;
-use hnsfleet_hns::header::Header;
+use hnsfleet_hns::chain::{ChainError, precheck_batch};
+use hnsfleet_hns::header::{HashedHeader, Header};
 use hnsfleet_hns::p2p::{GetHeaders, MAX_HEADERS, Packet};
-use hnsfleet_hns::types::BlockHash;
+use hnsfleet_hns::params::NetworkParams;
+use hnsfleet_hns::types::{BlockHash, NameHash, TreeRoot};
 use thiserror::Error;
 
-use crate::header_chain::{HeaderChain, InsertOutcome, Reorg};
+use crate::header_chain::{HeaderChain, InsertOutcome, Origin, Reorg};
 use crate::peer::{PeerConnection, PeerError};
+
+/// Announcements in a row that still do not connect after a GETHEADERS round before the peer
+/// counts as misbehaving (Bitcoin Core's `MAX_NUM_UNCONNECTING_HEADERS_MSGS` is 10).
+pub const MAX_UNCONNECTING: u32 = 10;
 
 /// The usual deadline of a GETHEADERS answer (hsd `RESPONSE_TIMEOUT`: 30 s); each
 /// connection carries its own ([`PeerConnection::response_timeout`]).
@@ -69,6 +78,16 @@ pub enum SyncError {
     /// The peer sent more headers in one batch than the protocol allows.
     #[error("peer sent {0} headers in one batch (limit 2000)")]
     OversizeBatch(usize),
+    /// An answer to GETHEADERS does not start at any hash of the locator we sent, or
+    /// announcements keep not connecting to anything we know.
+    #[error("peer sent headers that do not connect: {0}")]
+    Unconnected(&'static str),
+    /// A full batch added nothing and did not move the peer's position forward.
+    #[error("peer sent a full batch of {0} headers that adds nothing")]
+    NoProgress(usize),
+    /// The peer sent a PROOF nobody asked it for.
+    #[error("peer sent an unsolicited proof")]
+    UnsolicitedProof,
 }
 
 impl SyncError {
@@ -76,7 +95,10 @@ impl SyncError {
     pub fn ban_worthy(&self) -> bool {
         match self {
             SyncError::InvalidHeader(e) => e.ban_worthy(),
-            SyncError::OversizeBatch(_) => true,
+            SyncError::OversizeBatch(_)
+            | SyncError::Unconnected(_)
+            | SyncError::NoProgress(_)
+            | SyncError::UnsolicitedProof => true,
             SyncError::Peer(PeerError::Protocol(_)) => true,
             SyncError::Peer(PeerError::Brontide(e)) => e.is_protocol_violation(),
             SyncError::Peer(_) => false,
@@ -100,13 +122,18 @@ pub struct SyncReport {
 /// owner needs. The follower service implements it over its shared, locked chain; tests and
 /// tools use [`LocalChain`].
 pub trait HeaderSink {
+    /// The network's parameters (for the context-free checks).
+    fn params(&self) -> &NetworkParams;
     /// The block locator of the current best chain.
     fn locator(&mut self) -> Vec<BlockHash>;
     /// The current tip height.
     fn tip_height(&mut self) -> u32;
-    /// Validates and inserts `headers` in order (then any orphans they made ready). Stops at the
-    /// first invalid header; the valid prefix stays inserted.
-    fn accept(&mut self, headers: Vec<Header>) -> Result<Accepted, ChainError>;
+    /// Whether a validated header with this hash is held (active chain or side branch).
+    fn knows(&mut self, hash: &BlockHash) -> bool;
+    /// Validates and inserts `headers` (already through [`precheck_batch`]) in order, then any
+    /// orphans they made ready. Stops at the first invalid header; the valid prefix stays
+    /// inserted.
+    fn accept(&mut self, headers: Vec<HashedHeader>) -> Result<Accepted, ChainError>;
 }
 
 /// What a [`HeaderSink`] did with one batch.
@@ -114,12 +141,19 @@ pub trait HeaderSink {
 pub struct Accepted {
     /// Headers inserted (duplicates included).
     pub received: usize,
+    /// Headers that were new: placed on the active chain or a side branch.
+    pub new: usize,
     /// Reorganizations the batch caused, in order.
     pub reorgs: Vec<Reorg>,
     /// Whether some header's parent was unknown (ask the peer for the gap).
     pub orphaned: bool,
     /// The hash and active-chain height of the batch's last header, if it is on the best chain.
     pub last_on_best: Option<(BlockHash, u32)>,
+    /// The hash of the batch's last header.
+    pub last_hash: Option<BlockHash>,
+    /// The height of the batch's last header wherever it was placed (active chain or side
+    /// branch); `None` for an orphan.
+    pub last_height: Option<u32>,
 }
 
 /// A [`HeaderSink`] over a header chain owned by the caller, with a clock and a callback that
@@ -138,6 +172,10 @@ where
     N: Fn() -> u64,
     P: FnMut(&Header, &InsertOutcome),
 {
+    fn params(&self) -> &NetworkParams {
+        self.chain.params()
+    }
+
     fn locator(&mut self) -> Vec<BlockHash> {
         self.chain.locator()
     }
@@ -146,39 +184,53 @@ where
         self.chain.tip().height
     }
 
-    fn accept(&mut self, headers: Vec<Header>) -> Result<Accepted, ChainError> {
-        insert_batch(self.chain, headers, (self.now)(), &mut self.persist)
+    fn knows(&mut self, hash: &BlockHash) -> bool {
+        self.chain.contains(hash)
+    }
+
+    fn accept(&mut self, headers: Vec<HashedHeader>) -> Result<Accepted, ChainError> {
+        insert_batch(self.chain, headers, (self.now)(), 0, &mut self.persist)
     }
 }
 
-/// Inserts a batch into `chain` (see [`HeaderSink::accept`]), calling `persist` for every
-/// header the chain took, orphans included.
+/// Inserts a checked batch from `origin` into `chain` (see [`HeaderSink::accept`]), calling
+/// `persist` for every header the chain took, orphans included.
 pub fn insert_batch(
     chain: &mut HeaderChain,
-    headers: Vec<Header>,
+    headers: Vec<HashedHeader>,
     now: u64,
+    origin: Origin,
     persist: &mut impl FnMut(&Header, &InsertOutcome),
 ) -> Result<Accepted, ChainError> {
     let mut accepted = Accepted::default();
-    let last = headers.last().map(Header::hash);
-    for header in headers {
-        let outcome = chain.insert(header.clone(), now)?;
-        persist(&header, &outcome);
-        accepted.received += 1;
-        match outcome {
-            InsertOutcome::Orphan => accepted.orphaned = true,
-            InsertOutcome::Reorg(reorg) => accepted.reorgs.push(reorg),
-            _ => {}
+    let last = headers.last().map(HashedHeader::hash);
+    let count = |accepted: &mut Accepted, outcome: &InsertOutcome| match outcome {
+        InsertOutcome::Orphan => accepted.orphaned = true,
+        InsertOutcome::Duplicate | InsertOutcome::Unplaced => {}
+        InsertOutcome::Reorg(reorg) => {
+            accepted.new += 1;
+            accepted.reorgs.push(reorg.clone());
         }
-        while let Some(orphan) = chain.pop_ready_orphan() {
-            let outcome = chain.insert(orphan.clone(), now)?;
-            persist(&orphan, &outcome);
-            if let InsertOutcome::Reorg(reorg) = outcome {
-                accepted.reorgs.push(reorg);
+        InsertOutcome::Extended { .. } | InsertOutcome::SideBranch { .. } => accepted.new += 1,
+    };
+    for header in headers {
+        let raw = header.header().clone();
+        let outcome = chain.insert_hashed(header, now, origin)?;
+        persist(&raw, &outcome);
+        accepted.received += 1;
+        count(&mut accepted, &outcome);
+        while let Some((orphan, from)) = chain.pop_ready_orphan() {
+            let raw = orphan.header().clone();
+            let outcome = chain.insert_hashed(orphan, now, from)?;
+            persist(&raw, &outcome);
+            if !matches!(outcome, InsertOutcome::Orphan) {
+                count(&mut accepted, &outcome);
             }
         }
     }
     accepted.last_on_best = last.and_then(|hash| chain.height_of(&hash).map(|h| (hash, h)));
+    accepted.last_height = last.and_then(|hash| chain.height_anywhere(&hash));
+    accepted.last_hash = last;
     Ok(accepted)
 }
 
@@ -202,44 +254,77 @@ pub async fn sync_headers(
     .await
 }
 
-/// Packets that arrive during a sync but answer something else the caller asked for (PROOF,
-/// PONG): kept, in order, for the caller to handle once the sync is over. Bounded: an honest
-/// peer sends at most one per request the caller has in flight.
+/// Packets that arrive during a sync but answer something else the caller asked for: a PROOF
+/// for a request in flight, the PONG of a keep-alive PING. Kept, in order, for the caller to
+/// handle once the sync is over. Bounded: at most one proof per request in flight (so at most
+/// that many times the largest proof) and [`SetAside::MAX_PONGS`] pongs; a PROOF nobody asked
+/// for is counted, not kept, and ends the sync as misbehaviour.
 #[derive(Debug, Default)]
 pub struct SetAside {
+    /// Proof requests in flight whose answer has not been set aside yet.
+    awaited: HashSet<(TreeRoot, NameHash)>,
     packets: Vec<Packet>,
+    pongs: usize,
+    unsolicited: usize,
     dropped: usize,
 }
 
 impl SetAside {
-    /// Most packets kept; later ones are dropped (and counted).
-    pub const MAX: usize = 512;
+    /// Most PONGs kept (one keep-alive PING is outstanding at a time).
+    pub const MAX_PONGS: usize = 4;
+
+    /// Set-aside room for the answers to these proof requests.
+    pub fn awaiting(requests: impl IntoIterator<Item = (TreeRoot, NameHash)>) -> SetAside {
+        SetAside {
+            awaited: requests.into_iter().collect(),
+            ..SetAside::default()
+        }
+    }
 
     fn keep(&mut self, packet: Packet) {
-        if !matches!(packet, Packet::Proof(_) | Packet::Pong(_)) {
-            return;
-        }
-        if self.packets.len() < Self::MAX {
-            self.packets.push(packet);
-        } else {
-            self.dropped += 1;
+        match &packet {
+            Packet::Proof(p) => {
+                if self.awaited.remove(&(p.root, p.key)) {
+                    self.packets.push(packet);
+                } else {
+                    self.unsolicited += 1;
+                }
+            }
+            Packet::Pong(_) if self.pongs < Self::MAX_PONGS => {
+                self.pongs += 1;
+                self.packets.push(packet);
+            }
+            Packet::Pong(_) => self.dropped += 1,
+            _ => {}
         }
     }
 
     /// The kept packets, in arrival order.
     pub fn take(&mut self) -> Vec<Packet> {
+        self.pongs = 0;
         std::mem::take(&mut self.packets)
     }
 
-    /// How many were dropped because [`SetAside::MAX`] was reached.
+    /// How many PONGs were dropped beyond [`SetAside::MAX_PONGS`].
     pub fn dropped(&self) -> usize {
         self.dropped
+    }
+
+    /// How many PROOFs arrived that no request in flight awaited.
+    pub fn unsolicited(&self) -> usize {
+        self.unsolicited
     }
 }
 
 /// Syncs `sink` from `peer` until the peer has nothing new (a batch shorter than the maximum).
 /// Proofs and pongs that arrive meanwhile go to `set_aside`; other unsolicited packets are
 /// dropped (announcements are covered by the sync itself).
+///
+/// Each GETHEADERS after the first puts the last header the peer sent at the front of the
+/// locator, so a peer on another branch continues where it stopped. An answer whose first
+/// header does not link to a hash of the locator sent is refused ([`SyncError::Unconnected`]);
+/// a full batch that adds no header and does not reach past the previous batch's end is
+/// refused too ([`SyncError::NoProgress`]): the loop always ends.
 pub async fn sync_into(
     peer: &mut PeerConnection,
     sink: &mut impl HeaderSink,
@@ -248,6 +333,8 @@ pub async fn sync_into(
     let mut report = SyncReport::default();
     let started = tokio::time::Instant::now();
     let mut last_log = started;
+    // The last header of the previous batch and its height.
+    let mut cursor: Option<(BlockHash, u32)> = None;
     loop {
         if last_log.elapsed() >= PROGRESS_INTERVAL {
             last_log = tokio::time::Instant::now();
@@ -266,8 +353,14 @@ pub async fn sync_into(
                 "syncing headers"
             );
         }
+        let mut locator = sink.locator();
+        if let Some((hash, _)) = cursor
+            && locator.first() != Some(&hash)
+        {
+            locator.insert(0, hash);
+        }
         peer.send(&Packet::GetHeaders(GetHeaders {
-            locator: sink.locator(),
+            locator: locator.clone(),
             stop: BlockHash::ZERO,
         }))
         .await?;
@@ -287,11 +380,24 @@ pub async fn sync_into(
                 |other| set_aside.keep(other),
             )
             .await?;
-        if headers.len() > MAX_HEADERS {
-            return Err(SyncError::OversizeBatch(headers.len()));
+        if set_aside.unsolicited() > 0 {
+            return Err(SyncError::UnsolicitedProof);
         }
         let batch = headers.len();
-        let accepted = sink.accept(headers).map_err(SyncError::InvalidHeader)?;
+        if batch > MAX_HEADERS {
+            return Err(SyncError::OversizeBatch(batch));
+        }
+        let Some(first) = headers.first() else {
+            return Ok(report);
+        };
+        if !locator.contains(&first.prev_block) {
+            return Err(SyncError::Unconnected(
+                "an answer to GETHEADERS that starts at no locator hash",
+            ));
+        }
+        let checked =
+            precheck_batch(sink.params(), headers).map_err(|(_, e)| SyncError::InvalidHeader(e))?;
+        let accepted = sink.accept(checked).map_err(SyncError::InvalidHeader)?;
         for reorg in &accepted.reorgs {
             tracing::info!(
                 peer = %peer.addr(),
@@ -300,18 +406,28 @@ pub async fn sync_into(
                 "reorganized to a chain with more work"
             );
         }
+        let (new, last_height) = (accepted.new, accepted.last_height);
+        let last_hash = accepted.last_hash;
         report.absorb(accepted);
-        tracing::debug!(peer = %peer.addr(), height = sink.tip_height(), batch, "headers batch");
+        tracing::debug!(peer = %peer.addr(), height = sink.tip_height(), batch, new, "headers batch");
         if batch < MAX_HEADERS {
             return Ok(report);
         }
+        let Some(height) = last_height else {
+            // A full batch that linked to our locator cannot end in an orphan.
+            return Err(SyncError::Unconnected("a full batch that ends nowhere"));
+        };
+        if new == 0 && cursor.is_some_and(|(_, previous)| height <= previous) {
+            return Err(SyncError::NoProgress(batch));
+        }
+        cursor = last_hash.map(|hash| (hash, height));
     }
 }
 
 /// Follows the peer's new-tip announcements after a sync: an unsolicited HEADERS (what hsd
-/// sends after SENDHEADERS) is validated and inserted; a header whose parent is unknown, or an
-/// INV of blocks (peers that ignore SENDHEADERS), triggers a [`sync_headers`] round. Returns
-/// once `done` says so after an announcement, or fails when `wait` passes without one.
+/// sends after SENDHEADERS) is checked and inserted; a header whose parent is unknown, or an
+/// INV of unknown blocks (peers that ignore SENDHEADERS), triggers a [`sync_into`] round.
+/// Returns once `done` says so after an announcement, or fails when `wait` passes without one.
 pub async fn follow_announcements(
     peer: &mut PeerConnection,
     chain: &mut HeaderChain,
@@ -326,43 +442,85 @@ pub async fn follow_announcements(
         now,
         persist,
     };
+    let mut unconnecting = 0;
     while !done(sink.chain) {
         let packet = peer.recv(wait).await?;
-        let round = handle_announcement(peer, &mut sink, packet, &mut SetAside::default()).await?;
+        let round = handle_announcement(
+            peer,
+            &mut sink,
+            packet,
+            &mut SetAside::default(),
+            &mut unconnecting,
+        )
+        .await?;
         report.received += round.received;
         report.reorgs.extend(round.reorgs);
     }
     Ok(report)
 }
 
-/// Handles one packet that arrived outside a request: HEADERS announcements are validated and
-/// inserted (a gap triggers a sync round), a block INV triggers a sync round; anything else is
-/// ignored. Proofs and pongs that arrive during the sync round go to `set_aside`.
+/// Handles one packet that arrived outside a request: HEADERS announcements are checked and
+/// inserted (a gap triggers a sync round), an INV naming a block we do not know triggers a sync
+/// round; anything else is ignored. Proofs and pongs that arrive during the sync round go to
+/// `set_aside`. `unconnecting` counts announcements in a row that still named nothing we know
+/// after their sync round; past [`MAX_UNCONNECTING`] the peer is misbehaving. A full batch of
+/// announced headers that adds nothing is misbehaviour too.
 pub async fn handle_announcement(
     peer: &mut PeerConnection,
     sink: &mut impl HeaderSink,
     packet: Packet,
     set_aside: &mut SetAside,
+    unconnecting: &mut u32,
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
-    let resync = match packet {
+    // The hashes the announcement names, to see afterwards whether they connected.
+    let (resync, named) = match packet {
         Packet::Headers(headers) => {
             if headers.len() > MAX_HEADERS {
                 return Err(SyncError::OversizeBatch(headers.len()));
             }
-            let accepted = sink.accept(headers).map_err(SyncError::InvalidHeader)?;
+            let batch = headers.len();
+            if batch == 0 {
+                return Ok(report);
+            }
+            let checked = precheck_batch(sink.params(), headers)
+                .map_err(|(_, e)| SyncError::InvalidHeader(e))?;
+            let last = checked.last().map(HashedHeader::hash);
+            let accepted = sink.accept(checked).map_err(SyncError::InvalidHeader)?;
+            if batch == MAX_HEADERS && accepted.new == 0 && !accepted.orphaned {
+                return Err(SyncError::NoProgress(batch));
+            }
             let orphaned = accepted.orphaned;
             report.absorb(accepted);
-            orphaned
+            (orphaned, last.into_iter().collect::<Vec<_>>())
         }
-        Packet::Inv(items) => items.iter().any(|i| i.block_hash().is_some()),
-        _ => false,
+        Packet::Inv(items) => {
+            let unknown: Vec<BlockHash> = items
+                .iter()
+                .filter_map(|i| i.block_hash())
+                .filter(|hash| !sink.knows(hash))
+                .collect();
+            (!unknown.is_empty(), unknown)
+        }
+        _ => (false, Vec::new()),
     };
     if resync {
         let round = sync_into(peer, sink, set_aside).await?;
         report.received += round.received;
         report.reorgs.extend(round.reorgs);
         report.last_on_best = round.last_on_best.or(report.last_on_best);
+        if named.iter().any(|hash| sink.knows(hash)) {
+            *unconnecting = 0;
+        } else {
+            *unconnecting += 1;
+            if *unconnecting > MAX_UNCONNECTING {
+                return Err(SyncError::Unconnected(
+                    "announcements that never connect to the chain",
+                ));
+            }
+        }
+    } else if !named.is_empty() {
+        *unconnecting = 0;
     }
     Ok(report)
 }
@@ -382,9 +540,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn set_aside_keeps_answers_in_order_and_is_bounded() {
+    fn set_aside_keeps_awaited_answers_in_order_and_counts_the_rest() {
         use hnsfleet_hns::p2p::Proof;
-        use hnsfleet_hns::types::{NameHash, TreeRoot};
         let proof = |n: u8| {
             Packet::Proof(Proof {
                 root: TreeRoot([n; 32]),
@@ -392,18 +549,26 @@ mod tests {
                 proof: vec![n],
             })
         };
-        let mut kept = SetAside::default();
+        let key = |n: u8| (TreeRoot([n; 32]), NameHash([n; 32]));
+        let mut kept = SetAside::awaiting([key(1), key(2)]);
         kept.keep(proof(1));
         kept.keep(Packet::Headers(Vec::new()));
         kept.keep(Packet::Pong(7));
         kept.keep(Packet::Verack);
         kept.keep(proof(2));
+        // Not asked for, or asked and already answered: counted, never kept.
+        kept.keep(proof(3));
+        kept.keep(proof(1));
         assert_eq!(kept.take(), vec![proof(1), Packet::Pong(7), proof(2)]);
+        assert_eq!(kept.unsolicited(), 2);
         assert!(kept.take().is_empty());
-        for _ in 0..SetAside::MAX + 3 {
+        for _ in 0..SetAside::MAX_PONGS + 3 {
             kept.keep(Packet::Pong(1));
         }
-        assert_eq!((kept.take().len(), kept.dropped()), (SetAside::MAX, 3));
+        assert_eq!(
+            (kept.take().len(), kept.dropped()),
+            (SetAside::MAX_PONGS, 3)
+        );
     }
 
     #[test]

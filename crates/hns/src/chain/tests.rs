@@ -225,3 +225,41 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn precheck_batch_takes_real_headers_and_refuses_bad_pow_linkage_and_easy_bits() {
+    let params = regtest_params();
+    let headers: Vec<Header> = regtest_headers().into_iter().skip(1).take(50).collect();
+    let hashed = precheck_batch(params, headers.clone()).unwrap();
+    assert_eq!(hashed.len(), 50);
+    for (h, raw) in hashed.iter().zip(&headers) {
+        assert_eq!(h.hash(), raw.hash());
+    }
+    // The first header's parent is not checked (that needs the chain).
+    assert!(precheck_batch(params, headers[10..].to_vec()).is_ok());
+
+    // Broken linkage in the middle.
+    let mut unlinked = headers.clone();
+    unlinked.remove(20);
+    let (at, e) = precheck_batch(params, unlinked).unwrap_err();
+    assert_eq!((at, e.rule()), (20, "bad-prevblk"));
+
+    // A hash above the header's own target.
+    let mut bad_pow = headers.clone();
+    while bad_pow[7].verify_pow().is_ok() {
+        bad_pow[7].nonce = bad_pow[7].nonce.wrapping_add(1);
+    }
+    let (at, e) = precheck_batch(params, bad_pow).unwrap_err();
+    assert_eq!((at, e.ban_worthy()), (7, true));
+    assert!(matches!(e, ChainError::InvalidPow(_)), "{e}");
+
+    // Valid PoW against bits easier than the network allows (mainnet limit, regtest header).
+    let easy = regtest_headers()[1].clone();
+    let (at, e) = precheck_batch(main_params(), vec![easy]).unwrap_err();
+    assert!(matches!(e, ChainError::EasierThanLimit { .. }), "{e}");
+    assert_eq!((at, e.ban_worthy(), e.rule()), (0, true, "bad-diffbits"));
+
+    // Random bytes as headers: refused at the first one, whatever they are.
+    let random = Header::decode(&[0x5a; crate::header::HEADER_SIZE]).unwrap();
+    assert_eq!(precheck_batch(params, vec![random; 2000]).unwrap_err().0, 0);
+}

@@ -335,3 +335,51 @@ proptest! {
         fuzz_frame(&framed);
     }
 }
+
+/// The largest packet of each bounded type fits [`max_payload`] exactly, so a frame header
+/// announcing one byte more can be refused before the payload arrives.
+#[test]
+fn max_payload_is_the_largest_well_formed_packet() {
+    use crate::urkel::{Bits, MAX_NODES, MAX_PROOF_SIZE, Proof as UrkelProof, ProofNode, Terminal};
+    let header = Header::decode(&HEADERS_BIN[..HEADER_SIZE]).unwrap();
+    let addr = NetAddress::from_socket_addr(SocketAddr::from((Ipv4Addr::LOCALHOST, 1)), 1, 0);
+    let full_prefix = Bits::new(256, &[0xab; 32]).unwrap();
+    let largest_proof = UrkelProof {
+        depth: 256,
+        nodes: vec![
+            ProofNode {
+                prefix: Some(full_prefix),
+                sibling: [7; 32],
+            };
+            usize::from(MAX_NODES)
+        ],
+        terminal: Terminal::Exists {
+            value: vec![0; crate::urkel::MAX_VALUE_SIZE],
+        },
+    }
+    .encode();
+    assert_eq!(largest_proof.len(), MAX_PROOF_SIZE);
+    assert!(UrkelProof::decode(&largest_proof).is_ok());
+    let largest = [
+        Packet::Headers(vec![header; MAX_HEADERS]),
+        Packet::Addr(vec![addr; MAX_ADDRS]),
+        Packet::Proof(Proof {
+            root: crate::types::TreeRoot([1; 32]),
+            key: crate::types::NameHash([2; 32]),
+            proof: largest_proof,
+        }),
+        Packet::Ping(u64::MAX),
+        Packet::Verack,
+    ];
+    for packet in largest {
+        let payload = packet.encode_payload().unwrap();
+        let ty = packet.packet_type();
+        assert_eq!(payload.len() as u32, max_payload(ty), "type {ty}");
+    }
+    // Raw (undecoded) types are bounded by the message limit only.
+    assert_eq!(max_payload(packet_type::BLOCK), MAX_MESSAGE);
+    assert_eq!(max_payload(250), MAX_MESSAGE);
+    for ty in 0..=u8::MAX {
+        assert!(max_payload(ty) <= MAX_MESSAGE);
+    }
+}

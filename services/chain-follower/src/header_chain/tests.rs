@@ -196,9 +196,9 @@ fn orphans_connect_when_parent_arrives() {
         InsertOutcome::Extended { .. }
     ));
     let mut n = 0;
-    while let Some(h) = chain.pop_ready_orphan() {
+    while let Some((h, origin)) = chain.pop_ready_orphan() {
         assert!(matches!(
-            chain.insert(h, NOW).unwrap(),
+            chain.insert_hashed(h, NOW, origin).unwrap(),
             InsertOutcome::Extended { .. }
         ));
         n += 1;
@@ -209,17 +209,130 @@ fn orphans_connect_when_parent_arrives() {
 }
 
 #[test]
-fn orphan_pool_is_bounded() {
+fn orphan_pool_is_bounded_per_origin_and_a_flood_only_evicts_its_own() {
+    use hnsfleet_hns::header::HashedHeader;
     let (chain, _) = chain_of(1);
     let mut chain = chain.with_limits(Limits {
         max_side: 10,
-        max_orphans: 2,
+        max_orphans: 6,
+        max_orphans_per_origin: 4,
     });
-    let far = mine_chain(regtest(), &chain.tip(), 4, 600, 0);
-    for h in &far[1..] {
-        assert_eq!(chain.insert(h.clone(), NOW).unwrap(), InsertOutcome::Orphan);
+    // Two honest orphans from peer 1 (a gap of one header before them).
+    let honest = mine_chain(regtest(), &chain.tip(), 3, 600, 0);
+    for h in &honest[1..] {
+        let out = chain
+            .insert_hashed(HashedHeader::new(h.clone()), NOW, 1)
+            .unwrap();
+        assert_eq!(out, InsertOutcome::Orphan);
     }
-    assert_eq!(chain.pending_counts().1, 1);
+    // Peer 7 floods valid-PoW orphans of a branch nobody has.
+    let far = mine_chain(regtest(), &chain.tip(), 40, 600, 7);
+    for h in &far[1..] {
+        let out = chain
+            .insert_hashed(HashedHeader::new(h.clone()), NOW, 7)
+            .unwrap();
+        assert_eq!(out, InsertOutcome::Orphan);
+        assert!(chain.pending_counts().1 <= 6);
+        assert!(chain.orphans_from(7) <= 4);
+    }
+    assert_eq!(
+        chain.orphans_from(1),
+        2,
+        "the flood evicted an honest orphan"
+    );
+    assert_eq!(chain.orphans_from(7), 4);
+    // A third origin arriving when the pool is full takes from the heaviest (peer 7).
+    let other = mine_chain(regtest(), &chain.tip(), 3, 600, 9);
+    chain
+        .insert_hashed(HashedHeader::new(other[2].clone()), NOW, 3)
+        .unwrap();
+    assert_eq!(
+        (
+            chain.orphans_from(1),
+            chain.orphans_from(7),
+            chain.orphans_from(3)
+        ),
+        (2, 3, 1)
+    );
+    // The honest orphans still connect once the gap arrives.
+    assert!(matches!(
+        chain.insert(honest[0].clone(), NOW).unwrap(),
+        InsertOutcome::Extended { .. }
+    ));
+    while let Some((h, origin)) = chain.pop_ready_orphan() {
+        chain.insert_hashed(h, NOW, origin).unwrap();
+    }
+    assert_eq!(chain.tip().hash, honest[2].hash());
+    assert_eq!(chain.orphans_from(1), 0);
+}
+
+#[test]
+fn orphans_need_valid_proof_of_work() {
+    let (mut chain, _) = chain_of(1);
+    let far = mine_chain(regtest(), &chain.tip(), 3, 600, 0);
+    let mut bad = far[2].clone();
+    while bad.verify_pow().is_ok() {
+        bad.nonce = bad.nonce.wrapping_add(1);
+    }
+    let err = chain.insert(bad, NOW).unwrap_err();
+    assert!(err.ban_worthy(), "{err}");
+    // Random bytes: bits that decode to no valid target, or a hash above it.
+    let random = Header::decode(&[0x5a; HEADER_SIZE]).unwrap();
+    assert!(chain.insert(random, NOW).unwrap_err().ban_worthy());
+    assert_eq!(chain.pending_counts(), (0, 0));
+}
+
+#[test]
+fn side_eviction_never_drops_the_branch_being_extended() {
+    let (chain, _) = chain_of(10);
+    let mut chain = chain.with_limits(Limits {
+        max_side: 3,
+        max_orphans: 10,
+        max_orphans_per_origin: 10,
+    });
+    // A low-work side branch off height 2, then one off height 8 (more work: it is longer).
+    let low = *chain.entry_at(2).unwrap();
+    let low_leaf = mine_child(regtest(), &low, low.time + 600, 1);
+    chain.insert(low_leaf, NOW).unwrap();
+    let fork = *chain.entry_at(8).unwrap();
+    let branch = mine_chain(regtest(), &fork, 3, 600, 5);
+    for h in &branch[..2] {
+        assert!(matches!(
+            chain.insert(h.clone(), NOW).unwrap(),
+            InsertOutcome::SideBranch { .. }
+        ));
+    }
+    assert_eq!(chain.pending_counts().0, 3);
+    // Full. The branch's leaf has more work than the low leaf, so the low leaf goes...
+    let out = chain.insert(branch[2].clone(), NOW).unwrap();
+    assert!(matches!(out, InsertOutcome::Reorg(_)), "{out:?}");
+    // ...and with only the branch's own leaf left as the least-work leaf, extending it keeps it.
+    let (chain, _) = chain_of(10);
+    let mut chain = chain.with_limits(Limits {
+        max_side: 2,
+        max_orphans: 10,
+        max_orphans_per_origin: 10,
+    });
+    let fork = *chain.entry_at(3).unwrap();
+    let branch = mine_chain(regtest(), &fork, 4, 600, 6);
+    let high = *chain.entry_at(7).unwrap();
+    let rich_leaf = mine_child(regtest(), &high, high.time + 600, 2);
+    chain.insert(rich_leaf, NOW).unwrap();
+    chain.insert(branch[0].clone(), NOW).unwrap();
+    // The pool is full; branch[0] is the least-work leaf and is being extended: it must stay.
+    assert!(matches!(
+        chain.insert(branch[1].clone(), NOW).unwrap(),
+        InsertOutcome::SideBranch { .. }
+    ));
+    assert_eq!(chain.pending_counts().0, 2);
+    // Full, and the only leaf is the one being extended: the header is not kept (the bound
+    // holds) and nothing changes.
+    assert_eq!(
+        chain.insert(branch[2].clone(), NOW).unwrap(),
+        InsertOutcome::Unplaced
+    );
+    assert_eq!(chain.pending_counts().0, 2);
+    assert_eq!(chain.tip().height, 10);
 }
 
 #[test]
@@ -228,6 +341,7 @@ fn side_branches_are_bounded() {
     let mut chain = chain.with_limits(Limits {
         max_side: 4,
         max_orphans: 10,
+        max_orphans_per_origin: 10,
     });
     for salt in 1..=6 {
         let fork = *chain.entry_at(3).unwrap();

@@ -28,12 +28,15 @@ struct InFlight {
 /// Proofs asked of this peer and not yet answered, by (root, name hash).
 type InFlightMap = HashMap<(TreeRoot, NameHash), InFlight>;
 
-/// Hands a PROOF to the look-ups waiting for it. An unsolicited proof is ignored (we only
-/// interpret answers); one that does not verify fails its look-ups and ends the session with a
-/// ban.
+/// Hands a PROOF to the look-ups waiting for it. A proof nobody asked for (or asked and
+/// already answered) ends the session with a ban, so a peer cannot make us verify proofs at
+/// will; one that does not verify fails its look-ups and ends the session with a ban.
 fn deliver_proof(in_flight: &mut InFlightMap, p: Proof) -> Result<(), SessionEnd> {
     let Some(flight) = in_flight.remove(&(p.root, p.key)) else {
-        return Ok(());
+        return Err(SessionEnd::Ban(
+            BanReason::Protocol,
+            "unsolicited proof".into(),
+        ));
     };
     match verify_name_proof(&p.root, &p.key, &p.proof) {
         Ok(verified) => {
@@ -76,6 +79,8 @@ pub(super) enum SessionEnd {
     Shutdown,
     Closed,
     Timeout(&'static str),
+    /// The peer flooded us or stopped reading: dropped (and redialled with backoff).
+    Dropped(String),
     Error(String),
     Ban(BanReason, String),
 }
@@ -87,6 +92,7 @@ impl SessionEnd {
         match self {
             SessionEnd::Shutdown | SessionEnd::Closed => "closed",
             SessionEnd::Timeout(_) => "timeout",
+            SessionEnd::Dropped(_) => "dropped",
             SessionEnd::Error(_) => "error",
             SessionEnd::Ban(..) => "banned",
         }
@@ -96,6 +102,9 @@ impl SessionEnd {
         match e {
             PeerError::Closed => SessionEnd::Closed,
             PeerError::Timeout(what) => SessionEnd::Timeout(what),
+            e @ (PeerError::Flood(_) | PeerError::NotReading(_)) => {
+                SessionEnd::Dropped(e.to_string())
+            }
             PeerError::Protocol(e) => SessionEnd::Ban(BanReason::Protocol, e.to_string()),
             PeerError::Brontide(e) if e.is_protocol_violation() => {
                 SessionEnd::Ban(BanReason::Protocol, e.to_string())
@@ -253,8 +262,8 @@ impl Pool {
     ) -> SessionEnd {
         let claimed = conn.version().height;
         let loader = self.loader_turn(claimed).await;
-        // Nothing is in flight yet: whatever the first sync sets aside can go.
-        let synced = sync_into(conn, &mut self.follower.sink(), &mut SetAside::default()).await;
+        // Nothing is in flight yet: any PROOF now is unsolicited and ends the sync.
+        let synced = sync_into(conn, &mut self.follower.sink(id), &mut SetAside::default()).await;
         drop(loader);
         match synced {
             Ok(report) => {
@@ -285,6 +294,7 @@ impl Pool {
         let mut ping: Option<(u64, Instant)> = None;
         let mut budget = ProofBudget::new();
         let mut waiting: VecDeque<ProofJob> = VecDeque::new();
+        let mut unconnecting = 0u32;
         loop {
             tokio::select! {
                 job = jobs.recv() => {
@@ -324,9 +334,13 @@ impl Pool {
                             self.learn_gossip(key, &entries);
                         }
                         packet @ (Packet::Headers(_) | Packet::Inv(_)) => {
-                            let mut set_aside = SetAside::default();
-                            let sink = &mut self.follower.sink();
-                            match handle_announcement(conn, sink, packet, &mut set_aside).await {
+                            let mut set_aside = SetAside::awaiting(in_flight.keys().copied());
+                            let sink = &mut self.follower.sink(id);
+                            let handled = handle_announcement(
+                                conn, sink, packet, &mut set_aside, &mut unconnecting,
+                            )
+                            .await;
+                            match handled {
                                 Ok(report) => {
                                     if let Some((hash, height)) = report.last_on_best {
                                         self.update_session(id, |s| {
@@ -340,7 +354,7 @@ impl Pool {
                             }
                             // Answers that came in while the announcement was being synced.
                             if set_aside.dropped() > 0 {
-                                tracing::warn!(dropped = set_aside.dropped(), "packets dropped during a sync");
+                                tracing::debug!(dropped = set_aside.dropped(), "pongs dropped during a sync");
                             }
                             for answer in set_aside.take() {
                                 if let Err(end) = on_answer(&mut in_flight, &mut ping, answer) {
