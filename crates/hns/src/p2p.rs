@@ -157,6 +157,17 @@ pub enum P2pError {
         /// Announced or actual payload length.
         len: usize,
     },
+    /// A frame header announces more payload than any valid packet of its type has
+    /// ([`max_payload`], or a receiver's own tighter cap).
+    #[error("packet type {packet_type} payload of {len} bytes exceeds the limit of {max}")]
+    TypeTooLarge {
+        /// The packet type.
+        packet_type: u8,
+        /// Announced payload length.
+        len: usize,
+        /// The limit for the type.
+        max: u32,
+    },
     /// A list is longer than the protocol allows.
     #[error("{what} count {count} exceeds the limit of {max}")]
     TooManyItems {

@@ -79,8 +79,11 @@ pub struct Follower {
 struct ChainState {
     chain: HeaderChain,
     /// Batches for the store writer, sent in chain order under the lock.
-    store: Option<std_mpsc::Sender<Vec<(Header, InsertOutcome)>>>,
+    store: Option<std_mpsc::Sender<StoreBatch>>,
 }
+
+/// The headers of one accepted batch the store must record, with what the chain did.
+type StoreBatch = Vec<(Header, InsertOutcome)>;
 
 /// A [`HeaderSink`] over the shared chain, for the headers of one peer session.
 pub struct SharedSink<'a> {
@@ -104,6 +107,9 @@ impl Follower {
         clock: fn() -> u64,
     ) -> Arc<Follower> {
         metrics.tip_height.set(i64::from(chain.tip().height));
+        if store.is_some() {
+            metrics.store_height.set(i64::from(chain.tip().height));
+        }
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (latest, _) = watch::channel(TipChange {
             tip: chain.tip(),
@@ -323,11 +329,8 @@ impl Follower {
 fn spawn_store_writer(
     mut store: Store,
     metrics: Metrics,
-) -> std::io::Result<(
-    std_mpsc::Sender<Vec<(Header, InsertOutcome)>>,
-    std::thread::JoinHandle<()>,
-)> {
-    let (tx, rx) = std_mpsc::channel::<Vec<(Header, InsertOutcome)>>();
+) -> std::io::Result<(std_mpsc::Sender<StoreBatch>, std::thread::JoinHandle<()>)> {
+    let (tx, rx) = std_mpsc::channel::<StoreBatch>();
     let thread = std::thread::Builder::new()
         .name("header-store".into())
         .spawn(move || {
@@ -336,6 +339,14 @@ fn spawn_store_writer(
                     tracing::error!(error = %e, "header store write failed; serving from memory");
                     metrics.store_errors.inc();
                     return;
+                }
+                let stored = batch.iter().rev().find_map(|(_, outcome)| match outcome {
+                    InsertOutcome::Extended { entry } => Some(entry.height),
+                    InsertOutcome::Reorg(reorg) => Some(reorg.new_tip.height),
+                    _ => None,
+                });
+                if let Some(height) = stored {
+                    metrics.store_height.set(i64::from(height));
                 }
             }
         })?;

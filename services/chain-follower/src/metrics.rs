@@ -28,6 +28,9 @@ pub const PROOF_LATENCY: &str = "hnsfleet_follower_proof_latency_seconds";
 pub const PROOF_HEDGES: &str = "hnsfleet_follower_proof_hedges_total";
 /// Reorganizations, by depth (histogram of disconnected blocks).
 pub const REORG_DEPTH: &str = "hnsfleet_follower_reorg_depth_blocks";
+/// Height of the last header durably written to the header file (trails the tip by the
+/// batches still queued for the store writer).
+pub const STORE_HEIGHT: &str = "hnsfleet_follower_store_height";
 /// Header-file write failures (the follower keeps serving from memory).
 pub const STORE_ERRORS: &str = "hnsfleet_follower_store_errors_total";
 
@@ -60,6 +63,8 @@ pub struct Metrics {
     pub reorg_depth: Histogram,
     /// See [`STORE_ERRORS`].
     pub store_errors: IntCounter,
+    /// See [`STORE_HEIGHT`].
+    pub store_height: IntGauge,
 }
 
 // === impl Metrics ===
@@ -81,6 +86,7 @@ impl Metrics {
         registry.register(Box::new(m.proof_hedges.clone()))?;
         registry.register(Box::new(m.reorg_depth.clone()))?;
         registry.register(Box::new(m.store_errors.clone()))?;
+        registry.register(Box::new(m.store_height.clone()))?;
         Ok(m)
     }
 
@@ -94,7 +100,7 @@ impl Metrics {
         for reason in ["invalid_header", "bad_proof", "protocol"] {
             m.bans.with_label_values(&[reason]);
         }
-        for reason in ["closed", "timeout", "banned", "error"] {
+        for reason in ["closed", "timeout", "dropped", "banned", "error"] {
             m.disconnects.with_label_values(&[reason]);
         }
         Ok(m)
@@ -107,6 +113,10 @@ impl Metrics {
         ];
         Ok(Metrics {
             tip_height: IntGauge::new(TIP_HEIGHT, "Height of the best validated tip.")?,
+            store_height: IntGauge::new(
+                STORE_HEIGHT,
+                "Height of the last header written and synced to the header store.",
+            )?,
             best_peer_height: IntGauge::new(
                 BEST_PEER_HEIGHT,
                 "Best height announced by a connected peer.",

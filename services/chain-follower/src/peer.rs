@@ -111,6 +111,9 @@ pub struct PeerConfig {
 
 /// Bound on decoded packets waiting for the connection's owner (besides [`INBOUND_BYTES`]).
 const PACKET_QUEUE: usize = 256;
+/// Bound on frames waiting for the writer, above what [`OUTBOUND_BYTES`] allows of our
+/// smallest frames, so the byte budget is the one that binds.
+const OUTBOX_FRAMES: usize = 4096;
 
 /// A decoded packet holding its share of [`INBOUND_BYTES`] until the owner takes it.
 type Inbound = Result<(Packet, OwnedSemaphorePermit), PeerError>;
@@ -123,7 +126,7 @@ type Inbound = Result<(Packet, OwnedSemaphorePermit), PeerError>;
 /// work. A writer task owns the write half: [`PeerConnection::send`] only queues a frame
 /// (within [`OUTBOUND_BYTES`]) and never waits for the peer, so a peer that stops reading can
 /// not stall its session; a write that takes longer than [`WRITE_TIMEOUT`] ends the
-/// connection. Dropping the connection stops both tasks.
+/// connection. Dropping the connection stops the reader; the writer flushes what is queued, then ends.
 #[derive(Debug)]
 pub struct PeerConnection {
     addr: SocketAddr,
@@ -134,7 +137,6 @@ pub struct PeerConnection {
     writer_failed: Option<oneshot::Receiver<PeerError>>,
     packets: mpsc::Receiver<Inbound>,
     reader: tokio::task::JoinHandle<()>,
-    writer: tokio::task::JoinHandle<()>,
     version: Version,
     closed: bool,
     response_timeout: Duration,
@@ -159,9 +161,10 @@ impl Writer {
 }
 
 impl Drop for PeerConnection {
+    /// Stops reading at once; the writer finishes the frames already queued (bounded by
+    /// [`OUTBOUND_BYTES`] and [`WRITE_TIMEOUT`] each) and then closes the socket.
     fn drop(&mut self) {
         self.reader.abort();
-        self.writer.abort();
     }
 }
 
@@ -255,9 +258,10 @@ impl PeerConnection {
         now: u64,
         deadline: Instant,
     ) -> Result<Self, PeerError> {
-        let (outbox, queued) = mpsc::channel(PACKET_QUEUE);
+        let (outbox, queued) = mpsc::channel(OUTBOX_FRAMES);
         let (failed_tx, failed) = oneshot::channel();
-        let writer = tokio::spawn(write_frames(writer, queued, failed_tx));
+        // Ends on its own once the connection (its queue's sender) is dropped.
+        tokio::spawn(write_frames(writer, queued, failed_tx));
         let mut conn = PeerConnection {
             addr,
             magic: config.params.magic,
@@ -266,7 +270,6 @@ impl PeerConnection {
             writer_failed: Some(failed),
             packets,
             reader,
-            writer,
             version: placeholder_version(),
             closed: false,
             response_timeout: config.response_timeout,

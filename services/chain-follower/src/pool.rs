@@ -475,7 +475,11 @@ impl Pool {
                         SessionEnd::Dropped(why) => tracing::info!(why, "peer dropped"),
                         SessionEnd::Error(error) => tracing::info!(%error, "peer session failed"),
                     }
-                    if started.elapsed() >= STABLE_SESSION {
+                    if matches!(end, SessionEnd::Ban(..)) {
+                        // A banned learnt address is forgotten at once (its ban stays, so
+                        // gossip cannot bring it back before the ban ends).
+                        failures = failures.max(discovery::LEARNT_MAX_FAILURES);
+                    } else if started.elapsed() >= STABLE_SESSION {
                         failures = 0;
                     } else {
                         failures = failures.saturating_add(1);
@@ -483,6 +487,9 @@ impl Pool {
                 }
             }
             drop(permit);
+            if self.give_up_learnt(&addr, failures) {
+                return;
+            }
             let backoff = backoff(failures);
             tokio::select! {
                 () = tokio::time::sleep(backoff) => {}
@@ -591,4 +598,41 @@ fn backoff(failures: u32) -> Duration {
     let base = base.min(MAX_BACKOFF);
     let jitter = rand::random_range(0.75..1.25);
     base.mul_f64(jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(claimed: u32, proven: Option<u32>) -> SessionInfo {
+        let (jobs, _) = mpsc::channel(1);
+        SessionInfo {
+            addr: String::new(),
+            jobs,
+            height: claimed,
+            tip: proven.map(|h| (BlockHash([h as u8; 32]), h)),
+            synced: true,
+            score: None,
+        }
+    }
+
+    #[test]
+    fn one_liar_s_claim_never_sets_the_best_peer_height() {
+        let on_chain = |_: &BlockHash, _: u32| true;
+        // hsd proved 150; a liar claims ten million.
+        let peers = [session(150, Some(150)), session(10_000_000, None)];
+        assert_eq!(best_peer_height(peers.iter(), on_chain), 150);
+        // Two peers agreeing on a higher claim count (the lower of their claims).
+        let peers = [
+            session(150, Some(150)),
+            session(170, None),
+            session(180, None),
+        ];
+        assert_eq!(best_peer_height(peers.iter(), on_chain), 170);
+        // A proven height only counts while it is on our best chain.
+        let off_chain = |_: &BlockHash, h: u32| h != 300;
+        let peers = [session(150, Some(150)), session(300, Some(300))];
+        assert_eq!(best_peer_height(peers.iter(), off_chain), 150);
+        assert_eq!(best_peer_height([].iter(), on_chain), 0);
+    }
 }

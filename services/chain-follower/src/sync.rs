@@ -250,6 +250,7 @@ pub async fn sync_headers(
             persist,
         },
         &mut SetAside::default(),
+        &mut 0,
     )
     .await
 }
@@ -321,14 +322,17 @@ impl SetAside {
 /// dropped (announcements are covered by the sync itself).
 ///
 /// Each GETHEADERS after the first puts the last header the peer sent at the front of the
-/// locator, so a peer on another branch continues where it stopped. An answer whose first
-/// header does not link to a hash of the locator sent is refused ([`SyncError::Unconnected`]);
-/// a full batch that adds no header and does not reach past the previous batch's end is
-/// refused too ([`SyncError::NoProgress`]): the loop always ends.
+/// locator, so a peer on another branch continues where it stopped. The answer is the HEADERS
+/// whose first header links to a hash of the locator sent; other HEADERS that arrive before
+/// the round's PING barrier are announcements that crossed the request, handled like
+/// [`handle_announcement`] does (`unconnecting` counts the ones that never connect). A full
+/// batch that adds no header and does not reach past the previous batch's end is refused
+/// ([`SyncError::NoProgress`]): the loop always ends.
 pub async fn sync_into(
     peer: &mut PeerConnection,
     sink: &mut impl HeaderSink,
     set_aside: &mut SetAside,
+    unconnecting: &mut u32,
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     let started = tokio::time::Instant::now();
@@ -364,40 +368,27 @@ pub async fn sync_into(
             stop: BlockHash::ZERO,
         }))
         .await?;
-        // hsd sends nothing at all when it has no headers past our locator. Peers handle
-        // packets in order, so a PING right behind the request is a barrier: its PONG before
-        // any HEADERS means "nothing new".
-        let barrier = rand::random::<u64>();
-        let headers = peer
-            .request(
-                &Packet::Ping(barrier),
-                peer.response_timeout(),
-                |p| match p {
-                    Packet::Headers(h) => Some(h.clone()),
-                    Packet::Pong(nonce) if *nonce == barrier => Some(Vec::new()),
-                    _ => None,
-                },
-                |other| set_aside.keep(other),
-            )
-            .await?;
-        if set_aside.unsolicited() > 0 {
-            return Err(SyncError::UnsolicitedProof);
-        }
+        let exchange = answer_to_getheaders(peer, &locator, set_aside).await?;
+        let headers = exchange.answer;
         let batch = headers.len();
         if batch > MAX_HEADERS {
             return Err(SyncError::OversizeBatch(batch));
         }
-        let Some(first) = headers.first() else {
-            return Ok(report);
+        let accepted = if headers.is_empty() {
+            Accepted::default()
+        } else {
+            let checked = precheck_batch(sink.params(), headers)
+                .map_err(|(_, e)| SyncError::InvalidHeader(e))?;
+            sink.accept(checked).map_err(SyncError::InvalidHeader)?
         };
-        if !locator.contains(&first.prev_block) {
-            return Err(SyncError::Unconnected(
-                "an answer to GETHEADERS that starts at no locator hash",
-            ));
+        // Announcements that crossed the request, after the answer (which they may extend).
+        for stray in exchange.announcements {
+            let round = announce_headers(sink, stray, unconnecting)?;
+            report.absorb(round);
         }
-        let checked =
-            precheck_batch(sink.params(), headers).map_err(|(_, e)| SyncError::InvalidHeader(e))?;
-        let accepted = sink.accept(checked).map_err(SyncError::InvalidHeader)?;
+        if batch == 0 {
+            return Ok(report);
+        }
         for reorg in &accepted.reorgs {
             tracing::info!(
                 peer = %peer.addr(),
@@ -422,6 +413,121 @@ pub async fn sync_into(
         }
         cursor = last_hash.map(|hash| (hash, height));
     }
+}
+
+/// Most HEADERS packets other than the answer taken during one GETHEADERS round: an honest
+/// peer announces one block at a time, a few blocks a round at most.
+pub const MAX_CROSSING_ANNOUNCEMENTS: usize = 8;
+
+/// Most headers in a HEADERS that does not start at our locator and still counts as an
+/// announcement (hsd announces each new block with its one header).
+pub const MAX_ANNOUNCED_HEADERS: usize = 16;
+
+/// What one GETHEADERS round brought.
+struct Exchange {
+    /// The answer (empty when the peer had nothing past the locator).
+    answer: Vec<Header>,
+    /// HEADERS that did not start at the locator: announcements that crossed the request.
+    announcements: Vec<Vec<Header>>,
+}
+
+/// Reads the answer to a GETHEADERS just sent with `locator`: the first HEADERS that starts at
+/// a locator hash, or the PONG of a PING barrier sent right behind the request (hsd sends
+/// nothing at all when it has no headers past the locator, and peers handle packets in order,
+/// so a PONG first means "nothing new"). Small HEADERS that start elsewhere are announcements
+/// that crossed the request; a large one is a batch that connects to nothing (misbehaviour).
+async fn answer_to_getheaders(
+    peer: &mut PeerConnection,
+    locator: &[BlockHash],
+    set_aside: &mut SetAside,
+) -> Result<Exchange, SyncError> {
+    let barrier = rand::random::<u64>();
+    peer.send(&Packet::Ping(barrier)).await?;
+    let deadline = tokio::time::Instant::now() + peer.response_timeout();
+    let mut exchange = Exchange {
+        answer: Vec::new(),
+        announcements: Vec::new(),
+    };
+    loop {
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match peer.recv(remaining).await? {
+            Packet::Pong(nonce) if nonce == barrier => break,
+            Packet::Headers(headers) => {
+                let Some(first) = headers.first() else {
+                    continue;
+                };
+                if locator.contains(&first.prev_block) {
+                    // The answer; the barrier's PONG that follows is ignored when it comes.
+                    exchange.answer = headers;
+                    break;
+                } else if headers.len() > MAX_ANNOUNCED_HEADERS {
+                    return Err(SyncError::Unconnected(
+                        "a batch that connects to nothing we asked from",
+                    ));
+                } else if exchange.announcements.len() < MAX_CROSSING_ANNOUNCEMENTS {
+                    exchange.announcements.push(headers);
+                } else {
+                    return Err(SyncError::Unconnected(
+                        "headers that answer no request, in a flood",
+                    ));
+                }
+            }
+            other => set_aside.keep(other),
+        }
+        if set_aside.unsolicited() > 0 {
+            return Err(SyncError::UnsolicitedProof);
+        }
+    }
+    Ok(exchange)
+}
+
+/// Checks and inserts one unsolicited HEADERS; counts it in `unconnecting` when its last
+/// header is still not connected to anything we know (reset when one connects). A full batch
+/// that adds nothing is misbehaviour.
+fn announce_headers(
+    sink: &mut impl HeaderSink,
+    headers: Vec<Header>,
+    unconnecting: &mut u32,
+) -> Result<Accepted, SyncError> {
+    let batch = headers.len();
+    if batch > MAX_HEADERS {
+        return Err(SyncError::OversizeBatch(batch));
+    }
+    let Some(first) = headers.first() else {
+        return Ok(Accepted::default());
+    };
+    if batch > MAX_ANNOUNCED_HEADERS && !sink.knows(&first.prev_block) {
+        return Err(SyncError::Unconnected(
+            "a batch nobody asked for that connects to nothing",
+        ));
+    }
+    let checked =
+        precheck_batch(sink.params(), headers).map_err(|(_, e)| SyncError::InvalidHeader(e))?;
+    let accepted = sink.accept(checked).map_err(SyncError::InvalidHeader)?;
+    if batch == MAX_HEADERS && accepted.new == 0 && !accepted.orphaned {
+        return Err(SyncError::NoProgress(batch));
+    }
+    count_unconnecting(sink, accepted.last_hash.iter(), unconnecting)?;
+    Ok(accepted)
+}
+
+/// Updates the count of announcements in a row that named nothing we know.
+fn count_unconnecting<'a>(
+    sink: &mut impl HeaderSink,
+    mut named: impl Iterator<Item = &'a BlockHash>,
+    unconnecting: &mut u32,
+) -> Result<(), SyncError> {
+    if named.any(|hash| sink.knows(hash)) {
+        *unconnecting = 0;
+        return Ok(());
+    }
+    *unconnecting += 1;
+    if *unconnecting > MAX_UNCONNECTING {
+        return Err(SyncError::Unconnected(
+            "announcements that never connect to the chain",
+        ));
+    }
+    Ok(())
 }
 
 /// Follows the peer's new-tip announcements after a sync: an unsolicited HEADERS (what hsd
@@ -473,26 +579,20 @@ pub async fn handle_announcement(
     unconnecting: &mut u32,
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
-    // The hashes the announcement names, to see afterwards whether they connected.
-    let (resync, named) = match packet {
+    match packet {
         Packet::Headers(headers) => {
-            if headers.len() > MAX_HEADERS {
-                return Err(SyncError::OversizeBatch(headers.len()));
-            }
-            let batch = headers.len();
-            if batch == 0 {
-                return Ok(report);
-            }
-            let checked = precheck_batch(sink.params(), headers)
-                .map_err(|(_, e)| SyncError::InvalidHeader(e))?;
-            let last = checked.last().map(HashedHeader::hash);
-            let accepted = sink.accept(checked).map_err(SyncError::InvalidHeader)?;
-            if batch == MAX_HEADERS && accepted.new == 0 && !accepted.orphaned {
-                return Err(SyncError::NoProgress(batch));
-            }
-            let orphaned = accepted.orphaned;
+            // Counted only if the sync round below does not connect them either.
+            let mut pending = 0;
+            let accepted = announce_headers(sink, headers, &mut pending)?;
+            let (orphaned, last) = (accepted.orphaned, accepted.last_hash);
             report.absorb(accepted);
-            (orphaned, last.into_iter().collect::<Vec<_>>())
+            if orphaned {
+                let round = sync_into(peer, sink, set_aside, unconnecting).await?;
+                report.merge(round);
+                count_unconnecting(sink, last.iter(), unconnecting)?;
+            } else if pending == 0 {
+                *unconnecting = 0;
+            }
         }
         Packet::Inv(items) => {
             let unknown: Vec<BlockHash> = items
@@ -500,32 +600,26 @@ pub async fn handle_announcement(
                 .filter_map(|i| i.block_hash())
                 .filter(|hash| !sink.knows(hash))
                 .collect();
-            (!unknown.is_empty(), unknown)
-        }
-        _ => (false, Vec::new()),
-    };
-    if resync {
-        let round = sync_into(peer, sink, set_aside).await?;
-        report.received += round.received;
-        report.reorgs.extend(round.reorgs);
-        report.last_on_best = round.last_on_best.or(report.last_on_best);
-        if named.iter().any(|hash| sink.knows(hash)) {
-            *unconnecting = 0;
-        } else {
-            *unconnecting += 1;
-            if *unconnecting > MAX_UNCONNECTING {
-                return Err(SyncError::Unconnected(
-                    "announcements that never connect to the chain",
-                ));
+            if !unknown.is_empty() {
+                let round = sync_into(peer, sink, set_aside, unconnecting).await?;
+                report.merge(round);
+                count_unconnecting(sink, unknown.iter(), unconnecting)?;
             }
         }
-    } else if !named.is_empty() {
-        *unconnecting = 0;
+        _ => {}
     }
     Ok(report)
 }
 
 impl SyncReport {
+    fn merge(&mut self, round: SyncReport) {
+        self.received += round.received;
+        self.reorgs.extend(round.reorgs);
+        if round.last_on_best.is_some() {
+            self.last_on_best = round.last_on_best;
+        }
+    }
+
     fn absorb(&mut self, accepted: Accepted) {
         self.received += accepted.received;
         self.reorgs.extend(accepted.reorgs);

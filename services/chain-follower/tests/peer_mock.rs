@@ -236,7 +236,7 @@ async fn bad_headers_server(listener: TcpListener, bad: usize) {
 }
 
 #[tokio::test]
-async fn a_header_with_bad_pow_ends_the_sync_with_a_ban_and_keeps_the_valid_prefix() {
+async fn a_header_with_bad_pow_ends_the_sync_with_a_ban_and_nothing_of_its_batch_is_taken() {
     use hnsfleet_chain_follower::HeaderChain;
     use hnsfleet_chain_follower::sync::{SyncError, sync_headers};
     use hnsfleet_hns::chain::ChainError;
@@ -255,6 +255,102 @@ async fn a_header_with_bad_pow_ends_the_sync_with_a_ban_and_keeps_the_valid_pref
         "{err}"
     );
     assert!(err.ban_worthy(), "{err}");
-    // Headers 1..=100 were valid and stay; nothing of the bad one or after it was accepted.
-    assert_eq!(chain.tip().height, 100);
+    // The batch fails the context-free checks (proof of work, linkage) as a whole, before the
+    // chain is touched: not even its valid first 100 headers are taken from this peer.
+    assert_eq!(chain.tip().height, 0);
+    assert_eq!(chain.pending_counts(), (0, 0));
+}
+
+/// A peer that completes the handshake and then never reads again: `send` never blocks (it
+/// queues within a byte budget and fails with `NotReading` once that is used up), and the
+/// writer stuck on the full socket ends the connection after its write deadline, which
+/// `next_packet` reports. So a session's timers keep firing whatever the peer does.
+#[tokio::test]
+async fn a_peer_that_stops_reading_cannot_block_sends() {
+    use hnsfleet_chain_follower::peer::{OUTBOUND_BYTES, WRITE_TIMEOUT};
+    use hnsfleet_hns::p2p::GetProof;
+    use hnsfleet_hns::types::{NameHash, TreeRoot};
+    let (l, addr) = listen().await;
+    let (held_tx, held) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (s, buf) = accept_handshake(l, &hsd_frames("VERSION")[0]).await;
+        // Keep the socket open, unread, until the test ends.
+        let _ = held_tx.send((s, buf));
+        tokio::time::sleep(Duration::from_secs(120)).await;
+    });
+    let mut peer = PeerConnection::connect(addr, &config(), 1_800_000_000)
+        .await
+        .unwrap();
+    let _held = held.await.unwrap();
+    // A GETPROOF frame is 73 bytes; far more than the budget plus any socket buffer.
+    let request = Packet::GetProof(GetProof {
+        root: TreeRoot([1; 32]),
+        key: NameHash([2; 32]),
+    });
+    let started = tokio::time::Instant::now();
+    let mut sent = 0usize;
+    let err = loop {
+        match tokio::time::timeout(Duration::from_secs(1), peer.send(&request)).await {
+            Ok(Ok(())) => {
+                sent += 1;
+                // Let the writer move frames into the socket until the kernel's buffers fill.
+                tokio::task::yield_now().await;
+            }
+            Ok(Err(e)) => break e,
+            Err(_) => panic!("send blocked after {sent} frames"),
+        }
+        assert!(sent < 10_000_000, "the send queue never filled");
+    };
+    assert!(matches!(err, PeerError::NotReading(_)), "{err}");
+    assert!(
+        sent * 73 >= OUTBOUND_BYTES,
+        "refused after only {sent} frames"
+    );
+    // The writer gives up on the stuck socket within its deadline and the stream ends.
+    let end = tokio::time::timeout(WRITE_TIMEOUT * 2, async {
+        loop {
+            match peer.next_packet().await {
+                Ok(_) => continue,
+                Err(e) => break e,
+            }
+        }
+    })
+    .await
+    .expect("the write deadline did not end the connection");
+    assert!(matches!(end, PeerError::NotReading(_)), "{end}");
+    assert!(started.elapsed() >= WRITE_TIMEOUT);
+}
+
+/// PINGs beyond the budget end the connection (a flood is dropped, not answered for ever).
+#[tokio::test]
+async fn a_ping_flood_is_answered_within_a_budget_then_dropped() {
+    use hnsfleet_chain_follower::peer::PING_BUDGET;
+    let (l, addr) = listen().await;
+    let (pongs_tx, pongs) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut s, mut buf) = accept_handshake(l, &hsd_frames("VERSION")[0]).await;
+        let magic = Network::Regtest.params().magic;
+        // One over the budget (more would sit unread when the follower closes, and closing a
+        // socket with unread data resets it, which could lose the last PONGs in flight).
+        for n in 0..=(PING_BUDGET as u64) {
+            let frame = Packet::Ping(n).encode_frame(magic).unwrap();
+            if s.write_all(&frame).await.is_err() {
+                break;
+            }
+        }
+        let mut answered = 0;
+        while let Some(p) = read_packet(&mut s, &mut buf).await {
+            if let Packet::Pong(_) = p {
+                answered += 1;
+            }
+        }
+        let _ = pongs_tx.send(answered);
+    });
+    let mut peer = PeerConnection::connect(addr, &config(), 1_800_000_000)
+        .await
+        .unwrap();
+    let err = peer.recv(Duration::from_secs(10)).await.unwrap_err();
+    assert!(matches!(err, PeerError::Flood(_)), "{err}");
+    drop(peer);
+    assert_eq!(pongs.await.unwrap(), PING_BUDGET);
 }

@@ -92,6 +92,44 @@ async fn gossiped_peers_are_dialled_within_the_caps_and_filters() {
     for refused in ["192.0.2.1", "127.0.0.99", "127.0.0.9:9"] {
         assert!(!log.contains(refused), "{refused} was dialled");
     }
+
+    // Dead gossip does not stay: each gossiped address with nothing listening (127.0.0.2..=8)
+    // is retried with backoff, then forgotten after its failures, and the known-peer count
+    // (the live entries the caps count) drops by as many.
+    let forgotten = |f: &hnsfleet_testkit::service::ServiceProcess| -> Vec<Value> {
+        f.log()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|line| {
+                line["fields"]["message"] == "forgetting a learnt peer that keeps failing"
+            })
+            .collect()
+    };
+    let dead = PER_SOURCE - 1;
+    let events = follower
+        .poll(Duration::from_secs(150), "dead gossip forgotten", |f| {
+            let events = forgotten(f);
+            (events.len() >= dead).then_some(events)
+        })
+        .unwrap();
+    for event in &events {
+        let peer = event["span"]["peer"].as_str().unwrap();
+        assert!(
+            peer.starts_with("127.0.0.") && peer.ends_with(":9"),
+            "{event}"
+        );
+        assert!(
+            event["fields"]["failures"].as_u64().unwrap() >= 8,
+            "{event}"
+        );
+    }
+    let after = follower.metric(metrics::KNOWN_PEERS).unwrap().unwrap();
+    assert!(
+        after <= known - dead as f64,
+        "{after} known peers, {known} before"
+    );
+    // hsd, which answered, is still a peer.
+    assert_tip_is_hsds(&mut api, &hsd).await;
     drop(follower);
     std::fs::remove_dir_all(&data_dir).unwrap();
 }

@@ -105,3 +105,35 @@ fn attestations_state_the_tip_and_verify() {
     assert_eq!(verified.statement().network_magic, params.magic);
     assert_eq!(verified.statement().signed_at, 1_900_000_000);
 }
+
+#[test]
+fn concurrent_batches_publish_tips_in_chain_order_and_the_watch_ends_on_the_tip() {
+    let (f, _) = follower(1);
+    let params = Network::Regtest.params();
+    let headers = mine_chain(params, &ChainEntry::genesis(params), 400, 600, 3);
+    let mut events = f.subscribe();
+    let watch = f.watch_tip();
+    // Two threads race to insert the same chain in small batches (like two peers syncing it
+    // alongside each other).
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            let (f, headers) = (&f, &headers);
+            scope.spawn(move || {
+                for batch in headers.chunks(7) {
+                    f.accept(batch.to_vec()).unwrap();
+                }
+            });
+        }
+    });
+    let mut last = 0;
+    while let Ok(change) = events.try_recv() {
+        assert!(
+            change.tip.height > last,
+            "{} after {last}",
+            change.tip.height
+        );
+        last = change.tip.height;
+    }
+    assert_eq!(last, 400);
+    assert_eq!(watch.borrow().tip, f.tip());
+}

@@ -100,7 +100,11 @@ impl Decoder for FrameDecoder {
                 continue;
             };
             if header.len > cap {
-                return Err(PeerError::Protocol(P2pError::PayloadTooLarge { len }));
+                return Err(PeerError::Protocol(P2pError::TypeTooLarge {
+                    packet_type: header.packet_type,
+                    len,
+                    max: cap,
+                }));
             }
             let wire_len = FRAME_HEADER_SIZE + len;
             if src.len() < wire_len {
@@ -195,7 +199,7 @@ mod tests {
             let mut buf = BytesMut::from(&head[..]);
             let err = FrameDecoder::new(magic()).decode(&mut buf).unwrap_err();
             assert!(
-                matches!(err, PeerError::Protocol(P2pError::PayloadTooLarge { .. })),
+                matches!(err, PeerError::Protocol(P2pError::TypeTooLarge { .. })),
                 "type {ty}: {err}"
             );
         }

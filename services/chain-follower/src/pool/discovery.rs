@@ -4,6 +4,11 @@
 //! [`MAX_SEEDED_PEERS`] addresses from DNS seeds, [`MAX_DISCOVERED_PEERS`] from gossip, and
 //! [`DISCOVERED_PER_SOURCE`] from any one gossiping peer.
 //!
+//! Learnt addresses are not kept forever: a dialer of one that fails [`LEARNT_MAX_FAILURES`]
+//! times in a row (connect errors, bans, sessions shorter than a minute; each retry backs off
+//! exponentially) ends, the address is forgotten, and its slot under the caps is free again, so
+//! the caps count live entries only and dead gossip cannot fill them.
+//!
 //! Gossip is filtered like hsd does before it dials: only full nodes (the NETWORK service
 //! bit), only publicly routable addresses on main and testnet. On regtest and simnet only
 //! loopback addresses are taken, so a local test network never dials out.
@@ -27,6 +32,9 @@ pub(super) const MAX_SEEDED_PEERS: usize = 64;
 pub(super) const MAX_DISCOVERED_PEERS: usize = 64;
 /// Most addresses one peer's gossip may add.
 pub(super) const DISCOVERED_PER_SOURCE: usize = 8;
+/// Consecutive failures after which a learnt address is forgotten (about two minutes of
+/// backed-off retries).
+pub(super) const LEARNT_MAX_FAILURES: u32 = 8;
 /// How often a DNS seed is resolved again for new addresses.
 const SEED_REFRESH: Duration = Duration::from_secs(30 * 60);
 /// Delay before retrying a DNS seed that did not resolve.
@@ -34,12 +42,13 @@ const SEED_RETRY: Duration = Duration::from_secs(60);
 /// hsd's NETWORK service bit: the peer serves the full chain (and proofs).
 const SERVICE_NETWORK: u64 = 1;
 
-/// Counts of the addresses learnt so far, for their caps.
+/// The live addresses learnt at run time and where each came from, for their caps.
 #[derive(Debug, Default)]
 pub(super) struct Learnt {
     seeded: usize,
     discovered: usize,
     by_source: HashMap<String, usize>,
+    origins: HashMap<PeerAddr, Source>,
 }
 
 /// Where a run-time address came from.
@@ -47,6 +56,38 @@ pub(super) struct Learnt {
 enum Origin<'a> {
     DnsSeed,
     Gossip(&'a str),
+}
+
+/// [`Origin`], owned, as remembered per address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    DnsSeed,
+    Gossip(String),
+}
+
+// === impl Learnt ===
+
+impl Learnt {
+    /// Forgets `addr`; its origin's caps get the slot back. False if it was not learnt.
+    fn forget(&mut self, addr: &PeerAddr) -> bool {
+        match self.origins.remove(addr) {
+            Some(Source::DnsSeed) => {
+                self.seeded = self.seeded.saturating_sub(1);
+                true
+            }
+            Some(Source::Gossip(source)) => {
+                self.discovered = self.discovered.saturating_sub(1);
+                if let Some(n) = self.by_source.get_mut(&source) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        self.by_source.remove(&source);
+                    }
+                }
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 // === impl Pool (discovery) ===
@@ -113,18 +154,47 @@ impl Pool {
             if !allowed || !self.dialing.lock().insert(addr.clone()) {
                 return false;
             }
-            match origin {
-                Origin::DnsSeed => learnt.seeded += 1,
+            let source = match origin {
+                Origin::DnsSeed => {
+                    learnt.seeded += 1;
+                    Source::DnsSeed
+                }
                 Origin::Gossip(source) => {
                     learnt.discovered += 1;
                     *learnt.by_source.entry(source.to_string()).or_default() += 1;
+                    Source::Gossip(source.to_string())
                 }
-            }
+            };
+            learnt.origins.insert(addr.clone(), source);
         }
         // The receiver lives as long as the pool runs; after shutdown nothing is dialled.
         let _ = self.new_dialers.send(addr);
         self.publish_known_peers();
         true
+    }
+}
+
+impl Pool {
+    /// Whether the dialer of `addr` should give up after `failures` in a row: only learnt
+    /// addresses are ever given up (configured peers are dialled for ever). When it should,
+    /// the address is forgotten here, in one step with the decision.
+    pub(super) fn give_up_learnt(&self, addr: &PeerAddr, failures: u32) -> bool {
+        if failures < LEARNT_MAX_FAILURES {
+            return false;
+        }
+        let forgotten = {
+            let mut learnt = self.learnt.lock();
+            let forgotten = learnt.forget(addr);
+            if forgotten {
+                self.dialing.lock().remove(addr);
+            }
+            forgotten
+        };
+        if forgotten {
+            tracing::info!(failures, "forgetting a learnt peer that keeps failing");
+            self.publish_known_peers();
+        }
+        forgotten
     }
 }
 

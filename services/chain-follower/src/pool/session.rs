@@ -263,7 +263,9 @@ impl Pool {
         let claimed = conn.version().height;
         let loader = self.loader_turn(claimed).await;
         // Nothing is in flight yet: any PROOF now is unsolicited and ends the sync.
-        let synced = sync_into(conn, &mut self.follower.sink(id), &mut SetAside::default()).await;
+        let mut unconnecting = 0u32;
+        let sink = &mut self.follower.sink(id);
+        let synced = sync_into(conn, sink, &mut SetAside::default(), &mut unconnecting).await;
         drop(loader);
         match synced {
             Ok(report) => {
@@ -294,7 +296,6 @@ impl Pool {
         let mut ping: Option<(u64, Instant)> = None;
         let mut budget = ProofBudget::new();
         let mut waiting: VecDeque<ProofJob> = VecDeque::new();
-        let mut unconnecting = 0u32;
         loop {
             tokio::select! {
                 job = jobs.recv() => {
