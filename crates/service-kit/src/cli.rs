@@ -135,6 +135,8 @@ pub fn announce_listening(listeners: &[(&str, SocketAddr)]) -> std::io::Result<(
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", serde_json::Value::Object(line))?;
     out.flush()?;
-    tracing::info!(?listeners, "listening");
+    for (name, addr) in listeners {
+        tracing::info!(listener = name, %addr, "listening");
+    }
     Ok(())
 }
