@@ -36,7 +36,7 @@ pub fn format(d: Duration) -> String {
     }
 }
 
-/// Serializes as [`format`].
+/// Serializes as [`format()`].
 pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format(*d))
 }
@@ -52,7 +52,7 @@ pub mod option {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    /// Serializes `Some` as [`super::format`], `None` as none.
+    /// Serializes `Some` as [`super::format()`], `None` as none.
     pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         match d {
             Some(d) => s.serialize_some(&super::format(*d)),

@@ -105,3 +105,37 @@ fn attestations_state_the_tip_and_verify() {
     assert_eq!(verified.statement().network_magic, params.magic);
     assert_eq!(verified.statement().signed_at, 1_900_000_000);
 }
+
+#[test]
+fn readyz_names_each_failing_rule() {
+    let (f, ready) = follower(2);
+    f.update_peers(|p| {
+        p.connected = 1;
+        p.best_height = 10;
+    });
+    let status = ready.status();
+    let names: Vec<&str> = status.checks.iter().map(|c| c.name).collect();
+    assert_eq!(
+        names,
+        ["peers", "synced_once", "near_best_peer", "chain_synced"]
+    );
+    let failing = status.failing();
+    // Regtest needs no minimum work and tolerates old tips: the chain itself counts as synced.
+    assert!(status.checks[3].ok, "{:?}", status.checks[3]);
+    assert_eq!(failing.len(), 3, "{failing:?}");
+    assert_eq!(failing[0], "peers: 1 of 2 required connected");
+    assert_eq!(failing[1], "synced_once: no header sync round finished yet");
+    assert!(
+        failing[2].starts_with("near_best_peer: tip 0 is 10 behind the best peer height 10"),
+        "{failing:?}"
+    );
+    f.update_peers(|p| {
+        p.connected = 2;
+        p.synced_once = true;
+    });
+    let params = Network::Regtest.params();
+    f.accept(mine_chain(params, &ChainEntry::genesis(params), 8, 600, 1))
+        .unwrap();
+    assert_eq!(ready.check(), Ok(()));
+    assert!(ready.status().checks.iter().all(|c| c.ok));
+}
