@@ -1,40 +1,24 @@
 //! The admin HTTP endpoint of every service: `GET /metrics` (Prometheus text format),
-//! `GET /healthz` (the process is alive: always 200) and `GET /readyz` (200 when the
-//! [`Readiness`] latch says ready, else 503 with the reason).
+//! `GET /healthz` (the process is alive: always 200, also while draining) and `GET /readyz`
+//! (200 when the [`Readiness`] latch says ready, else 503; both with the JSON
+//! [`Status`](crate::readiness::Status) naming each check, e.g.
+//! `{"ready":false,"draining":false,"checks":[{"name":"peers","ok":false,"detail":"0 of 1 required connected"}]}`).
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::net::TcpListener;
 
 use crate::Shutdown;
 use crate::readiness::Readiness;
 
-/// Name of the build-info metric every service exports (value 1, labels carry the build).
-pub const BUILD_INFO: &str = "hnsfleet_build_info";
-
 #[derive(Clone)]
 struct AdminState {
     registry: Registry,
     readiness: Readiness,
-}
-
-/// Registers `hnsfleet_build_info{service, version}` = 1 into `registry`.
-pub fn register_build_info(registry: &Registry, service: &str) -> prometheus::Result<()> {
-    let gauge = IntGaugeVec::new(
-        Opts::new(
-            BUILD_INFO,
-            "Build of the running hnsfleet service (always 1).",
-        ),
-        &["service", "version"],
-    )?;
-    gauge
-        .with_label_values(&[service, env!("CARGO_PKG_VERSION")])
-        .set(1);
-    registry.register(Box::new(gauge))
 }
 
 /// The admin routes over `registry` and `readiness`.
@@ -49,7 +33,9 @@ pub fn router(registry: Registry, readiness: Readiness) -> Router {
         })
 }
 
-/// Serves the admin routes on `listener` until `shutdown` is cancelled.
+/// Serves the admin routes on `listener` until `shutdown` is cancelled. The admin port keeps
+/// answering through the drain window (that is when `/readyz` says "draining"), so services
+/// pass the token that fires when listeners stop accepting, not the start of the drain.
 pub async fn serve(
     listener: TcpListener,
     registry: Registry,
@@ -78,8 +64,15 @@ async fn metrics(State(state): State<AdminState>) -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<AdminState>) -> impl IntoResponse {
-    match state.readiness.check() {
-        Ok(()) => (StatusCode::OK, "ready\n".to_string()),
-        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
-    }
+    let status = state.readiness.status();
+    let code = if status.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    // Serializing a struct of strings and bools cannot fail; an empty body would still carry
+    // the status code.
+    let mut body = serde_json::to_vec(&status).unwrap_or_default();
+    body.push(b'\n');
+    (code, [(header::CONTENT_TYPE, "application/json")], body)
 }

@@ -1,6 +1,8 @@
 //! What every hnsfleet service shares, so that each one behaves the same for an operator:
-//! the admin HTTP endpoint (`/metrics`, `/healthz`, `/readyz`), the readiness latch behind
-//! `/readyz`, the `hnsfleet_build_info` metric, tracing set-up and the shutdown token.
+//! the layered configuration loader ([`config`]), the admin HTTP endpoint (`/metrics`,
+//! `/healthz`, `/readyz`), the readiness latch behind `/readyz`, the metrics every service
+//! exports and the naming rules for the rest ([`metrics`]), tracing set-up, and the shutdown
+//! sequence ([`shutdown::Lifecycle`]: drain, stop accepting, grace deadline).
 //!
 //! Nothing here knows about Handshake or DNS. Services create one `prometheus::Registry` in
 //! `main`, register their metrics into it (no global registry), and hand it to
@@ -8,8 +10,13 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod cli;
+pub mod config;
+pub mod metrics;
 pub mod readiness;
+pub mod shutdown;
 pub mod telemetry;
 
-pub use readiness::Readiness;
+pub use readiness::{Check, Readiness};
+pub use shutdown::Lifecycle;
 pub use tokio_util::sync::CancellationToken as Shutdown;

@@ -1,10 +1,12 @@
 //! Tracing set-up shared by the services: structured logs to stderr, filtered by
 //! `RUST_LOG`-style directives (default `info`), plain text or JSON lines.
 
+use serde::{Deserialize, Serialize};
 use tracing_subscriber::EnvFilter;
 
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Log output format (config key `log_format`, flag `--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
     #[default]

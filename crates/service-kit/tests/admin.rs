@@ -1,9 +1,11 @@
 //! The admin endpoint over a real socket on port 0.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use hnsfleet_service_kit::admin::{self, BUILD_INFO};
-use hnsfleet_service_kit::{Readiness, Shutdown};
+use hnsfleet_service_kit::admin;
+use hnsfleet_service_kit::metrics::{self, BUILD_INFO};
+use hnsfleet_service_kit::{Check, Readiness, Shutdown};
 use prometheus::Registry;
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -19,10 +21,15 @@ async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     (status, body)
 }
 
+async fn readyz(addr: std::net::SocketAddr) -> (u16, Value) {
+    let (status, body) = get(addr, "/readyz").await;
+    (status, serde_json::from_str(&body).unwrap())
+}
+
 #[tokio::test]
-async fn metrics_health_and_readiness() {
+async fn metrics_health_and_readiness_with_named_checks() {
     let registry = Registry::new();
-    admin::register_build_info(&registry, "test-service").unwrap();
+    metrics::register_service(&registry, "test-service").unwrap();
     let readiness = Readiness::new();
     let shutdown = Shutdown::new();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -37,11 +44,40 @@ async fn metrics_health_and_readiness() {
     let (status, body) = get(addr, "/healthz").await;
     assert_eq!(status, 200);
     assert_eq!(body, "ok\n");
-    assert_eq!(get(addr, "/readyz").await, (503, "not ready\n".into()));
-    readiness.set_ready(true);
-    assert_eq!(get(addr, "/readyz").await, (200, "ready\n".into()));
+    assert_eq!(
+        readyz(addr).await,
+        (
+            503,
+            json!({"ready": false, "draining": false, "checks": [
+                {"name": "started", "ok": false, "detail": "readiness not evaluated yet"}
+            ]})
+        )
+    );
+    readiness.report(vec![
+        Check::new("peers", false, "0 of 1 required connected"),
+        Check::new("synced_once", true, "a header sync round finished"),
+    ]);
+    assert_eq!(
+        readyz(addr).await,
+        (
+            503,
+            json!({"ready": false, "draining": false, "checks": [
+                {"name": "peers", "ok": false, "detail": "0 of 1 required connected"},
+                {"name": "synced_once", "ok": true, "detail": "a header sync round finished"}
+            ]})
+        )
+    );
+    readiness.report(vec![Check::new("peers", true, "1 of 1 required connected")]);
+    let (status, body) = readyz(addr).await;
+    assert_eq!((status, &body["ready"]), (200, &json!(true)));
     readiness.start_draining();
-    assert_eq!(get(addr, "/readyz").await, (503, "draining\n".into()));
+    let (status, body) = readyz(addr).await;
+    assert_eq!(status, 503);
+    assert_eq!(
+        (&body["ready"], &body["draining"]),
+        (&json!(false), &json!(true))
+    );
+    assert_eq!(get(addr, "/healthz").await.0, 200, "alive while draining");
 
     let (status, body) = get(addr, "/metrics").await;
     assert_eq!(status, 200);
@@ -51,6 +87,8 @@ async fn metrics_health_and_readiness() {
         )),
         "{body}"
     );
+    #[cfg(target_os = "linux")]
+    assert!(body.contains("\nprocess_resident_memory_bytes "), "{body}");
     assert_eq!(get(addr, "/nope").await.0, 404);
 
     shutdown.cancel();

@@ -122,18 +122,22 @@ impl ServiceProcess {
         http_get(self.addr("admin")?, path)
     }
 
-    /// Polls `/readyz` until it answers 200 or `within` passes.
+    /// Polls `/readyz` until it answers 200 or `within` passes (the error shows the last
+    /// answer, which names the failing readiness checks).
     pub fn wait_ready(&self, within: Duration) -> Result<(), TestkitError> {
         let deadline = Instant::now() + within;
         loop {
-            if let Ok((200, _)) = self.admin_get("/readyz") {
-                return Ok(());
-            }
+            let last = match self.admin_get("/readyz") {
+                Ok((200, _)) => return Ok(()),
+                Ok((_, body)) => body,
+                Err(e) => e.to_string(),
+            };
             if Instant::now() >= deadline {
                 return Err(TestkitError::Output {
                     what: "/readyz".into(),
                     detail: format!(
-                        "not ready within {within:?}; log tail:\n{}",
+                        "not ready within {within:?}: {}; log tail:\n{}",
+                        last.trim(),
                         self.log_tail(30)
                     ),
                 });

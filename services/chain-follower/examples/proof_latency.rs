@@ -79,7 +79,7 @@ fn rpc(conn: &mut StdTcpStream, auth: &str, body: &str) -> String {
 /// Starts the follower service in-process against `peer`; returns its gRPC URL.
 async fn start_service(
     peer: std::net::SocketAddr,
-    shutdown: tokio_util::sync::CancellationToken,
+    lifecycle: hnsfleet_service_kit::Lifecycle,
 ) -> String {
     use hnsfleet_chain_follower::config::FollowerConfig;
     use hnsfleet_chain_follower::service::{Listeners, run};
@@ -95,7 +95,7 @@ async fn start_service(
     let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", grpc.local_addr().unwrap());
     tokio::spawn(async move {
-        run(config, Listeners { grpc, admin }, shutdown)
+        run(config, Listeners { grpc, admin }, lifecycle)
             .await
             .unwrap()
     });
@@ -137,8 +137,9 @@ async fn main() {
     let mut http = StdTcpStream::connect(hsd.http_addr().unwrap()).unwrap();
     http.set_nodelay(true).unwrap();
 
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let url = start_service(hsd.p2p_addr().unwrap(), shutdown.clone()).await;
+    // No drain window: nothing balances load onto this in-process follower.
+    let lifecycle = hnsfleet_service_kit::Lifecycle::new(Duration::ZERO, Duration::from_secs(5));
+    let url = start_service(hsd.p2p_addr().unwrap(), lifecycle.clone()).await;
     let mut api = loop {
         match ChainFollowerClient::connect(url.clone()).await {
             Ok(c) => break c,
@@ -197,6 +198,6 @@ async fn main() {
     report("hnsfleet look-up (GETPROOF + verify)", ours);
     report("hnsfleet service (gRPC LookupName)", service);
     report("hsd getnameresource JSON-RPC", theirs);
-    shutdown.cancel();
+    lifecycle.begin_shutdown();
     drop(hsd);
 }

@@ -1,6 +1,9 @@
-//! The follower's one typed configuration: built-in defaults, then the TOML file
-//! (`deny_unknown_fields`), then `HNSFLEET_*` environment variables, then command-line flags;
-//! later wins. [`FollowerConfig::validate`] checks the whole result once and names the bad key.
+//! The follower's one typed configuration, loaded by the service kit's layered loader
+//! ([`hnsfleet_service_kit::config`]): built-in defaults, then the TOML file (unknown keys
+//! refused), then `HNSFLEET_*` environment variables, then the flags given; later wins.
+//! Every key is declared once, here, with its doc comment; durations are human strings
+//! (`proof_timeout = "5s"`). [`FollowerConfig::validate`] checks the whole result once and
+//! names the bad key.
 //!
 //! Network-dependent defaults (seed peers, how many peers must agree before the follower calls
 //! itself ready) are resolved from the final `network`, so `--network regtest` alone changes
@@ -8,11 +11,13 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use hnsfleet_hns::params::{Network, NetworkParams};
+pub use hnsfleet_service_kit::config::ConfigError;
+use hnsfleet_service_kit::config::{Loader, ServiceConfig, ServiceSettings, duration};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
@@ -33,36 +38,6 @@ macro_rules! serde_as_string {
             }
         }
     };
-}
-
-/// Why a configuration was refused. Every message names the key at fault.
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The config file could not be read.
-    #[error("config file {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The config file is not valid TOML for this schema (unknown key, wrong type...).
-    #[error("config file {path}: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The parser's message (it names the key and line).
-        message: String,
-    },
-    /// A value is out of range or inconsistent with another.
-    #[error("config key `{key}`: {message}")]
-    Invalid {
-        /// The key.
-        key: &'static str,
-        /// What is wrong.
-        message: String,
-    },
 }
 
 /// A peer to dial: `HOST:PORT` for plain TCP, `KEY@HOST:PORT` for brontide, where KEY is the
@@ -104,20 +79,11 @@ pub struct BadSeedHost {
     why: &'static str,
 }
 
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-/// Everything a follower can be told. See `docs/` and `--help` for each key.
+/// Everything a follower can be told: every key, once. The README's config table lists the
+/// same keys (a test checks it), each with its flag `--key-name` and variable
+/// `HNSFLEET_KEY_NAME`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct FollowerConfig {
     /// `main`, `testnet`, `regtest` or `simnet`.
     #[serde(with = "network_serde")]
@@ -144,26 +110,30 @@ pub struct FollowerConfig {
     pub min_peers: Option<usize>,
     /// Ready only while the tip is within this many blocks of the best height a peer announced.
     pub ready_within: u32,
-    /// How long a misbehaving peer stays banned, seconds (hsd: 24 h).
-    pub ban_secs: u64,
-    /// How long one peer may take to answer a proof request, milliseconds.
-    pub proof_timeout_ms: u64,
-    /// How long one peer may take to answer a header request, milliseconds (hsd: 30 s); a
-    /// peer that stalls longer is dropped and redialled later.
-    pub response_timeout_ms: u64,
-    /// After this many milliseconds without an answer, a proof request is also sent to the next
-    /// peer (hedging); the first verified answer wins.
-    pub hedge_after_ms: u64,
+    /// How long a misbehaving peer stays banned (hsd: 24h).
+    #[serde(with = "duration")]
+    pub ban_time: Duration,
+    /// How long one peer may take to answer a proof request.
+    #[serde(with = "duration")]
+    pub proof_timeout: Duration,
+    /// How long one peer may take to answer a header request (hsd: 30s); a peer that stalls
+    /// longer is dropped and redialled later.
+    #[serde(with = "duration")]
+    pub response_timeout: Duration,
+    /// After this long without an answer, a proof request is also sent to the next peer
+    /// (hedging); the first verified answer wins.
+    #[serde(with = "duration")]
+    pub hedge_after: Duration,
     /// Secret key file (64 hex digits) signing tip attestations; default `DATA_DIR/follower.key`,
     /// created on first start.
     pub key_file: Option<PathBuf>,
     /// Start a new header file from the network's built-in checkpoint instead of genesis
     /// (mainnet only; ignored on networks without one).
     pub checkpoint: bool,
-    /// Tracing filter (`info`, `hnsfleet=debug,warn`, ...).
-    pub log: String,
-    /// Log output format.
-    pub log_format: LogFormat,
+    /// The keys every service shares: `log`, `log_format`, `shutdown_drain` and
+    /// `shutdown_grace` (see [`ServiceSettings`]).
+    #[serde(flatten)]
+    pub service: ServiceSettings,
 }
 
 // === impl PeerAddr ===
@@ -332,34 +302,22 @@ impl Default for FollowerConfig {
             max_peers: 8,
             min_peers: None,
             ready_within: 2,
-            ban_secs: 24 * 60 * 60,
-            proof_timeout_ms: 5_000,
-            response_timeout_ms: 30_000,
-            hedge_after_ms: 250,
+            ban_time: Duration::from_secs(24 * 60 * 60),
+            proof_timeout: Duration::from_secs(5),
+            response_timeout: Duration::from_secs(30),
+            hedge_after: Duration::from_millis(250),
             key_file: None,
             checkpoint: true,
-            log: "info".into(),
-            log_format: LogFormat::Text,
+            service: ServiceSettings::default(),
         }
     }
 }
 
 impl FollowerConfig {
-    /// Defaults overlaid with the TOML file at `path`.
-    pub fn from_file(path: &Path) -> Result<FollowerConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message,
-        })
-    }
-
-    /// Defaults overlaid with TOML text.
-    pub fn from_toml(text: &str) -> Result<FollowerConfig, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))
+    /// Defaults overlaid with TOML text, validated (tests and `--check-config` round trips;
+    /// services load through [`crate::cli::FollowerArgs::resolve`]).
+    pub fn from_toml(text: &str) -> Result<FollowerConfig, ConfigError> {
+        Ok(Loader::new().toml(text).load::<FollowerConfig>()?.config)
     }
 
     /// The network's parameters.
@@ -435,24 +393,9 @@ impl FollowerConfig {
             .unwrap_or_else(|| self.data_dir.join("follower.key"))
     }
 
-    /// Per-peer proof deadline.
-    pub fn proof_timeout(&self) -> Duration {
-        Duration::from_millis(self.proof_timeout_ms)
-    }
-
-    /// Delay before a proof request is hedged to another peer.
-    pub fn hedge_after(&self) -> Duration {
-        Duration::from_millis(self.hedge_after_ms)
-    }
-
     /// Checks the values that types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key, message: &str| {
-            Err(ConfigError::Invalid {
-                key,
-                message: message.to_string(),
-            })
-        };
+        let invalid = |key, message: &str| Err(ConfigError::invalid(key, message));
         let dns_seeds = self.effective_dns_seeds();
         if self.effective_peers().is_empty() && dns_seeds.is_empty() {
             return invalid(
@@ -480,28 +423,39 @@ impl FollowerConfig {
                 ),
             );
         }
-        if !(100..=120_000).contains(&self.proof_timeout_ms) {
-            return invalid("proof_timeout_ms", "must be between 100 and 120000");
+        let ms = Duration::from_millis;
+        if !(ms(100)..=ms(120_000)).contains(&self.proof_timeout) {
+            return invalid("proof_timeout", "must be between 100ms and 2m");
         }
-        if !(100..=600_000).contains(&self.response_timeout_ms) {
-            return invalid("response_timeout_ms", "must be between 100 and 600000");
+        if !(ms(100)..=ms(600_000)).contains(&self.response_timeout) {
+            return invalid("response_timeout", "must be between 100ms and 10m");
         }
-        if self.hedge_after_ms == 0 || self.hedge_after_ms >= self.proof_timeout_ms {
-            return invalid(
-                "hedge_after_ms",
-                "must be above 0 and below proof_timeout_ms",
-            );
+        if self.hedge_after.is_zero() || self.hedge_after >= self.proof_timeout {
+            return invalid("hedge_after", "must be above 0 and below proof_timeout");
         }
-        if self.ban_secs == 0 {
-            return invalid("ban_secs", "must be above 0");
+        if self.ban_time < Duration::from_secs(1) {
+            return invalid("ban_time", "must be at least 1s");
         }
         if self.data_dir.as_os_str().is_empty() {
             return invalid("data_dir", "must not be empty");
         }
-        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log) {
-            return invalid("log", &e.to_string());
-        }
-        Ok(())
+        self.service.validate()
+    }
+}
+
+impl ServiceConfig for FollowerConfig {
+    const LIST_KEYS: &'static [&'static str] = &["peers", "dns_seeds"];
+
+    fn settings(&self) -> &ServiceSettings {
+        &self.service
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        FollowerConfig::validate(self)
+    }
+
+    fn resolved(&self) -> Self {
+        FollowerConfig::resolved(self)
     }
 }
 

@@ -17,7 +17,7 @@ use hnsfleet_hns::chain::{ChainEntry, ChainError, SafeRoot, is_synced};
 use hnsfleet_hns::header::{HashedHeader, Header};
 use hnsfleet_hns::params::NetworkParams;
 use hnsfleet_hns::types::BlockHash;
-use hnsfleet_service_kit::Readiness;
+use hnsfleet_service_kit::{Check, Readiness};
 use parking_lot::Mutex;
 use secp256k1::SecretKey;
 use tokio::sync::{broadcast, watch};
@@ -243,15 +243,16 @@ impl Follower {
 
     /// Ready when enough peers are connected, a sync round finished, the tip is within
     /// `rules.within` blocks of the best peer height, and the chain counts as synced (enough
-    /// work, tip not too old).
+    /// work, tip not too old); each rule is a named check on `/readyz`.
     pub fn refresh_readiness(&self) {
         let stats = *self.peers.lock();
-        let tip = self.tip();
-        let ready = stats.connected >= self.rules.min_peers
-            && stats.synced_once
-            && tip.height.saturating_add(self.rules.within) >= stats.best_height
-            && is_synced(self.params, &tip, self.now());
-        self.readiness.set_ready(ready);
+        self.readiness.report(ready_checks(
+            self.params,
+            &self.rules,
+            &stats,
+            &self.tip(),
+            self.now(),
+        ));
     }
 
     /// Hashes and inserts a batch from this node itself (no context-free pre-check, origin 0;
@@ -351,6 +352,60 @@ fn spawn_store_writer(
             }
         })?;
     Ok((tx, thread))
+}
+
+/// The readiness rules, one [`Check`] each: `peers`, `synced_once`, `near_best_peer`,
+/// `chain_synced`.
+fn ready_checks(
+    params: &NetworkParams,
+    rules: &ReadyRules,
+    stats: &PeerStats,
+    tip: &ChainEntry,
+    now: u64,
+) -> Vec<Check> {
+    let behind = stats.best_height.saturating_sub(tip.height);
+    let age = now.saturating_sub(tip.time);
+    vec![
+        Check::new(
+            "peers",
+            stats.connected >= rules.min_peers,
+            format!(
+                "{} of {} required connected",
+                stats.connected, rules.min_peers
+            ),
+        ),
+        Check::new(
+            "synced_once",
+            stats.synced_once,
+            if stats.synced_once {
+                "a header sync round finished"
+            } else {
+                "no header sync round finished yet"
+            },
+        ),
+        Check::new(
+            "near_best_peer",
+            tip.height.saturating_add(rules.within) >= stats.best_height,
+            format!(
+                "tip {} is {behind} behind the best peer height {} (at most {})",
+                tip.height, stats.best_height, rules.within
+            ),
+        ),
+        Check::new(
+            "chain_synced",
+            is_synced(params, tip, now),
+            format!(
+                "tip {} is {age} s old (at most {}), minimum chainwork {}",
+                tip.height,
+                params.max_tip_age,
+                if tip.chainwork >= params.pow.min_chainwork {
+                    "reached"
+                } else {
+                    "not reached"
+                }
+            ),
+        ),
+    ]
 }
 
 impl std::fmt::Debug for Follower {

@@ -15,7 +15,7 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::follower::{Follower, TipChange};
-use crate::pool::{LookupFailure, Pool};
+use crate::pool::{LookupFailure, NameAnswer, Pool};
 
 /// Tip events buffered per watcher on the wire side.
 const WATCH_BUFFER: usize = 16;
@@ -102,7 +102,13 @@ impl ChainFollower for FollowerApi {
         let span = tracing::info_span!("lookup", name = name.as_str());
         let key = name.hash();
         let metrics = self.follower.metrics();
-        let answer = match self.pool.lookup(key).instrument(span).await {
+        let started = tokio::time::Instant::now();
+        let answer = self.pool.lookup(key).instrument(span).await;
+        metrics
+            .proof_latency
+            .with_label_values(&[result_label(&answer)])
+            .observe(started.elapsed().as_secs_f64());
+        let answer = match answer {
             Ok(answer) => answer,
             Err(e) => {
                 metrics.proofs_served.with_label_values(&["error"]).inc();
@@ -157,6 +163,18 @@ pub fn status_of(e: &LookupFailure) -> Status {
     match e {
         LookupFailure::Timeout(_) => Status::deadline_exceeded(e.to_string()),
         _ => Status::unavailable(e.to_string()),
+    }
+}
+
+/// The `result` label of the proof latency histogram (one of
+/// [`crate::metrics::LOOKUP_RESULTS`]).
+pub fn result_label(answer: &Result<NameAnswer, LookupFailure>) -> &'static str {
+    match answer {
+        Ok(_) => "ok",
+        Err(LookupFailure::NotSynced(_)) => "not_synced",
+        Err(LookupFailure::NoPeers(_)) => "no_peers",
+        Err(LookupFailure::Timeout(_)) => "timeout",
+        Err(_) => "failed",
     }
 }
 

@@ -17,5 +17,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    main_with(Args::parse().follower)
+    match hnsfleet_service_kit::cli::parse::<Args>() {
+        Ok(args) => main_with(args.follower),
+        Err(code) => code,
+    }
 }

@@ -1,7 +1,12 @@
-//! The follower's Prometheus metrics, registered into the registry `main` creates. Names are
-//! `pub const`s so dashboards and tests refer to the same strings.
+//! The follower's Prometheus metrics, registered into the registry `main` creates (next to the
+//! build-info and process metrics every service exports). Names follow the Prometheus
+//! conventions (`hnsfleet_follower_<what>[_<unit>]`, counters `_total`; checked by
+//! `hnsfleet_service_kit::metrics::naming_problems` in the tests) and are `pub const`s so
+//! dashboards and tests refer to the same strings.
 
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
 
 /// Height of the best validated tip.
 pub const TIP_HEIGHT: &str = "hnsfleet_follower_tip_height";
@@ -11,7 +16,7 @@ pub const BEST_PEER_HEIGHT: &str = "hnsfleet_follower_best_peer_height";
 pub const PEERS_CONNECTED: &str = "hnsfleet_follower_peers_connected";
 /// Peer addresses the pool dials: configured peers, seeds, and the addresses DNS seeds and
 /// gossip gave.
-pub const KNOWN_PEERS: &str = "hnsfleet_follower_known_peers";
+pub const PEERS_KNOWN: &str = "hnsfleet_follower_peers_known";
 /// Peers currently banned.
 pub const PEERS_BANNED: &str = "hnsfleet_follower_peers_banned";
 /// Headers that passed full validation.
@@ -22,8 +27,11 @@ pub const PROOFS_SERVED: &str = "hnsfleet_follower_proofs_served_total";
 pub const BANS: &str = "hnsfleet_follower_bans_total";
 /// Peer sessions ended, by reason (`closed`, `timeout`, `banned`, `error`).
 pub const DISCONNECTS: &str = "hnsfleet_follower_disconnects_total";
-/// Time from a look-up request to its verified proof.
+/// Time from a look-up request to its verified proof, or to its failure, by result
+/// ([`LOOKUP_RESULTS`]).
 pub const PROOF_LATENCY: &str = "hnsfleet_follower_proof_latency_seconds";
+/// The `result` label values of [`PROOF_LATENCY`]: a verified proof, or why there was none.
+pub const LOOKUP_RESULTS: [&str; 5] = ["ok", "not_synced", "no_peers", "timeout", "failed"];
 /// Proof requests also sent to another peer because the first was slow or failed.
 pub const PROOF_HEDGES: &str = "hnsfleet_follower_proof_hedges_total";
 /// Reorganizations, by depth (histogram of disconnected blocks).
@@ -43,7 +51,7 @@ pub struct Metrics {
     pub best_peer_height: IntGauge,
     /// See [`PEERS_CONNECTED`].
     pub peers_connected: IntGauge,
-    /// See [`KNOWN_PEERS`].
+    /// See [`PEERS_KNOWN`].
     pub known_peers: IntGauge,
     /// See [`PEERS_BANNED`].
     pub peers_banned: IntGauge,
@@ -55,8 +63,8 @@ pub struct Metrics {
     pub bans: IntCounterVec,
     /// See [`DISCONNECTS`].
     pub disconnects: IntCounterVec,
-    /// See [`PROOF_LATENCY`].
-    pub proof_latency: Histogram,
+    /// See [`PROOF_LATENCY`]; label `result`.
+    pub proof_latency: HistogramVec,
     /// See [`PROOF_HEDGES`].
     pub proof_hedges: IntCounter,
     /// See [`REORG_DEPTH`].
@@ -103,6 +111,9 @@ impl Metrics {
         for reason in ["closed", "timeout", "dropped", "banned", "error"] {
             m.disconnects.with_label_values(&[reason]);
         }
+        for result in LOOKUP_RESULTS {
+            m.proof_latency.with_label_values(&[result]);
+        }
         Ok(m)
     }
 
@@ -123,7 +134,7 @@ impl Metrics {
             )?,
             peers_connected: IntGauge::new(PEERS_CONNECTED, "Peers with an open session.")?,
             known_peers: IntGauge::new(
-                KNOWN_PEERS,
+                PEERS_KNOWN,
                 "Peer addresses dialled: configured, seeds, DNS-seed and gossiped addresses.",
             )?,
             peers_banned: IntGauge::new(PEERS_BANNED, "Peers currently banned.")?,
@@ -140,9 +151,13 @@ impl Metrics {
                 Opts::new(DISCONNECTS, "Peer sessions ended, by reason."),
                 &["reason"],
             )?,
-            proof_latency: Histogram::with_opts(
-                HistogramOpts::new(PROOF_LATENCY, "Look-up request to verified proof.")
-                    .buckets(latency_buckets),
+            proof_latency: HistogramVec::new(
+                HistogramOpts::new(
+                    PROOF_LATENCY,
+                    "Look-up request to verified proof or failure, by result.",
+                )
+                .buckets(latency_buckets),
+                &["result"],
             )?,
             proof_hedges: IntCounter::new(
                 PROOF_HEDGES,
@@ -154,5 +169,43 @@ impl Metrics {
             )?,
             store_errors: IntCounter::new(STORE_ERRORS, "Header-file write failures.")?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_conventions_and_every_family_is_exported_before_any_event() {
+        let registry = Registry::new();
+        Metrics::register(&registry).unwrap();
+        assert_eq!(
+            hnsfleet_service_kit::metrics::naming_problems(&registry),
+            Vec::<String>::new()
+        );
+        let names: Vec<String> = registry
+            .gather()
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect();
+        for name in [
+            TIP_HEIGHT,
+            BEST_PEER_HEIGHT,
+            PEERS_CONNECTED,
+            PEERS_KNOWN,
+            PEERS_BANNED,
+            HEADERS_VALIDATED,
+            PROOFS_SERVED,
+            BANS,
+            DISCONNECTS,
+            PROOF_LATENCY,
+            PROOF_HEDGES,
+            REORG_DEPTH,
+            STORE_ERRORS,
+        ] {
+            assert!(names.iter().any(|n| n == name), "{name} not in {names:?}");
+        }
+        assert_eq!(names.len(), 13, "{names:?}");
     }
 }

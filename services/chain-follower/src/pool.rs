@@ -344,10 +344,6 @@ impl Pool {
                             for (other, sent) in waiting_on.iter().filter(|(o, _)| *o != id) {
                                 self.record(*other, Some(sent.elapsed()));
                             }
-                            self.follower
-                                .metrics()
-                                .proof_latency
-                                .observe(started.elapsed().as_secs_f64());
                             return Ok(NameAnswer {
                                 height: safe.height,
                                 root: safe.tree_root,

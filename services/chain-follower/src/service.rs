@@ -1,8 +1,9 @@
 //! The running follower: binds its listeners, opens the header store, starts the peer pool,
-//! the gRPC API and the admin endpoints, and stops them all on one shutdown token.
+//! the gRPC API and the admin endpoints, and stops them through the service kit's shutdown
+//! sequence ([`Lifecycle`]): not ready at once, listeners close after the drain window,
+//! in-flight requests get the grace period, then the pool stops.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,14 +12,13 @@ use anyhow::Context;
 use hnsfleet_hns::chain::CheckpointBlob;
 use hnsfleet_hns::params::Network;
 use hnsfleet_proto::follower::v1::chain_follower_server::ChainFollowerServer;
-use hnsfleet_service_kit::Readiness;
-use hnsfleet_service_kit::admin;
+use hnsfleet_service_kit::shutdown::Ending;
+use hnsfleet_service_kit::{Lifecycle, admin, cli, metrics as kit_metrics};
 use prometheus::Registry;
 use secp256k1::SecretKey;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_stream::wrappers::TcpListenerStream;
-use tokio_util::sync::CancellationToken;
 
 use crate::config::FollowerConfig;
 use crate::follower::{Follower, ReadyRules};
@@ -43,8 +43,9 @@ pub struct Listeners {
     pub admin: TcpListener,
 }
 
-/// Binds the configured listeners, prints `{"event":"listening","grpc":..,"admin":..}` on
-/// stdout, and runs until SIGINT or SIGTERM.
+/// Binds the configured listeners, watches SIGTERM/SIGINT, prints
+/// `{"event":"listening","grpc":..,"admin":..}` on stdout, and runs until a signal and the
+/// shutdown sequence end it.
 pub async fn run_until_signal(config: FollowerConfig) -> anyhow::Result<()> {
     let grpc = TcpListener::bind(config.grpc_listen)
         .await
@@ -52,45 +53,23 @@ pub async fn run_until_signal(config: FollowerConfig) -> anyhow::Result<()> {
     let admin = TcpListener::bind(config.admin_listen)
         .await
         .with_context(|| format!("admin_listen {}", config.admin_listen))?;
-    print_listening(grpc.local_addr()?, admin.local_addr()?)?;
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
-    run(config, Listeners { grpc, admin }, shutdown).await
+    let lifecycle = Lifecycle::from_settings(&config.service);
+    // Before the listening line: a signal sent as soon as it is read must not be lost.
+    lifecycle.watch_signals().context("signal handlers")?;
+    cli::announce_listening(&[("grpc", grpc.local_addr()?), ("admin", admin.local_addr()?)])?;
+    run(config, Listeners { grpc, admin }, lifecycle).await
 }
 
-fn print_listening(grpc: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
-    let line = serde_json::json!({"event": "listening", "grpc": grpc.to_string(), "admin": admin.to_string()});
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}")?;
-    out.flush()?;
-    tracing::info!(%grpc, %admin, "listening");
-    Ok(())
-}
-
-async fn cancel_on_signal(shutdown: CancellationToken) {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot watch SIGTERM");
-            return;
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("shutting down");
-    shutdown.cancel();
-}
-
-/// Runs the follower on bound `listeners` until `shutdown` is cancelled.
+/// Runs the follower on bound `listeners` until `lifecycle`'s shutdown sequence ends
+/// ([`Lifecycle::begin_shutdown`] starts it; SIGTERM does when
+/// [`Lifecycle::watch_signals`] was called).
 pub async fn run(
     config: FollowerConfig,
     listeners: Listeners,
-    shutdown: CancellationToken,
+    lifecycle: Lifecycle,
 ) -> anyhow::Result<()> {
     let registry = Registry::new();
-    admin::register_build_info(&registry, "chain-follower")?;
+    kit_metrics::register_service(&registry, "chain-follower")?;
     let metrics = Metrics::register(&registry)?;
     let params = config.params();
 
@@ -117,7 +96,7 @@ pub async fn run(
         "opened header store"
     );
 
-    let readiness = Readiness::new();
+    let readiness = lifecycle.readiness().clone();
     let follower = Follower::new(
         params,
         chain,
@@ -138,57 +117,59 @@ pub async fn run(
             dns_seeds: config.effective_dns_seeds(),
             discover: config.effective_discover_peers(),
             max_peers: config.max_peers,
-            ban: Duration::from_secs(config.ban_secs),
-            proof_timeout: config.proof_timeout(),
-            hedge_after: config.hedge_after(),
+            ban: config.ban_time,
+            proof_timeout: config.proof_timeout,
+            hedge_after: config.hedge_after,
             user_agent: format!("/hnsfleet-follower:{}/", env!("CARGO_PKG_VERSION")),
-            response_timeout: Duration::from_millis(config.response_timeout_ms),
+            response_timeout: config.response_timeout,
         },
     );
 
+    // Background work runs until the servers are done (in-flight look-ups need the peers).
+    let stopped = lifecycle.stopped();
     let mut tasks = JoinSet::new();
-    pool.start(&shutdown, &mut tasks);
+    pool.start(&stopped, &mut tasks);
     {
         let follower = Arc::clone(&follower);
-        let shutdown = shutdown.clone();
+        let stopped = stopped.clone();
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(READINESS_INTERVAL);
             loop {
                 tokio::select! {
                     _ = tick.tick() => follower.refresh_readiness(),
-                    () = shutdown.cancelled() => return,
+                    () = stopped.cancelled() => return,
                 }
             }
         });
     }
-    let admin_server = admin::serve(
-        listeners.admin,
-        registry,
-        readiness.clone(),
-        shutdown.clone(),
+    // Listeners (and WatchTip streams) stop when the drain window is over.
+    let stop_accepting = lifecycle.stop_accepting();
+    let admin_server = admin::serve(listeners.admin, registry, readiness, stop_accepting.clone());
+    let api = FollowerApi::new(
+        Arc::clone(&follower),
+        Arc::clone(&pool),
+        stop_accepting.clone(),
     );
-    let api = FollowerApi::new(Arc::clone(&follower), Arc::clone(&pool), shutdown.clone());
-    let grpc_shutdown = shutdown.clone();
     let grpc_server = tonic::transport::Server::builder()
         .add_service(ChainFollowerServer::new(api))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), async move {
-            grpc_shutdown.cancelled().await;
+            stop_accepting.cancelled().await;
         });
-    let drain = {
-        let readiness = readiness.clone();
-        let shutdown = shutdown.clone();
-        async move {
-            shutdown.cancelled().await;
-            readiness.start_draining();
-        }
-    };
-    let (grpc, admin, ()) = tokio::join!(grpc_server, admin_server, drain);
+    let ending = lifecycle
+        .serve(async { tokio::join!(grpc_server, admin_server) })
+        .await;
     tasks.shutdown().await;
     // Everything accepted is on disk before the process exits.
     let closing = Arc::clone(&follower);
     tokio::task::spawn_blocking(move || closing.close_store()).await?;
-    grpc.context("grpc server")?;
-    admin.context("admin server")?;
+    match ending {
+        Ending::Served((grpc, admin)) => {
+            grpc.context("grpc server")?;
+            admin.context("admin server")?;
+        }
+        Ending::GraceExpired | Ending::Forced => {}
+    }
+    tracing::info!("stopped");
     Ok(())
 }
 

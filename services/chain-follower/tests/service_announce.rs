@@ -95,8 +95,8 @@ async fn proofs_that_arrive_during_an_announcement_resync_are_delivered() {
     let follower = follower_command(&data_dir)
         .peer(proxy)
         .flag("--min-peers", 1)
-        .flag("--hedge-after-ms", 200)
-        .flag("--proof-timeout-ms", 1000)
+        .flag("--hedge-after", "200ms")
+        .flag("--proof-timeout", "1s")
         .spawn("svc-announce")
         .unwrap();
     follower.wait_ready(Duration::from_secs(30)).unwrap();

@@ -79,7 +79,7 @@ async fn gossiped_peers_are_dialled_within_the_caps_and_filters() {
         .collect();
     assert_eq!(from_gossip_peer.len(), 1, "{log}");
     assert_eq!(from_gossip_peer[0]["fields"]["added"], PER_SOURCE, "{log}");
-    let known = follower.metric(metrics::KNOWN_PEERS).unwrap().unwrap();
+    let known = follower.metric(metrics::PEERS_KNOWN).unwrap().unwrap();
     assert!(known >= (1 + PER_SOURCE) as f64, "{known}");
     // A gossiped loopback address with nothing listening was dialled (and failed)...
     follower
@@ -123,7 +123,7 @@ async fn gossiped_peers_are_dialled_within_the_caps_and_filters() {
             "{event}"
         );
     }
-    let after = follower.metric(metrics::KNOWN_PEERS).unwrap().unwrap();
+    let after = follower.metric(metrics::PEERS_KNOWN).unwrap().unwrap();
     assert!(
         after <= known - dead as f64,
         "{after} known peers, {known} before"

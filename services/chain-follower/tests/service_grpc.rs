@@ -228,7 +228,7 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
     let added = resolved["added"].as_u64().unwrap();
     assert!(added >= 1, "{resolved}");
     assert_eq!(
-        seeded.metric(metrics::KNOWN_PEERS).unwrap(),
+        seeded.metric(metrics::PEERS_KNOWN).unwrap(),
         Some(added as f64)
     );
     let mut api = connect_api(&seeded).await;

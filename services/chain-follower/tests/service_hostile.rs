@@ -86,10 +86,10 @@ async fn hostile_peers_are_banned_or_dropped_and_only_verified_answers_come_out(
     }
     let follower = command
         .flag("--min-peers", 1)
-        .flag("--hedge-after-ms", 200)
-        .flag("--proof-timeout-ms", 1000)
-        .flag("--response-timeout-ms", 2000)
-        .flag("--ban-secs", 3600)
+        .flag("--hedge-after", "200ms")
+        .flag("--proof-timeout", "1s")
+        .flag("--response-timeout", "2s")
+        .flag("--ban-time", "1h")
         .spawn("svc-hostile")
         .unwrap();
     follower.wait_ready(Duration::from_secs(30)).unwrap();

@@ -104,7 +104,7 @@ async fn liars_cannot_hold_readiness_and_every_hostile_family_is_banned_or_dropp
     let follower = command
         .flag("--min-peers", 1)
         .flag("--max-peers", 16)
-        .flag("--ban-secs", 3600)
+        .flag("--ban-time", "1h")
         .spawn("svc-hostile-sync")
         .unwrap();
 

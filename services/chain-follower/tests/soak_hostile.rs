@@ -66,7 +66,7 @@ async fn soak_hostile_peers_reconnecting_in_a_loop() {
     let follower = command
         .flag("--min-peers", 1)
         .flag("--max-peers", 32)
-        .flag("--ban-secs", 1)
+        .flag("--ban-time", "1s")
         .spawn("soak-hostile")
         .unwrap();
     follower.wait_ready(Duration::from_secs(60)).unwrap();

@@ -6,7 +6,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = <hnsfleet::Cli as clap::Parser>::parse();
+    // A usage error exits 64 (EX_USAGE), as a bad service configuration does.
+    let cli = match hnsfleet_service_kit::cli::parse::<hnsfleet::Cli>() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     if let hnsfleet::Command::Follower(args) = cli.command {
         return hnsfleet_chain_follower::cli::main_with(*args);
     }

@@ -1,5 +1,10 @@
 use super::*;
+use hnsfleet_service_kit::cli::ServiceArgs;
+
 use crate::cli::FollowerArgs;
+
+/// No `HNSFLEET_*` variables: tests never read or change the process environment.
+const NO_ENV: [(&str, &str); 0] = [];
 
 #[test]
 fn mainnet_defaults_use_seeds_and_checkpoint_without_dialing() {
@@ -57,7 +62,11 @@ fn regtest_has_no_seeds_and_needs_peers() {
         discover_peers: Some(true),
         ..FollowerArgs::default()
     };
-    assert!(told.resolve().unwrap().effective_discover_peers());
+    assert!(
+        told.resolve_with(&NO_ENV)
+            .unwrap()
+            .effective_discover_peers()
+    );
 }
 
 #[test]
@@ -126,7 +135,9 @@ fn dns_seeds_parse_default_and_override() {
     seeded.validate().unwrap();
     let toml = FollowerConfig::from_toml("dns_seeds = [\"localhost:1\"]").unwrap();
     assert_eq!(toml.dns_seeds, Some(vec!["localhost:1".parse().unwrap()]));
-    let bad = FollowerConfig::from_toml("dns_seeds = [\"a b\"]").unwrap_err();
+    let bad = FollowerConfig::from_toml("dns_seeds = [\"a b\"]")
+        .unwrap_err()
+        .to_string();
     assert!(bad.contains("a b"), "{bad}");
     let args = FollowerArgs {
         network: Some(Network::Regtest),
@@ -134,7 +145,7 @@ fn dns_seeds_parse_default_and_override() {
         ..FollowerArgs::default()
     };
     assert_eq!(
-        args.resolve().unwrap().effective_dns_seeds(),
+        args.resolve_with(&NO_ENV).unwrap().effective_dns_seeds(),
         [("localhost".to_string(), 2000)]
     );
 }
@@ -163,56 +174,139 @@ fn resolved_config_writes_the_network_defaults_out_and_loads_back_the_same() {
         let loaded = FollowerConfig::from_toml(&text).unwrap();
         assert_eq!(loaded, resolved, "{text}");
         assert_eq!(loaded.resolved(), resolved);
+        // Durations are written as human strings.
+        for line in [
+            "proof_timeout = \"5s\"",
+            "response_timeout = \"30s\"",
+            "hedge_after = \"250ms\"",
+            "ban_time = \"24h\"",
+            "shutdown_drain = \"5s\"",
+            "shutdown_grace = \"10s\"",
+            "log_format = \"text\"",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
     }
 }
 
 #[test]
-fn toml_file_then_flags_later_wins() {
+fn list_keys_are_exactly_the_keys_whose_value_is_a_list() {
+    let resolved = serde_json::to_value(FollowerConfig::default().resolved()).unwrap();
+    let lists: Vec<&str> = resolved
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, v)| v.is_array())
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(lists, FollowerConfig::LIST_KEYS);
+}
+
+#[test]
+fn toml_file_then_env_then_flags_later_wins() {
     let text = r#"
 network = "regtest"
 peers = ["127.0.0.1:1000", "127.0.0.1:1001"]
 grpc_listen = "127.0.0.1:7000"
-hedge_after_ms = 100
+hedge_after = "100ms"
+proof_timeout = "2s"
+ban_time = "1h"
 "#;
     let dir = std::env::temp_dir().join(format!("hnsfleet-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("follower.toml");
     std::fs::write(&path, text).unwrap();
-    let args = FollowerArgs {
-        config: Some(path.clone()),
-        peers: vec!["127.0.0.1:2000".parse().unwrap()],
-        hedge_after_ms: Some(300),
+    let from_file = FollowerArgs {
+        service: ServiceArgs {
+            config: Some(path.clone()),
+            ..ServiceArgs::default()
+        },
         ..FollowerArgs::default()
     };
-    let config = args.resolve().unwrap();
+    let config = from_file.resolve_with(&NO_ENV).unwrap();
+    assert_eq!(config.network, Network::Regtest);
+    assert_eq!(config.peers.len(), 2);
+    assert_eq!(config.hedge_after, Duration::from_millis(100));
+    assert_eq!(config.proof_timeout, Duration::from_secs(2));
+    assert_eq!(config.ban_time, Duration::from_secs(3600));
+
+    let env = [
+        (
+            "HNSFLEET_PEERS",
+            "127.0.0.1:3000,127.0.0.1:3001,127.0.0.1:3002",
+        ),
+        ("HNSFLEET_HEDGE_AFTER", "200ms"),
+        ("HNSFLEET_RESPONSE_TIMEOUT", "45s"),
+        ("HNSFLEET_SHUTDOWN_DRAIN", "1s"),
+    ];
+    let config = from_file.resolve_with(&env).unwrap();
+    assert_eq!(config.peers.len(), 3);
+    assert_eq!(config.hedge_after, Duration::from_millis(200));
+    assert_eq!(config.response_timeout, Duration::from_secs(45));
+    assert_eq!(config.service.shutdown_drain, Duration::from_secs(1));
+
+    let args = FollowerArgs {
+        peers: vec!["127.0.0.1:2000".parse().unwrap()],
+        hedge_after: Some(Duration::from_millis(300)),
+        ..from_file.clone()
+    };
+    let config = args.resolve_with(&env).unwrap();
     assert_eq!(config.network, Network::Regtest);
     assert_eq!(config.peers.len(), 1);
     assert_eq!(config.peers[0].port, 2000);
     assert_eq!(config.grpc_listen, "127.0.0.1:7000".parse().unwrap());
-    assert_eq!(config.hedge_after_ms, 300);
+    assert_eq!(config.hedge_after, Duration::from_millis(300));
+    assert_eq!(
+        config.response_timeout,
+        Duration::from_secs(45),
+        "no flag: env stays"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn bad_values_name_their_key() {
-    let unknown = FollowerConfig::from_toml("netwrk = \"main\"").unwrap_err();
-    assert!(unknown.contains("netwrk"), "{unknown}");
-    let wrong_type = FollowerConfig::from_toml("max_peers = \"many\"").unwrap_err();
-    assert!(wrong_type.contains("max_peers"), "{wrong_type}");
-    let bad_network = FollowerConfig::from_toml("network = \"moon\"").unwrap_err();
+    let err = |text: &str| FollowerConfig::from_toml(text).unwrap_err().to_string();
+    let unknown = err("netwrk = \"main\"");
+    assert!(unknown.contains("`netwrk`"), "{unknown}");
+    assert!(unknown.contains("did you mean `network`"), "{unknown}");
+    // The keys renamed to durations point to their new name.
+    let renamed = err("proof_timeout_ms = 5000");
+    assert!(
+        renamed.contains("`proof_timeout_ms`") && renamed.contains("`proof_timeout`"),
+        "{renamed}"
+    );
+    let wrong_type = err("max_peers = \"many\"");
+    assert!(wrong_type.contains("`max_peers`"), "{wrong_type}");
+    let bad_network = err("network = \"moon\"");
     assert!(bad_network.contains("moon"), "{bad_network}");
-    let bad_peer = FollowerConfig::from_toml("peers = [\"nope\"]").unwrap_err();
+    let bad_peer = err("peers = [\"nope\"]");
     assert!(bad_peer.contains("nope"), "{bad_peer}");
+    let bad_duration = err("hedge_after = \"5 parsecs\"");
+    assert!(
+        bad_duration.starts_with("config key `hedge_after` (config text): invalid duration"),
+        "{bad_duration}"
+    );
+    let env_duration = FollowerArgs::default()
+        .resolve_with(&[("HNSFLEET_PROOF_TIMEOUT", "5000")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        env_duration.starts_with(
+            "config key `proof_timeout` (env HNSFLEET_PROOF_TIMEOUT): invalid duration \"5000\""
+        ),
+        "{env_duration}"
+    );
     let base = FollowerConfig {
         network: Network::Regtest,
         peers: vec!["127.0.0.1:1".parse().unwrap()],
         ..FollowerConfig::default()
     };
-    let cases: [(&str, FollowerConfig); 5] = [
+    let cases: [(&str, FollowerConfig); 6] = [
         (
-            "hedge_after_ms",
+            "hedge_after",
             FollowerConfig {
-                hedge_after_ms: 6_000,
+                hedge_after: Duration::from_secs(6),
                 ..base.clone()
             },
         ),
@@ -231,17 +325,27 @@ fn bad_values_name_their_key() {
             },
         ),
         (
-            "proof_timeout_ms",
+            "proof_timeout",
             FollowerConfig {
-                proof_timeout_ms: 1,
-                hedge_after_ms: 0,
+                proof_timeout: Duration::from_millis(1),
+                hedge_after: Duration::ZERO,
+                ..base.clone()
+            },
+        ),
+        (
+            "ban_time",
+            FollowerConfig {
+                ban_time: Duration::from_millis(10),
                 ..base.clone()
             },
         ),
         (
             "log",
             FollowerConfig {
-                log: "info,[[[".into(),
+                service: ServiceSettings {
+                    log: "info,[[[".into(),
+                    ..ServiceSettings::default()
+                },
                 ..base.clone()
             },
         ),

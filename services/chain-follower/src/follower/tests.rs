@@ -137,3 +137,37 @@ fn concurrent_batches_publish_tips_in_chain_order_and_the_watch_ends_on_the_tip(
     assert_eq!(last, 400);
     assert_eq!(watch.borrow().tip, f.tip());
 }
+
+#[test]
+fn readyz_names_each_failing_rule() {
+    let (f, ready) = follower(2);
+    f.update_peers(|p| {
+        p.connected = 1;
+        p.best_height = 10;
+    });
+    let status = ready.status();
+    let names: Vec<&str> = status.checks.iter().map(|c| c.name).collect();
+    assert_eq!(
+        names,
+        ["peers", "synced_once", "near_best_peer", "chain_synced"]
+    );
+    let failing = status.failing();
+    // Regtest needs no minimum work and tolerates old tips: the chain itself counts as synced.
+    assert!(status.checks[3].ok, "{:?}", status.checks[3]);
+    assert_eq!(failing.len(), 3, "{failing:?}");
+    assert_eq!(failing[0], "peers: 1 of 2 required connected");
+    assert_eq!(failing[1], "synced_once: no header sync round finished yet");
+    assert!(
+        failing[2].starts_with("near_best_peer: tip 0 is 10 behind the best peer height 10"),
+        "{failing:?}"
+    );
+    f.update_peers(|p| {
+        p.connected = 2;
+        p.synced_once = true;
+    });
+    let params = Network::Regtest.params();
+    f.accept(mine_chain(params, &ChainEntry::genesis(params), 8, 600, 1))
+        .unwrap();
+    assert_eq!(ready.check(), Ok(()));
+    assert!(ready.status().checks.iter().all(|c| c.ok));
+}
