@@ -203,9 +203,10 @@ mod tests {
             PROOF_HEDGES,
             REORG_DEPTH,
             STORE_ERRORS,
+            STORE_HEIGHT,
         ] {
             assert!(names.iter().any(|n| n == name), "{name} not in {names:?}");
         }
-        assert_eq!(names.len(), 13, "{names:?}");
+        assert_eq!(names.len(), 14, "{names:?}");
     }
 }
