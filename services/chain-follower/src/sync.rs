@@ -98,7 +98,7 @@ pub struct SyncReport {
 
 /// Where synced headers go: a header chain plus whatever persistence and publication the
 /// owner needs. The follower service implements it over its shared, locked chain; tests and
-/// tools use [`LocalChain`].
+/// tools use `LocalChain` (feature `test-util`).
 pub trait HeaderSink {
     /// The block locator of the current best chain.
     fn locator(&mut self) -> Vec<BlockHash>;
@@ -124,6 +124,7 @@ pub struct Accepted {
 
 /// A [`HeaderSink`] over a header chain owned by the caller, with a clock and a callback that
 /// sees every header with what the chain did with it (to persist it).
+#[cfg(feature = "test-util")]
 pub struct LocalChain<'a, N, P> {
     /// The chain.
     pub chain: &'a mut HeaderChain,
@@ -133,6 +134,7 @@ pub struct LocalChain<'a, N, P> {
     pub persist: P,
 }
 
+#[cfg(feature = "test-util")]
 impl<N, P> HeaderSink for LocalChain<'_, N, P>
 where
     N: Fn() -> u64,
@@ -184,6 +186,7 @@ pub fn insert_batch(
 
 /// Syncs `chain` from `peer` until the peer has nothing new. `now` gives the current unix time
 /// for the time-too-new rule; `persist` sees every header with what the chain did with it.
+#[cfg(feature = "test-util")]
 pub async fn sync_headers(
     peer: &mut PeerConnection,
     chain: &mut HeaderChain,
@@ -312,6 +315,7 @@ pub async fn sync_into(
 /// sends after SENDHEADERS) is validated and inserted; a header whose parent is unknown, or an
 /// INV of blocks (peers that ignore SENDHEADERS), triggers a [`sync_headers`] round. Returns
 /// once `done` says so after an announcement, or fails when `wait` passes without one.
+#[cfg(feature = "test-util")]
 pub async fn follow_announcements(
     peer: &mut PeerConnection,
     chain: &mut HeaderChain,
