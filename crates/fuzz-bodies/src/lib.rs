@@ -31,8 +31,11 @@ use hnsfleet_hns::urkel::{Proof, verify_name_proof};
 use hnsfleet_hns_dns::{ResourceDns as _, to_zone_text};
 use rand::SeedableRng as _;
 
+/// A fuzz body: arbitrary bytes in, whether the decoder accepted them out.
+pub type Body = fn(&[u8]) -> bool;
+
 /// Every body, by its fuzz target's name (what `tests/seeds.rs` walks).
-pub const BODIES: &[(&str, fn(&[u8]) -> bool)] = &[
+pub const BODIES: &[(&str, Body)] = &[
     ("attestation", attestation),
     ("brontide_recv", brontide_recv),
     ("checkpoint_blob", checkpoint_blob),

@@ -174,9 +174,8 @@ peers = ["127.0.0.1:1000", "127.0.0.1:1001"]
 grpc_listen = "127.0.0.1:7000"
 hedge_after_ms = 100
 "#;
-    let dir = std::env::temp_dir().join(format!("hnsfleet-config-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("follower.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("follower.toml");
     std::fs::write(&path, text).unwrap();
     let args = FollowerArgs {
         config: Some(path.clone()),
@@ -190,7 +189,6 @@ hedge_after_ms = 100
     assert_eq!(config.peers[0].port, 2000);
     assert_eq!(config.grpc_listen, "127.0.0.1:7000".parse().unwrap());
     assert_eq!(config.hedge_after_ms, 300);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
