@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Runs every cargo-fuzz target of the protocol crate for a few seconds each (stable toolchain,
-# so no sanitizer: `-s none`), seeded with the real vectors in crates/hns/fuzz/seeds/<target>.
-# Any crash fails the run; libFuzzer leaves the input in crates/hns/fuzz/artifacts/.
+# Runs every cargo-fuzz target of the workspace (fuzz/, bodies in crates/fuzz-bodies) for a few
+# seconds each (stable toolchain, so no sanitizer: `-s none`), seeded with the real vectors in
+# fuzz/seeds/<target>. Any crash fails the run; libFuzzer leaves the input in fuzz/artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
-fuzz_dir=crates/hns/fuzz
+fuzz_dir=fuzz
 targets=$(cargo fuzz list --fuzz-dir "$fuzz_dir")
 cargo fuzz build -s none --fuzz-dir "$fuzz_dir" >/dev/null
 for t in $targets; do

@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""Builds the fuzz seed corpora (crates/hns/fuzz/seeds/<target>/) from the real test vectors.
+"""Builds the fuzz seed corpora (fuzz/seeds/<target>/) from the real test vectors.
 
 Run from anywhere; writes one file per seed, named by the SHA-1 of its bytes (libFuzzer's
 convention), so re-running is idempotent. The seeds are committed; this script documents where
-they come from.
+they come from. `cargo test -p hnsfleet-fuzz-bodies` checks that every seed reaches its round trip.
 
 One seed is not derived from a vector and is kept by hand: seeds/attestation/regtest-tip-151,
 the tip of the prepared regtest chain (height 151) as a hnsfleet-attestation SignedAttestation
 signed with the test key 0x07 repeated 32 times. And seeds/brontide_recv/transcript-message-0 is
 the first initiator transport message of crates/brontide/testdata/vectors.json (hsd's own
-brontide.js, fixed keys — the same keys `fuzz_recv` uses).
+brontide.js, fixed keys — the same keys the `brontide_recv` body uses).
 """
 import base64
 import hashlib
@@ -18,7 +18,7 @@ import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DATA = ROOT / "crates/hns/testdata"
-SEEDS = ROOT / "crates/hns/fuzz/seeds"
+SEEDS = ROOT / "fuzz/seeds"
 
 
 def put(target, blob):

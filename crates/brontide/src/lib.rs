@@ -18,7 +18,6 @@ pub mod handshake;
 pub mod stream;
 pub mod svdw;
 
-use rand::SeedableRng;
 use secp256k1::PublicKey;
 use thiserror::Error;
 
@@ -81,38 +80,6 @@ pub fn parse_identity_key(s: &str) -> Result<PublicKey, BrontideError> {
         return Err(bad());
     }
     PublicKey::from_slice(&bytes).map_err(|_| bad())
-}
-
-/// Fuzz body: feeds `data` to the receiving side of a session with fixed keys. Must never
-/// panic; anything it yields passed authentication (which random bytes never do).
-#[doc(hidden)]
-pub fn fuzz_recv(data: &[u8]) {
-    static SESSION: std::sync::OnceLock<Option<RecvCipher>> = std::sync::OnceLock::new();
-    let Some(recv) = SESSION.get_or_init(fixed_session) else {
-        return;
-    };
-    let mut recv = recv.clone();
-    recv.feed(data);
-    while let Ok(Some(_)) = recv.next_message() {}
-}
-
-/// The responder's receiving side of a handshake with fixed keys (those of the hsd transcript
-/// in `testdata/vectors.json`).
-fn fixed_session() -> Option<RecvCipher> {
-    use secp256k1::SecretKey;
-    let key = |b: u8| SecretKey::from_byte_array([b; 32]).ok();
-    let (initiator_static, initiator_eph) = (key(0x11)?, key(0x12)?);
-    let (responder_static, responder_eph) = (key(0x21)?, key(0x22)?);
-    let mut rng = rand::rngs::StdRng::from_seed([3; 32]);
-    let responder_public = responder_static.public_key(secp256k1::SECP256K1);
-    let mut initiator = Initiator::new(initiator_static, responder_public, initiator_eph);
-    let mut responder = Responder::new(responder_static, responder_eph);
-    let one = initiator.act_one(&mut rng).ok()?;
-    responder.read_act_one(&one).ok()?;
-    let two = responder.act_two(&mut rng).ok()?;
-    let (three, _) = initiator.act_three(&two).ok()?;
-    let (_, session) = responder.read_act_three(&three).ok()?;
-    Some(session.split().1)
 }
 
 #[cfg(test)]

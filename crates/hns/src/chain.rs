@@ -24,7 +24,7 @@ mod checkpoint;
 mod follow;
 mod retarget;
 
-pub use checkpoint::{CheckpointBlob, MAX_CHECKPOINT_HEADERS, fuzz_checkpoint_blob};
+pub use checkpoint::{CheckpointBlob, MAX_CHECKPOINT_HEADERS};
 pub use follow::{
     MAX_LOCATOR_HEIGHTS, SafeRoot, is_synced, locator_heights, safe_root, safe_root_height,
 };

@@ -189,28 +189,5 @@ impl From<Header> for HashedHeader {
     }
 }
 
-/// Fuzz entry: decode, and if that succeeds re-encode, decode again and compare; also runs the
-/// hash and PoW check, which must not panic on any header.
-#[doc(hidden)]
-pub fn fuzz_header(data: &[u8]) {
-    if let Ok(header) = Header::decode(data) {
-        let encoded = header.encode();
-        assert_eq!(
-            &encoded[..],
-            data,
-            "header re-encoding differs from its input"
-        );
-        let again = Header::decode(&encoded);
-        assert_eq!(again.as_ref(), Ok(&header), "header decode is not stable");
-        let hashed = HashedHeader::new(header.clone());
-        assert_eq!(
-            hashed.hash(),
-            header.hash(),
-            "header hash is not deterministic"
-        );
-        let _ = hashed.verify_pow();
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -186,24 +186,6 @@ impl fmt::Display for HnsDirective {
     }
 }
 
-/// Fuzz entry: parses `data` as UTF-8 `hns.conf` text; a parsed file must print to a canonical
-/// text that parses back to the same value and prints identically.
-#[doc(hidden)]
-#[allow(clippy::panic)]
-pub fn fuzz_hnsconf(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let Ok(conf) = HnsConf::parse(text) else {
-        return;
-    };
-    let printed = conf.to_string();
-    match HnsConf::parse(&printed) {
-        Ok(again) if again == conf && again.to_string() == printed => {}
-        other => panic!("hns.conf print/parse mismatch: {printed:?} -> {other:?}"),
-    }
-}
-
 // === private helpers ===
 
 /// The words after `nameserver`: exactly one value.

@@ -1,4 +1,4 @@
-//! The Handshake protocol, pure: wire formats, consensus rules, proofs and DNS conversion.
+//! The Handshake protocol, pure: wire formats, consensus rules, proofs, resources, SIG(0).
 //!
 //! This crate is shared by every hnsfleet service. It performs **no I/O**: no sockets, no files,
 //! no clocks, no async. Time is always passed in as a parameter (`now` in unix seconds), bytes
@@ -13,13 +13,13 @@
 //! - [`header`], [`pow`], [`chain`]: block headers, proof of work, retargeting, header-chain rules.
 //! - [`name`], [`namestate`]: name rules, name hashes, the name state stored in the tree.
 //! - [`urkel`]: Urkel tree proofs and their verification against a tree root.
-//! - [`resource`], [`dns`]: on-chain name resources and the DNS records a root server serves.
+//! - [`resource`]: on-chain name resources (their conversion to DNS records is the
+//!   `hnsfleet-hns-dns` crate, so users of this crate do not link a DNS library).
 //! - [`sig0`], [`hnsconf`]: SIG(0) over secp256k1 and the `hns.conf` client file.
 //! - [`p2p`]: Handshake peer-to-peer packet framing and messages.
 #![forbid(unsafe_code)]
 
 pub mod chain;
-pub mod dns;
 pub mod encoding;
 pub mod hash;
 pub mod header;

@@ -391,15 +391,5 @@ impl Outpoint {
     }
 }
 
-/// Fuzz body: decode, and if that works, encode and decode again to an equal value.
-#[doc(hidden)]
-pub fn fuzz_namestate(data: &[u8]) {
-    if let Ok(state) = NameState::decode(data) {
-        let bytes = state.encode();
-        assert_eq!(bytes, data, "name state re-encodes to the same bytes");
-        assert_eq!(NameState::decode(&bytes).as_ref(), Ok(&state));
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -209,53 +209,5 @@ pub enum P2pError {
     },
 }
 
-/// Fuzz entry: parses `data` as a stream of frames (magic taken from its first 4 bytes); each
-/// frame that decodes to a packet must re-encode to the same bytes and decode to the same packet.
-#[doc(hidden)]
-#[allow(clippy::panic, clippy::expect_used)]
-pub fn fuzz_frame(data: &[u8]) {
-    let magic = match data.get(..4) {
-        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
-        _ => 0,
-    };
-    let mut rest = data;
-    while let Ok(FrameStatus::Complete(frame)) = parse_frame(rest, magic) {
-        let wire = rest
-            .get(..frame.wire_len())
-            .expect("frame lies in the buffer");
-        let mut header = frame.header.encode().to_vec();
-        header.extend_from_slice(frame.payload);
-        assert_eq!(header, wire, "frame header round trip");
-        if let Ok(packet) = frame.packet() {
-            let again = packet
-                .encode_frame(magic)
-                .expect("a decoded packet encodes");
-            assert_eq!(again, wire, "packet frame round trip");
-        }
-        rest = rest
-            .get(frame.wire_len()..)
-            .expect("frame lies in the buffer");
-    }
-    if let Ok(FrameStatus::Incomplete { needed }) = parse_frame(rest, magic) {
-        assert!(needed > 0, "incomplete frame needs bytes");
-    }
-}
-
-/// Fuzz entry: `data[0]` is the packet type, the rest the payload; a decoded packet must
-/// re-encode to the same payload and decode to the same packet.
-#[doc(hidden)]
-#[allow(clippy::panic, clippy::expect_used)]
-pub fn fuzz_packet(data: &[u8]) {
-    let Some((&ty, payload)) = data.split_first() else {
-        return;
-    };
-    if let Ok(packet) = Packet::decode(ty, payload) {
-        assert_eq!(packet.packet_type(), ty, "packet type");
-        let encoded = packet.encode_payload().expect("a decoded packet encodes");
-        assert_eq!(encoded, payload, "payload round trip");
-        assert_eq!(Packet::decode(ty, &encoded), Ok(packet), "decode again");
-    }
-}
-
 #[cfg(test)]
 mod tests;

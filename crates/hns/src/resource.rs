@@ -20,7 +20,8 @@
 //! name; this encoder matches raw label sequences, so it agrees with hsd whenever hsd is right.
 //!
 //! This module must not do I/O or interpret names as host names: names stay raw wire labels.
-//! Conversion to DNS records lives in [`crate::dns`].
+//! Conversion to DNS records lives in the `hnsfleet-hns-dns` crate, which builds on this
+//! module (this one knows nothing of DNS messages).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -33,8 +34,7 @@ mod json;
 mod name;
 
 pub use json::{ipv6_to_hsd_string, txt_from_presentation, txt_to_presentation};
-pub(crate) use name::write_presentation;
-pub use name::{Labels, MAX_LABEL_LEN, MAX_NAME_LEN, MAX_POINTERS, WireName};
+pub use name::{Labels, MAX_LABEL_LEN, MAX_NAME_LEN, MAX_POINTERS, WireName, write_presentation};
 
 /// The only serialization version hsd and hnsd understand.
 pub const RESOURCE_VERSION: u8 = 0;
@@ -246,50 +246,6 @@ impl Resource {
     pub fn from_json_value(json: &serde_json::Value) -> Result<Self, ResourceError> {
         use serde::Deserialize as _;
         Resource::deserialize(json).map_err(|e| ResourceError::Json(e.to_string()))
-    }
-}
-
-/// Fuzz body: decode; on success convert to DNS records and JSON (must not panic), re-import
-/// the JSON, and, when the blob was fully parsed, check decode(encode(r)) == r and that the
-/// encoding is a fixed point. Panics only on a real bug.
-#[doc(hidden)]
-pub fn fuzz_resource(data: &[u8]) {
-    let Ok(resource) = Resource::decode(data) else {
-        return;
-    };
-    for tld in [hickory_proto::rr::Name::root(), crate::dns::fuzz_tld()] {
-        let _ = resource.referral(&tld);
-        let _ = resource.txt_records(&tld);
-        if let Ok(referral) = resource.referral(&tld) {
-            let _ = crate::dns::to_zone_text(&referral.ns);
-            let _ = crate::dns::to_zone_text(&referral.glue);
-        }
-    }
-    let json = resource.to_json();
-    let reimported = Resource::from_json(&json);
-    assert_eq!(
-        reimported.as_ref().map(|r| &r.records),
-        Ok(&resource.records),
-        "json round trip: {json}"
-    );
-    let encoded = resource.encode();
-    // The input may be larger than 512 bytes or compress better than hsd's encoder does.
-    assert!(
-        matches!(encoded, Ok(_) | Err(ResourceError::TooLarge { .. })),
-        "decoded resource failed to encode: {encoded:?}"
-    );
-    if let Ok(bytes) = encoded {
-        let again = Resource::decode(&bytes);
-        assert_eq!(
-            again.as_ref().map(|r| &r.records),
-            Ok(&resource.records),
-            "re-decode"
-        );
-        if resource.is_complete() {
-            assert_eq!(again.as_ref(), Ok(&resource));
-        }
-        let twice = again.and_then(|r| r.encode());
-        assert_eq!(twice.as_ref(), Ok(&bytes), "encoding is not a fixed point");
     }
 }
 

@@ -456,19 +456,6 @@ pub fn verify_name_proof(
     })
 }
 
-/// Fuzz body: decode; if that works, re-encode to the same bytes, decode to an equal proof, and
-/// run verification against a fixed root and key (which must not panic).
-#[doc(hidden)]
-pub fn fuzz_proof(data: &[u8]) {
-    if let Ok(proof) = Proof::decode(data) {
-        let bytes = proof.encode();
-        assert_eq!(bytes, data, "proof re-encodes to the same bytes");
-        assert_eq!(Proof::decode(&bytes).as_ref(), Ok(&proof));
-        let _ = proof.verify(&TreeRoot([0x5a; 32]), &NameHash([0xa5; 32]));
-    }
-    let _ = verify_name_proof(&TreeRoot::ZERO, &NameHash([0x11; 32]), data);
-}
-
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

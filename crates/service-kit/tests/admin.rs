@@ -6,19 +6,13 @@ use hnsfleet_service_kit::metrics::{self, BUILD_INFO};
 use hnsfleet_service_kit::{Check, Readiness, Shutdown};
 use prometheus::Registry;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+
+use tokio::net::TcpListener;
 
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let status = out[9..12].parse().unwrap();
-    let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
-    (status, body)
+    let response = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
 }
 
 async fn readyz(addr: std::net::SocketAddr) -> (u16, Value) {
@@ -81,14 +75,21 @@ async fn metrics_health_and_readiness_with_named_checks() {
 
     let (status, body) = get(addr, "/metrics").await;
     assert_eq!(status, 200);
-    assert!(
-        body.contains(&format!(
-            "{BUILD_INFO}{{service=\"test-service\",version=\""
-        )),
+    let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string()))).unwrap();
+    let info = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == BUILD_INFO)
+        .unwrap_or_else(|| panic!("no {BUILD_INFO} in {body}"));
+    assert_eq!(info.labels.get("service"), Some("test-service"), "{body}");
+    assert_eq!(
+        info.labels.get("version"),
+        Some(env!("CARGO_PKG_VERSION")),
         "{body}"
     );
     #[cfg(target_os = "linux")]
     assert!(body.contains("\nprocess_resident_memory_bytes "), "{body}");
+    assert_eq!(info.value, prometheus_parse::Value::Gauge(1.0), "{body}");
     assert_eq!(get(addr, "/nope").await.0, 404);
 
     shutdown.cancel();

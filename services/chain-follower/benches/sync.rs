@@ -9,7 +9,7 @@
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -63,14 +63,9 @@ fn insert_all(headers: &[Header]) -> HeaderChain {
     chain
 }
 
-fn store_path() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hnsfleet-sync-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("headers.dat")
-}
-
 fn sync(c: &mut Criterion) {
-    let path = store_path();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("headers.dat");
     build_store(&path);
     let params = Network::Regtest.params();
 

@@ -32,19 +32,21 @@ use hnsfleet_testkit::Hsd;
 mod common;
 use common::{now, regtest_peer_config};
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-fn report(label: &str, mut samples: Vec<Duration>) {
-    samples.sort();
+/// Prints p50, p99 and max of `samples` (recorded in ns, 3 significant digits).
+fn report(label: &str, samples: &[Duration]) {
+    let mut histogram = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+    for sample in samples {
+        histogram
+            .record(u64::try_from(sample.as_nanos()).unwrap())
+            .unwrap();
+    }
+    let micros = |ns: u64| ns as f64 / 1e3;
     println!(
         "{label:<40} n={:<5} p50={:>8.1} µs  p99={:>8.1} µs  max={:>8.1} µs",
-        samples.len(),
-        percentile(&samples, 0.5).as_secs_f64() * 1e6,
-        percentile(&samples, 0.99).as_secs_f64() * 1e6,
-        samples.last().unwrap().as_secs_f64() * 1e6,
+        histogram.len(),
+        micros(histogram.value_at_quantile(0.5)),
+        micros(histogram.value_at_quantile(0.99)),
+        micros(histogram.max()),
     );
 }
 
@@ -79,12 +81,11 @@ fn rpc(conn: &mut StdTcpStream, auth: &str, body: &str) -> String {
 /// Starts the follower service in-process against `peer`; returns its gRPC URL.
 async fn start_service(
     peer: std::net::SocketAddr,
+    data_dir: std::path::PathBuf,
     lifecycle: hnsfleet_service_kit::Lifecycle,
 ) -> String {
     use hnsfleet_chain_follower::config::FollowerConfig;
     use hnsfleet_chain_follower::service::{Listeners, run};
-    let data_dir = std::env::temp_dir().join(format!("hnsfleet-latency-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
     let config = FollowerConfig {
         network: Network::Regtest,
         peers: vec![peer.to_string().parse().unwrap()],
@@ -139,7 +140,13 @@ async fn main() {
 
     // No drain window: nothing balances load onto this in-process follower.
     let lifecycle = hnsfleet_service_kit::Lifecycle::new(Duration::ZERO, Duration::from_secs(5));
-    let url = start_service(hsd.p2p_addr().unwrap(), lifecycle.clone()).await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let url = start_service(
+        hsd.p2p_addr().unwrap(),
+        data_dir.path().join("follower"),
+        lifecycle.clone(),
+    )
+    .await;
     let mut api = loop {
         match ChainFollowerClient::connect(url.clone()).await {
             Ok(c) => break c,
@@ -195,9 +202,9 @@ async fn main() {
         "hsd 8.0.0 regtest on loopback, {} names x {rounds} rounds",
         names.len()
     );
-    report("hnsfleet look-up (GETPROOF + verify)", ours);
-    report("hnsfleet service (gRPC LookupName)", service);
-    report("hsd getnameresource JSON-RPC", theirs);
+    report("hnsfleet look-up (GETPROOF + verify)", &ours);
+    report("hnsfleet service (gRPC LookupName)", &service);
+    report("hsd getnameresource JSON-RPC", &theirs);
     lifecycle.begin_shutdown();
     drop(hsd);
 }

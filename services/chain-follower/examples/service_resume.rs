@@ -34,9 +34,8 @@ fn main() {
         "build the binary first: {}",
         binary.display()
     );
-    let dir = std::env::temp_dir().join(format!("hnsfleet-resume-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let file = dir.join("headers.dat");
     let t = Instant::now();
     hnsfleet_chain_follower::synthetic::write_store(&file, HEADERS).unwrap();
@@ -64,7 +63,7 @@ fn main() {
                 "127.0.0.1:0",
             ])
             .args(["--log-format", "json", "--data-dir"])
-            .arg(&dir)
+            .arg(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -77,6 +76,8 @@ fn main() {
             }
         }
         let resume = started.elapsed();
+        // A plain (non-async) program: let the service's RSS settle after opening the store.
+        #[allow(clippy::disallowed_methods)]
         std::thread::sleep(Duration::from_secs(2));
         let rss = rss_kib(child.id());
         println!(
@@ -87,5 +88,4 @@ fn main() {
         child.kill().unwrap();
         child.wait().unwrap();
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }

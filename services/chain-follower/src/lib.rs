@@ -7,7 +7,7 @@
 //! - [`header_chain`]: the in-memory header tree (no I/O, no clock: `now` is a parameter): full
 //!   validation, most-work chain, bounded side branches and orphans, reorganizations.
 //! - [`store`]: the append-only header file; a torn tail is cut on open; deleting it is safe.
-//! - [`synthetic`]: mined regtest headers for tests and benches.
+//! - `synthetic` (feature `test-util`): mined regtest headers for tests and benches.
 //!
 //! Network edge:
 //! - [`peer`]: one p2p connection, plain TCP or brontide (handshake, keep-alive, typed packets,
@@ -33,6 +33,7 @@ pub mod pool;
 pub mod service;
 pub mod store;
 pub mod sync;
+#[cfg(any(test, feature = "test-util"))]
 pub mod synthetic;
 
 pub use header_chain::{HeaderChain, InsertOutcome, Limits, Reorg};

@@ -432,6 +432,7 @@ impl Pool {
         let mut failures: u32 = 0;
         while !shutdown.is_cancelled() {
             if let Some(until) = self.banned_until(&key) {
+                tracing::debug!("peer is banned; not dialling it before the ban ends");
                 tokio::select! {
                     () = tokio::time::sleep_until(until) => continue,
                     () = shutdown.cancelled() => return,

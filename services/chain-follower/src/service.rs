@@ -232,10 +232,8 @@ mod tests {
 
     #[test]
     fn attestation_key_is_created_once_and_bad_keys_are_refused() {
-        let dir = std::env::temp_dir().join(format!("hnsfleet-key-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("follower.key");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("follower.key");
         let first = load_or_create_key(&path).unwrap();
         assert_eq!(load_or_create_key(&path).unwrap(), first);
         std::fs::write(&path, "not hex\n").unwrap();
@@ -246,6 +244,5 @@ mod tests {
             load_or_create_key(&path).is_err(),
             "zero is not a secp256k1 key"
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

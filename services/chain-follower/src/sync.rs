@@ -120,7 +120,7 @@ pub struct SyncReport {
 
 /// Where synced headers go: a header chain plus whatever persistence and publication the
 /// owner needs. The follower service implements it over its shared, locked chain; tests and
-/// tools use [`LocalChain`].
+/// tools use `LocalChain` (feature `test-util`).
 pub trait HeaderSink {
     /// The network's parameters (for the context-free checks).
     fn params(&self) -> &NetworkParams;
@@ -158,6 +158,7 @@ pub struct Accepted {
 
 /// A [`HeaderSink`] over a header chain owned by the caller, with a clock and a callback that
 /// sees every header with what the chain did with it (to persist it).
+#[cfg(feature = "test-util")]
 pub struct LocalChain<'a, N, P> {
     /// The chain.
     pub chain: &'a mut HeaderChain,
@@ -167,6 +168,7 @@ pub struct LocalChain<'a, N, P> {
     pub persist: P,
 }
 
+#[cfg(feature = "test-util")]
 impl<N, P> HeaderSink for LocalChain<'_, N, P>
 where
     N: Fn() -> u64,
@@ -236,6 +238,7 @@ pub fn insert_batch(
 
 /// Syncs `chain` from `peer` until the peer has nothing new. `now` gives the current unix time
 /// for the time-too-new rule; `persist` sees every header with what the chain did with it.
+#[cfg(feature = "test-util")]
 pub async fn sync_headers(
     peer: &mut PeerConnection,
     chain: &mut HeaderChain,
@@ -534,6 +537,7 @@ fn count_unconnecting<'a>(
 /// sends after SENDHEADERS) is checked and inserted; a header whose parent is unknown, or an
 /// INV of unknown blocks (peers that ignore SENDHEADERS), triggers a [`sync_into`] round.
 /// Returns once `done` says so after an announcement, or fails when `wait` passes without one.
+#[cfg(feature = "test-util")]
 pub async fn follow_announcements(
     peer: &mut PeerConnection,
     chain: &mut HeaderChain,

@@ -5,7 +5,6 @@
 //! nothing from the machine's leaks in.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hnsfleet-chain-follower");
@@ -38,11 +37,9 @@ fn refused(out: &Output) -> String {
     stderr.trim_end().to_string()
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hnsfleet-cfgcli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh temporary directory (removed when the value drops).
+fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
 }
 
 fn value<'a>(toml: &'a str, key: &str) -> &'a str {
@@ -76,7 +73,8 @@ fn check_config_prints_human_durations_and_network_defaults_and_round_trips() {
     ] {
         assert_eq!(value(&text, key), expected, "{key}");
     }
-    let dir = temp_dir("roundtrip");
+    let tmp = temp_dir();
+    let dir = tmp.path().to_path_buf();
     let file = dir.join("follower.toml");
     std::fs::write(&file, &text).unwrap();
     let again = stdout(&run(
@@ -89,12 +87,12 @@ fn check_config_prints_human_durations_and_network_defaults_and_round_trips() {
         &[("HNSFLEET_CONFIG", file.to_str().unwrap())],
     ));
     assert_eq!(via_env, text);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn file_then_environment_then_flags() {
-    let dir = temp_dir("layers");
+    let tmp = temp_dir();
+    let dir = tmp.path().to_path_buf();
     let file = dir.join("follower.toml");
     std::fs::write(
         &file,
@@ -122,7 +120,6 @@ fn file_then_environment_then_flags() {
     ));
     assert_eq!(value(&text, "hedge_after"), "\"300ms\"");
     assert_eq!(value(&text, "peers"), "[\"127.0.0.1:2\", \"127.0.0.1:3\"]");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -134,7 +131,8 @@ fn bad_configuration_exits_64_with_one_line_naming_the_key() {
         ),
         "{e}"
     );
-    let dir = temp_dir("bad");
+    let tmp = temp_dir();
+    let dir = tmp.path().to_path_buf();
     let file = dir.join("follower.toml");
     std::fs::write(&file, "network = \"regtest\"\nproof_timeout_ms = 5000\n").unwrap();
     let e = refused(&run(
@@ -162,7 +160,6 @@ fn bad_configuration_exits_64_with_one_line_naming_the_key() {
     );
     let e = refused(&run(&["--proof-timeout-ms", "5000"], &[]));
     assert!(e.contains("--proof-timeout-ms"), "{e}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -23,10 +23,8 @@ async fn resumes_from_the_header_file_and_recovers_a_torn_tail() {
     .unwrap();
     let params = Network::Regtest.params();
     let config = regtest_peer_config("/hnsfleet-e2e/");
-    let dir = std::env::temp_dir().join(format!("hnsfleet-restart-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("headers.dat");
-    let _ = std::fs::remove_file(&path);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("headers.dat");
 
     // First run: sync from hsd into an empty file.
     let (mut store, mut chain, recovery) = Store::open(&path, params, &Start::Genesis).unwrap();
@@ -74,6 +72,5 @@ async fn resumes_from_the_header_file_and_recovers_a_torn_tail() {
     let (_, chain, recovery) = Store::open(&path, params, &Start::Genesis).unwrap();
     assert_eq!((recovery.records, recovery.truncated_bytes), (30, 0));
     assert_eq!(chain.tip(), tip);
-    let _ = std::fs::remove_dir_all(&dir);
     drop(hsd);
 }

@@ -3,7 +3,9 @@
 //! every PROOF frame, so each answer reaches the follower in the middle of the GETHEADERS round
 //! that the INV triggers. Every look-up must still be answered from that peer — the only one —
 //! with hsd's records, and the session must live on past the proof timeout (an answer lost in
-//! the re-sync would leave the request in flight until the session timed out).
+//! the re-sync would leave the request in flight until the session timed out): a look-up made
+//! after every earlier request's deadline is still served over the proxy's first and only
+//! connection.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod common;
@@ -13,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{assert_resource_is_hsds, connect_api, follower_command, start_prepared_hsd};
+use common::{assert_resource_is_hsds, connect_api, follower_command, lookup, start_prepared_hsd};
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_hns::p2p::{FrameStatus, InvItem, Packet, parse_frame};
 use hnsfleet_hns::params::Network;
@@ -22,17 +24,23 @@ use hnsfleet_proto::follower::v1 as pb;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// What the proxy saw: INVs it put in, connections it accepted.
+#[derive(Default)]
+struct ProxyCounts {
+    injected: AtomicUsize,
+    connections: AtomicUsize,
+}
+
 /// Forwards every connection to `upstream`; in the upstream-to-client direction it puts an
-/// INV(BLOCK `announce`) frame in front of each PROOF frame. Returns its address and the count
-/// of INVs put in.
+/// INV(BLOCK `announce`) frame in front of each PROOF frame. Returns its address and counts.
 async fn announcing_proxy(
     upstream: SocketAddr,
     announce: BlockHash,
-) -> (SocketAddr, Arc<AtomicUsize>) {
+) -> (SocketAddr, Arc<ProxyCounts>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let injected = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&injected);
+    let counts = Arc::new(ProxyCounts::default());
+    let count = Arc::clone(&counts);
     let magic = Network::Regtest.params().magic;
     let inv = Packet::Inv(vec![InvItem {
         ty: InvItem::BLOCK,
@@ -42,6 +50,7 @@ async fn announcing_proxy(
     .unwrap();
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
+            count.connections.fetch_add(1, Ordering::SeqCst);
             let (count, inv) = (Arc::clone(&count), inv.clone());
             tokio::spawn(async move {
                 let Ok(server) = TcpStream::connect(upstream).await else {
@@ -61,7 +70,7 @@ async fn announcing_proxy(
                             if client_write.write_all(&inv).await.is_err() {
                                 return;
                             }
-                            count.fetch_add(1, Ordering::SeqCst);
+                            count.injected.fetch_add(1, Ordering::SeqCst);
                         }
                         if client_write.write_all(&buf[..len]).await.is_err() {
                             return;
@@ -76,7 +85,7 @@ async fn announcing_proxy(
             });
         }
     });
-    (addr, injected)
+    (addr, counts)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,19 +96,18 @@ async fn proofs_that_arrive_during_an_announcement_resync_are_delivered() {
         .unwrap()
         .try_into()
         .unwrap();
-    let (proxy, injected) = announcing_proxy(hsd.p2p_addr().unwrap(), BlockHash(tip)).await;
+    let (proxy, counts) = announcing_proxy(hsd.p2p_addr().unwrap(), BlockHash(tip)).await;
 
-    let data_dir =
-        std::env::temp_dir().join(format!("hnsfleet-svc-announce-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let follower = follower_command(&data_dir)
+    let data_dir = tempfile::tempdir().unwrap();
+    let follower = follower_command(data_dir.path())
         .peer(proxy)
         .flag("--min-peers", 1)
         .flag("--hedge-after", "200ms")
         .flag("--proof-timeout", "1s")
         .spawn("svc-announce")
+        .await
         .unwrap();
-    follower.wait_ready(Duration::from_secs(30)).unwrap();
+    follower.wait_ready(Duration::from_secs(30)).await.unwrap();
     let mut api = connect_api(&follower).await;
 
     let names: Vec<&String> = manifest["names"].as_object().unwrap().keys().collect();
@@ -115,23 +123,40 @@ async fn proofs_that_arrive_during_an_announcement_resync_are_delivered() {
         assert_resource_is_hsds(&answer, &hsd);
     }
     // Every answer really came behind an announcement.
-    assert!(injected.load(Ordering::SeqCst) >= names.len());
+    assert!(counts.injected.load(Ordering::SeqCst) >= names.len());
 
-    // Past the proof timeout the one session is still there: nothing was left in flight.
+    // Past the proof timeout the one session is still there: nothing was left in flight. Every
+    // request so far was sent before now, so its deadline is at most 1 s away; a session with
+    // an answer lost would be dropped by its 100 ms deadline check soon after, and redialled
+    // (a second proxy connection). So wait past that, then show the session still serves: a
+    // look-up after the deadlines, over the first connection.
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = lookup(&mut api, names[0]).await;
+    assert_resource_is_hsds(&after, &hsd);
+    assert!(counts.injected.load(Ordering::SeqCst) > names.len());
     assert_eq!(
-        follower.metric(metrics::PEERS_CONNECTED).unwrap(),
+        counts.connections.load(Ordering::SeqCst),
+        1,
+        "{}",
+        follower.log_tail(30)
+    );
+    assert_eq!(
+        follower
+            .metric(metrics::PEERS_CONNECTED, &[])
+            .await
+            .unwrap(),
         Some(1.0)
     );
     for reason in ["closed", "timeout", "banned", "error"] {
-        let sample = format!("{}{{reason=\"{reason}\"}}", metrics::DISCONNECTS);
+        let disconnects = follower
+            .metric(metrics::DISCONNECTS, &[("reason", reason)])
+            .await;
         assert_eq!(
-            follower.metric(&sample).unwrap().unwrap_or(0.0),
+            disconnects.unwrap().unwrap_or(0.0),
             0.0,
-            "{sample}\n{}",
+            "{reason}\n{}",
             follower.log_tail(30)
         );
     }
     drop(follower);
-    std::fs::remove_dir_all(&data_dir).unwrap();
 }

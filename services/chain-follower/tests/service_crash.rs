@@ -25,13 +25,17 @@ use serde_json::Value;
 
 const HEADERS: usize = 12_000;
 
-fn start(peer: &str, data_dir: &Path, log: &str) -> ServiceProcess {
-    follower_command(data_dir).peer(peer).spawn(log).unwrap()
+async fn start(peer: &str, data_dir: &Path, log: &str) -> ServiceProcess {
+    follower_command(data_dir)
+        .peer(peer)
+        .spawn(log)
+        .await
+        .unwrap()
 }
 
 /// The fields of the "opened header store" log line.
-fn store_opened(follower: &ServiceProcess) -> Value {
-    log_event_fields(follower, "opened header store", Duration::from_secs(20))
+async fn store_opened(follower: &ServiceProcess) -> Value {
+    log_event_fields(follower, "opened header store", Duration::from_secs(20)).await
 }
 
 /// A synthetic regtest chain of `length` headers from genesis, mined off the async threads.
@@ -54,15 +58,20 @@ async fn slow_peer(chain: &Arc<Vec<Header>>, delay: Duration) -> FakePeer {
     FakePeer::start(behavior, chain.len() as u32).await
 }
 
-fn tip_height(follower: &ServiceProcess) -> u64 {
-    follower.metric(metrics::TIP_HEIGHT).unwrap().unwrap_or(0.0) as u64
+async fn tip_height(follower: &ServiceProcess) -> u64 {
+    follower
+        .metric(metrics::TIP_HEIGHT, &[])
+        .await
+        .unwrap()
+        .unwrap_or(0.0) as u64
 }
 
-fn wait_tip(follower: &ServiceProcess, height: u64) {
+async fn wait_tip(follower: &ServiceProcess, height: u64) {
     follower
-        .poll(Duration::from_secs(120), "full sync", |f| {
-            (tip_height(f) == height).then_some(())
+        .poll(Duration::from_secs(120), "full sync", async |f| {
+            (tip_height(f).await == height).then_some(())
         })
+        .await
         .unwrap();
 }
 
@@ -72,27 +81,32 @@ async fn killed_mid_sync_it_resumes_from_the_file_and_recovers_a_torn_tail() {
     let last_hash = chain.last().unwrap().hash();
     let peer = slow_peer(&chain, Duration::from_millis(150)).await;
     let peer = peer.addr.to_string();
-    let data_dir = std::env::temp_dir().join(format!("hnsfleet-svc-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path();
     let file = data_dir.join(HEADER_FILE);
 
     // 1. Kill -9 part-way through the sync.
-    let mut first = start(&peer, &data_dir, "svc-crash-1");
+    let mut first = start(&peer, data_dir, "svc-crash-1").await;
     // The store trails the tip by what its writer still has queued: wait for headers that
     // are on disk (the store-height gauge moves after each synced batch).
     let at_kill = first
-        .poll(Duration::from_secs(60), "part-way", |f| {
-            let h = f.metric(metrics::STORE_HEIGHT).unwrap().unwrap_or(0.0) as u64;
+        .poll(Duration::from_secs(60), "part-way", async |f| {
+            let h = f
+                .metric(metrics::STORE_HEIGHT, &[])
+                .await
+                .unwrap()
+                .unwrap_or(0.0) as u64;
             (h > 4_000).then_some(h)
         })
+        .await
         .unwrap();
-    first.kill9();
+    first.kill9().await;
     assert!(at_kill < HEADERS as u64, "sync finished before the kill");
     let size = std::fs::metadata(&file).unwrap().len();
 
     // 2. Restart with no reachable peer: the synced prefix is there at once, from the file.
-    let offline = start("127.0.0.1:1", &data_dir, "svc-crash-2");
-    let opened = store_opened(&offline);
+    let offline = start("127.0.0.1:1", data_dir, "svc-crash-2").await;
+    let opened = store_opened(&offline).await;
     let stored = opened["height"].as_u64().unwrap();
     assert!(
         stored >= at_kill,
@@ -100,15 +114,22 @@ async fn killed_mid_sync_it_resumes_from_the_file_and_recovers_a_torn_tail() {
     );
     assert!(stored < HEADERS as u64);
     assert_eq!(opened["truncated_bytes"], 0);
-    assert_eq!(tip_height(&offline), stored);
+    assert_eq!(tip_height(&offline).await, stored);
     assert_eq!(std::fs::metadata(&file).unwrap().len(), size);
     drop(offline);
 
     // 3. Restart with the peer: resumes where the file ends and finishes.
-    let resumed = start(&peer, &data_dir, "svc-crash-3");
-    assert_eq!(store_opened(&resumed)["height"].as_u64().unwrap(), stored);
-    wait_tip(&resumed, HEADERS as u64);
-    let validated = resumed.metric(metrics::HEADERS_VALIDATED).unwrap().unwrap();
+    let resumed = start(&peer, data_dir, "svc-crash-3").await;
+    assert_eq!(
+        store_opened(&resumed).await["height"].as_u64().unwrap(),
+        stored
+    );
+    wait_tip(&resumed, HEADERS as u64).await;
+    let validated = resumed
+        .metric(metrics::HEADERS_VALIDATED, &[])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         validated as u64,
         HEADERS as u64 - stored,
@@ -124,22 +145,21 @@ async fn killed_mid_sync_it_resumes_from_the_file_and_recovers_a_torn_tail() {
         .unwrap()
         .set_len(len - 7)
         .unwrap();
-    let torn = start(&peer, &data_dir, "svc-crash-4");
-    let opened = store_opened(&torn);
+    let torn = start(&peer, data_dir, "svc-crash-4").await;
+    let opened = store_opened(&torn).await;
     assert!(opened["truncated_bytes"].as_u64().unwrap() > 0, "{opened}");
     assert_eq!(opened["height"].as_u64().unwrap(), HEADERS as u64 - 1);
-    wait_tip(&torn, HEADERS as u64);
+    wait_tip(&torn, HEADERS as u64).await;
     drop(torn);
 
     // 5. The file deleted: a full re-sync to the same tip.
     std::fs::remove_file(&file).unwrap();
-    let fresh = start(&peer, &data_dir, "svc-crash-5");
-    assert_eq!(store_opened(&fresh)["created"], true);
-    wait_tip(&fresh, HEADERS as u64);
+    let fresh = start(&peer, data_dir, "svc-crash-5").await;
+    assert_eq!(store_opened(&fresh).await["created"], true);
+    wait_tip(&fresh, HEADERS as u64).await;
     let tip = get_tip(&mut connect_api(&fresh).await).await;
     assert_eq!(tip.hash, last_hash.as_bytes().to_vec());
     drop(fresh);
-    std::fs::remove_dir_all(&data_dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,16 +171,16 @@ async fn a_first_sync_downloads_the_chain_from_one_peer_at_a_time() {
         slow_peer(&chain, Duration::from_millis(100)).await,
         slow_peer(&chain, Duration::from_millis(100)).await,
     ];
-    let data_dir = std::env::temp_dir().join(format!("hnsfleet-svc-loader-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let follower = follower_command(&data_dir)
+    let data_dir = tempfile::tempdir().unwrap();
+    let follower = follower_command(data_dir.path())
         .peer(peers[0].addr)
         .peer(peers[1].addr)
         .flag("--min-peers", 2)
         .spawn("svc-loader")
+        .await
         .unwrap();
-    wait_tip(&follower, LENGTH as u64);
-    follower.wait_ready(Duration::from_secs(30)).unwrap();
+    wait_tip(&follower, LENGTH as u64).await;
+    follower.wait_ready(Duration::from_secs(30)).await.unwrap();
     let tip = get_tip(&mut connect_api(&follower).await).await;
     assert_eq!(tip.hash, last_hash.as_bytes().to_vec());
     // Both peers had sessions; together they sent the chain about once, not twice.
@@ -171,5 +191,4 @@ async fn a_first_sync_downloads_the_chain_from_one_peer_at_a_time() {
         "headers sent per peer: {sent:?}"
     );
     drop(follower);
-    std::fs::remove_dir_all(&data_dir).unwrap();
 }

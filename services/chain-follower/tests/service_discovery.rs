@@ -36,26 +36,26 @@ async fn gossiped_peers_are_dialled_within_the_caps_and_filters() {
     entries.extend((2..14).map(|i| gossiped(&format!("127.0.0.{i}:9"), 1)));
     let gossip = FakePeer::start(Behavior::Gossip(entries), 0).await;
 
-    let data_dir =
-        std::env::temp_dir().join(format!("hnsfleet-svc-discovery-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let follower = follower_command(&data_dir)
+    let data_dir = tempfile::tempdir().unwrap();
+    let follower = follower_command(data_dir.path())
         .peer(gossip.addr)
         .flag("--discover-peers", true)
         .flag("--min-peers", 1)
         // Failed dials are logged at debug level, inside the peer's span.
         .flag("--log", "info,hnsfleet_chain_follower::pool=debug")
         .spawn("svc-discovery")
+        .await
         .unwrap();
     // On regtest a genesis tip agreed by the chainless peer alone already counts as ready, so
     // wait for hsd's height itself.
     let hsd_height = hsd.rpc("getblockcount", &[]).unwrap().as_f64().unwrap();
     follower
-        .poll(Duration::from_secs(30), "hsd's height", |f| {
-            (f.metric(metrics::TIP_HEIGHT).unwrap() == Some(hsd_height)).then_some(())
+        .poll(Duration::from_secs(30), "hsd's height", async |f| {
+            (f.metric(metrics::TIP_HEIGHT, &[]).await.unwrap() == Some(hsd_height)).then_some(())
         })
+        .await
         .unwrap_or_else(|e| panic!("{e}\n{}", follower.log_tail(30)));
-    follower.wait_ready(Duration::from_secs(30)).unwrap();
+    follower.wait_ready(Duration::from_secs(30)).await.unwrap();
 
     // The chain came from hsd, which only gossip named.
     let mut api = connect_api(&follower).await;
@@ -79,13 +79,20 @@ async fn gossiped_peers_are_dialled_within_the_caps_and_filters() {
         .collect();
     assert_eq!(from_gossip_peer.len(), 1, "{log}");
     assert_eq!(from_gossip_peer[0]["fields"]["added"], PER_SOURCE, "{log}");
-    let known = follower.metric(metrics::PEERS_KNOWN).unwrap().unwrap();
+    let known = follower
+        .metric(metrics::PEERS_KNOWN, &[])
+        .await
+        .unwrap()
+        .unwrap();
     assert!(known >= (1 + PER_SOURCE) as f64, "{known}");
     // A gossiped loopback address with nothing listening was dialled (and failed)...
     follower
-        .poll(Duration::from_secs(10), "a failed dial in the log", |f| {
-            f.log().contains("127.0.0.2:9").then_some(())
-        })
+        .poll(
+            Duration::from_secs(10),
+            "a failed dial in the log",
+            async |f| f.log().contains("127.0.0.2:9").then_some(()),
+        )
+        .await
         .unwrap();
     let log = follower.log();
     // ... the refused ones and those over the cap never were.
@@ -107,10 +114,15 @@ async fn gossiped_peers_are_dialled_within_the_caps_and_filters() {
     };
     let dead = PER_SOURCE - 1;
     let events = follower
-        .poll(Duration::from_secs(150), "dead gossip forgotten", |f| {
-            let events = forgotten(f);
-            (events.len() >= dead).then_some(events)
-        })
+        .poll(
+            Duration::from_secs(150),
+            "dead gossip forgotten",
+            async |f| {
+                let events = forgotten(f);
+                (events.len() >= dead).then_some(events)
+            },
+        )
+        .await
         .unwrap();
     for event in &events {
         let peer = event["span"]["peer"].as_str().unwrap();
@@ -123,7 +135,11 @@ async fn gossiped_peers_are_dialled_within_the_caps_and_filters() {
             "{event}"
         );
     }
-    let after = follower.metric(metrics::PEERS_KNOWN).unwrap().unwrap();
+    let after = follower
+        .metric(metrics::PEERS_KNOWN, &[])
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
         after <= known - dead as f64,
         "{after} known peers, {known} before"
@@ -131,5 +147,4 @@ async fn gossiped_peers_are_dialled_within_the_caps_and_filters() {
     // hsd, which answered, is still a peer.
     assert_tip_is_hsds(&mut api, &hsd).await;
     drop(follower);
-    std::fs::remove_dir_all(&data_dir).unwrap();
 }

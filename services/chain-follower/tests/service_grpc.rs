@@ -23,21 +23,22 @@ use hnsfleet_testkit::Hsd;
 use hnsfleet_testkit::service::ServiceProcess;
 use serde_json::Value;
 
-fn spawn_follower(hsd: &Hsd, data_dir: &Path, log: &str) -> ServiceProcess {
+async fn spawn_follower(hsd: &Hsd, data_dir: &Path, log: &str) -> ServiceProcess {
     follower_command(data_dir)
         .peer(hsd.p2p_addr().unwrap())
         .spawn(log)
+        .await
         .expect("follower starts")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_serves_the_follower_api_from_a_real_hsd() {
     let (hsd, manifest) = start_prepared_hsd("svc-grpc", 710).await;
-    let data_dir = std::env::temp_dir().join(format!("hnsfleet-svc-grpc-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let follower = spawn_follower(&hsd, &data_dir, "svc-grpc");
-    assert_eq!(follower.admin_get("/healthz").unwrap().0, 200);
-    follower.wait_ready(Duration::from_secs(30)).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let follower = spawn_follower(&hsd, &data_dir, "svc-grpc").await;
+    assert_eq!(follower.admin_get("/healthz").await.unwrap().0, 200);
+    follower.wait_ready(Duration::from_secs(30)).await.unwrap();
     let mut api = connect_api(&follower).await;
 
     // Tip: hsd's best block, with its tree root and chainwork.
@@ -51,7 +52,7 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
         .unwrap();
     assert_eq!(Value::from(hex::encode(&tip.tree_root)), header["treeroot"]);
     assert_eq!(
-        follower.metric(metrics::TIP_HEIGHT).unwrap(),
+        follower.metric(metrics::TIP_HEIGHT, &[]).await.unwrap(),
         Some(f64::from(tip.height))
     );
 
@@ -102,13 +103,15 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
     assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err}");
     assert_eq!(
         follower
-            .metric(&format!("{}{{result=\"exists\"}}", metrics::PROOFS_SERVED))
+            .metric(metrics::PROOFS_SERVED, &[("result", "exists")])
+            .await
             .unwrap(),
         Some(1.0)
     );
     assert_eq!(
         follower
-            .metric(&format!("{}{{result=\"absent\"}}", metrics::PROOFS_SERVED))
+            .metric(metrics::PROOFS_SERVED, &[("result", "absent")])
+            .await
             .unwrap(),
         Some(1.0)
     );
@@ -141,9 +144,15 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
     while let Some(done) = burst.join_next().await {
         done.unwrap();
     }
-    assert_eq!(follower.metric(metrics::DISCONNECTS).unwrap(), Some(0.0));
     assert_eq!(
-        follower.metric(metrics::PEERS_CONNECTED).unwrap(),
+        follower.metric(metrics::DISCONNECTS, &[]).await.unwrap(),
+        Some(0.0)
+    );
+    assert_eq!(
+        follower
+            .metric(metrics::PEERS_CONNECTED, &[])
+            .await
+            .unwrap(),
         Some(1.0)
     );
 
@@ -193,15 +202,16 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
     let mut follower = follower;
     let exit = follower
         .poll_exit(Duration::from_secs(15))
+        .await
         .expect("exits after SIGTERM");
     assert!(exit.success(), "{exit:?}\n{}", follower.log_tail(20));
 
     // Restart on the same data dir: same key, tip from the file before any sync.
-    let again = spawn_follower(&hsd, &data_dir, "svc-grpc-2");
-    let opened = log_event_fields(&again, "opened header store", Duration::from_secs(10));
+    let again = spawn_follower(&hsd, &data_dir, "svc-grpc-2").await;
+    let opened = log_event_fields(&again, "opened header store", Duration::from_secs(10)).await;
     assert_eq!(opened["height"], Value::from(tip.height + 2), "{opened}");
     assert_eq!(opened["truncated_bytes"], Value::from(0), "{opened}");
-    again.wait_ready(Duration::from_secs(30)).unwrap();
+    again.wait_ready(Duration::from_secs(30)).await.unwrap();
     let mut api = connect_api(&again).await;
     let b = api
         .get_attestation(pb::GetAttestationRequest {})
@@ -210,30 +220,28 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
         .into_inner();
     assert_eq!(b.public_key, a.public_key);
     drop(again);
-    std::fs::remove_dir_all(&data_dir).unwrap();
 
     // No peer at all, only a DNS seed: `localhost` resolves (from /etc/hosts) to loopback
     // addresses; each becomes a peer of its own, and the one where hsd listens serves.
-    let seeded_dir = data_dir.with_extension("seeded");
-    let _ = std::fs::remove_dir_all(&seeded_dir);
+    let seeded_dir = tmp.path().join("seeded");
     let seeded = follower_command(&seeded_dir)
         .flag(
             "--dns-seed",
             format!("localhost:{}", hsd.p2p_addr().unwrap().port()),
         )
         .spawn("svc-grpc-seeded")
+        .await
         .unwrap();
-    seeded.wait_ready(Duration::from_secs(30)).unwrap();
-    let resolved = log_event_fields(&seeded, "resolved DNS seed", Duration::from_secs(10));
+    seeded.wait_ready(Duration::from_secs(30)).await.unwrap();
+    let resolved = log_event_fields(&seeded, "resolved DNS seed", Duration::from_secs(10)).await;
     let added = resolved["added"].as_u64().unwrap();
     assert!(added >= 1, "{resolved}");
     assert_eq!(
-        seeded.metric(metrics::PEERS_KNOWN).unwrap(),
+        seeded.metric(metrics::PEERS_KNOWN, &[]).await.unwrap(),
         Some(added as f64)
     );
     let mut api = connect_api(&seeded).await;
     assert_tip_is_hsds(&mut api, &hsd).await;
     assert!(lookup(&mut api, &registered).await.exists);
     drop(seeded);
-    std::fs::remove_dir_all(&seeded_dir).unwrap();
 }

@@ -7,7 +7,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use common::{Api, connect_api, follower_command, get_tip};
 use hnsfleet_testkit::service::ServiceProcess;
@@ -16,8 +18,8 @@ use serde_json::{Value, json};
 const DRAIN: Duration = Duration::from_secs(4);
 const GRACE: Duration = Duration::from_secs(3);
 
-fn readyz(follower: &ServiceProcess) -> (u16, Value) {
-    let (status, body) = follower.admin_get("/readyz").unwrap();
+async fn readyz(follower: &ServiceProcess) -> (u16, Value) {
+    let (status, body) = follower.admin_get("/readyz").await.unwrap();
     let body = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
     (status, body)
 }
@@ -31,24 +33,24 @@ fn check<'a>(status: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name} check in {status}"))
 }
 
-#[test]
-fn sigterm_drains_then_stops_accepting_then_exits_0() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let data_dir = std::env::temp_dir().join(format!("hnsfleet-shutdown-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let mut follower = follower_command(&data_dir)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_then_stops_accepting_then_exits_0() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut follower = follower_command(data_dir.path())
         .peer("127.0.0.1:1")
         .flag("--shutdown-drain", "4s")
         .flag("--shutdown-grace", "3s")
         .spawn("shutdown")
+        .await
         .expect("follower starts");
 
     // Not ready, and /readyz says which rule fails.
     let (status, body) = follower
-        .poll(Duration::from_secs(10), "readiness evaluated", |f| {
-            let (status, body) = readyz(f);
+        .poll(Duration::from_secs(10), "readiness evaluated", async |f| {
+            let (status, body) = readyz(f).await;
             (body["checks"][0]["name"] != "started").then_some((status, body))
         })
+        .await
         .unwrap();
     assert_eq!(status, 503);
     assert_eq!(
@@ -63,7 +65,7 @@ fn sigterm_drains_then_stops_accepting_then_exits_0() {
         check(&body, name);
     }
     let grpc = follower.grpc_url().unwrap();
-    runtime.block_on(async { get_tip(&mut connect_api(&follower).await).await });
+    get_tip(&mut connect_api(&follower).await).await;
 
     let signalled = Instant::now();
     let kill = std::process::Command::new("kill")
@@ -74,22 +76,21 @@ fn sigterm_drains_then_stops_accepting_then_exits_0() {
 
     // At once: not ready, draining; still alive and serving.
     let (status, body) = follower
-        .poll(Duration::from_secs(2), "/readyz draining", |f| {
-            let (status, body) = readyz(f);
+        .poll(Duration::from_secs(2), "/readyz draining", async |f| {
+            let (status, body) = readyz(f).await;
             (body["draining"] == true).then_some((status, body))
         })
+        .await
         .unwrap();
     assert_eq!((status, &body["ready"]), (503, &json!(false)));
     assert_eq!(
-        follower.admin_get("/healthz").unwrap(),
+        follower.admin_get("/healthz").await.unwrap(),
         (200, "ok\n".into())
     );
-    let tip = runtime.block_on(async {
-        let mut api = Api::connect(grpc.clone())
-            .await
-            .expect("a new gRPC connection is accepted while draining");
-        get_tip(&mut api).await
-    });
+    let mut api = Api::connect(grpc.clone())
+        .await
+        .expect("a new gRPC connection is accepted while draining");
+    let tip = get_tip(&mut api).await;
     assert_eq!(tip.height, 0);
     assert!(
         signalled.elapsed() < DRAIN,
@@ -100,6 +101,7 @@ fn sigterm_drains_then_stops_accepting_then_exits_0() {
     // Then the listeners close and the process exits 0, not before the drain window is over.
     let exit = follower
         .poll_exit(DRAIN + GRACE + Duration::from_secs(5))
+        .await
         .unwrap();
     let took = signalled.elapsed();
     assert!(exit.success(), "{exit:?}\n{}", follower.log_tail(20));
@@ -109,7 +111,7 @@ fn sigterm_drains_then_stops_accepting_then_exits_0() {
     );
     assert!(took < DRAIN + GRACE, "exited after {took:?}");
     assert!(
-        follower.admin_get("/healthz").is_err(),
+        follower.admin_get("/healthz").await.is_err(),
         "admin listener closed"
     );
     let log = follower.log();
@@ -121,5 +123,4 @@ fn sigterm_drains_then_stops_accepting_then_exits_0() {
     ] {
         assert!(log.contains(step), "{step:?} not logged:\n{log}");
     }
-    let _ = std::fs::remove_dir_all(&data_dir);
 }

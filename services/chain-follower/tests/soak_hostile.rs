@@ -7,7 +7,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use common::fake_peer::{Behavior, FakePeer};
 use common::{assert_resource_is_hsds, connect_api, follower_command, lookup, start_prepared_hsd};
@@ -25,8 +27,8 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap()
 }
 
-fn count(follower: &ServiceProcess, sample: &str) -> f64 {
-    follower.metric(sample).unwrap().unwrap_or(0.0)
+async fn count(follower: &ServiceProcess, name: &str) -> f64 {
+    follower.metric(name, &[]).await.unwrap().unwrap_or(0.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,9 +59,8 @@ async fn soak_hostile_peers_reconnecting_in_a_loop() {
             hostile.push(FakePeer::start(behavior, height).await);
         }
     }
-    let data_dir = std::env::temp_dir().join(format!("hnsfleet-soak-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let mut command = follower_command(&data_dir).peer(hsd.p2p_addr().unwrap());
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut command = follower_command(data_dir.path()).peer(hsd.p2p_addr().unwrap());
     for peer in &hostile {
         command = command.peer(peer.addr);
     }
@@ -68,8 +69,9 @@ async fn soak_hostile_peers_reconnecting_in_a_loop() {
         .flag("--max-peers", 32)
         .flag("--ban-time", "1s")
         .spawn("soak-hostile")
+        .await
         .unwrap();
-    follower.wait_ready(Duration::from_secs(60)).unwrap();
+    follower.wait_ready(Duration::from_secs(60)).await.unwrap();
     let mut api = connect_api(&follower).await;
     let names: Vec<String> = manifest["names"]
         .as_object()
@@ -83,7 +85,7 @@ async fn soak_hostile_peers_reconnecting_in_a_loop() {
     let mut rounds = 0u64;
     while started.elapsed() < soak {
         assert_eq!(
-            follower.admin_get("/readyz").unwrap().0,
+            follower.admin_get("/readyz").await.unwrap().0,
             200,
             "unready after {:?}; log tail:\n{}",
             started.elapsed(),
@@ -102,7 +104,7 @@ async fn soak_hostile_peers_reconnecting_in_a_loop() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let accepted: usize = hostile.iter().map(FakePeer::accepted).sum();
-    let bans = count(&follower, metrics::BANS);
+    let bans = count(&follower, metrics::BANS).await;
     eprintln!(
         "soak: {:?}, {rounds} look-up rounds of {} names, {} hostile peers, {accepted} hostile \
          connections, {bans} bans; RSS (s, kB): {series:?}",
@@ -127,6 +129,4 @@ async fn soak_hostile_peers_reconnecting_in_a_loop() {
         max <= first + 16 * 1024,
         "RSS grew from {first} kB to {max} kB: {series:?}"
     );
-    drop(follower);
-    std::fs::remove_dir_all(&data_dir).unwrap();
 }

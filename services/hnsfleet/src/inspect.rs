@@ -16,6 +16,7 @@ use hnsfleet_hns::pow::Target;
 use hnsfleet_hns::resource::Resource;
 use hnsfleet_hns::types::TreeRoot;
 use hnsfleet_hns::urkel::{AbsenceKind, verify_name_proof};
+use hnsfleet_hns_dns::ResourceDns as _;
 use serde_json::{Value, json};
 
 /// Arguments of `hnsfleet inspect`.
@@ -132,7 +133,7 @@ fn resource_zone_text(resource: &Resource, name: &str) -> anyhow::Result<String>
     records.extend(referral.ds);
     records.extend(resource.txt_records(&tld));
     records.extend(referral.glue);
-    Ok(hnsfleet_hns::dns::to_zone_text(&records))
+    Ok(hnsfleet_hns_dns::to_zone_text(&records))
 }
 
 /// Decodes a header and checks its proof of work against its own `bits`. A header whose PoW

@@ -8,7 +8,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use hnsfleet_hns::namestate::NameState;
@@ -17,16 +17,17 @@ use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
 use hnsfleet_testkit::Hsd;
 use hnsfleet_testkit::service::{FollowerCommand, ServiceProcess};
 use serde_json::{Value, json};
+use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hnsfleet");
 
-fn hnsfleet(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
+async fn hnsfleet(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().await.unwrap()
 }
 
 /// Runs `hnsfleet ARGS`, expects success and one JSON line.
-fn json_of(args: &[&str]) -> Value {
-    let out = hnsfleet(args);
+async fn json_of(args: &[&str]) -> Value {
+    let out = hnsfleet(args).await;
     assert!(
         out.status.success(),
         "hnsfleet {args:?}: {}",
@@ -35,12 +36,21 @@ fn json_of(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn start_follower(peers: &[&Hsd], data_dir: &Path, min_peers: usize, log: &str) -> ServiceProcess {
+async fn start_follower(
+    peers: &[&Hsd],
+    data_dir: &Path,
+    min_peers: usize,
+    log: &str,
+) -> ServiceProcess {
     let mut command = FollowerCommand::regtest(Path::new(BIN), &["follower"], data_dir);
     for hsd in peers {
         command = command.peer(hsd.p2p_addr().unwrap());
     }
-    command.flag("--min-peers", min_peers).spawn(log).unwrap()
+    command
+        .flag("--min-peers", min_peers)
+        .spawn(log)
+        .await
+        .unwrap()
 }
 
 /// The tree root in hsd's header at `height`.
@@ -59,8 +69,8 @@ fn hsd_info(hsd: &Hsd, name: &str) -> Value {
 }
 
 /// `hnsfleet lookup NAME` checked against hsd: root of hsd's header at the reported height.
-fn lookup(url: &str, hsd: &Hsd, name: &str) -> Value {
-    let answer = json_of(&["lookup", name, "--follower", url]);
+async fn lookup(url: &str, hsd: &Hsd, name: &str) -> Value {
+    let answer = json_of(&["lookup", name, "--follower", url]).await;
     assert_eq!(answer["name"], name);
     assert_eq!(
         answer["root"],
@@ -70,18 +80,20 @@ fn lookup(url: &str, hsd: &Hsd, name: &str) -> Value {
     answer
 }
 
-#[test]
-fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commit() {
-    let (hsd, manifest) = Hsd::start_prepared("cli-names", 720).expect("hsd");
-    let data_dir = std::env::temp_dir().join(format!("hnsfleet-cli-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let follower = start_follower(&[&hsd], &data_dir, 1, "cli-e2e");
-    follower.wait_ready(Duration::from_secs(30)).unwrap();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commit() {
+    let (hsd, manifest) =
+        tokio::task::spawn_blocking(|| Hsd::start_prepared("cli-names", 720).expect("hsd"))
+            .await
+            .unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let follower = start_follower(&[&hsd], data_dir.path(), 1, "cli-e2e").await;
+    follower.wait_ready(Duration::from_secs(30)).await.unwrap();
     let url = follower.grpc_url().unwrap();
 
     // Tip.
     let info = hsd.rpc("getblockchaininfo", &[]).unwrap();
-    let tip = json_of(&["tip", "--follower", &url]);
+    let tip = json_of(&["tip", "--follower", &url]).await;
     assert_eq!(tip["height"], info["blocks"]);
     assert_eq!(tip["hash"], info["bestblockhash"]);
     assert_eq!(tip["chainwork"], info["chainwork"]);
@@ -100,7 +112,7 @@ fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commit() {
     assert!(names.len() >= 8);
     let safe_height = info["blocks"].as_u64().unwrap() / 5 * 5;
     for name in &names {
-        let answer = lookup(&url, &hsd, name);
+        let answer = lookup(&url, &hsd, name).await;
         assert_eq!(answer["exists"], true, "{name}");
         assert_eq!(answer["height"], safe_height, "{name}");
         let theirs = hsd.rpc("getnameresource", &[name.as_str().into()]).unwrap();
@@ -110,7 +122,7 @@ fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commit() {
     }
     for name in manifest["absent"].as_array().unwrap() {
         let name = name.as_str().unwrap();
-        let answer = lookup(&url, &hsd, name);
+        let answer = lookup(&url, &hsd, name).await;
         assert_eq!(answer["exists"], false, "{name}");
         assert_eq!(answer["resource"], Value::Null, "{name}");
         assert_eq!(answer["info"], Value::Null, "{name}");
@@ -119,7 +131,7 @@ fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commit() {
 
     // Bad input: one line on stderr, nothing on stdout, exit 1.
     for bad in ["bad..name", "-x", "UPPER_"] {
-        let out = hnsfleet(&["lookup", "--follower", &url, "--", bad]);
+        let out = hnsfleet(&["lookup", "--follower", &url, "--", bad]).await;
         assert_eq!(out.status.code(), Some(1), "{bad}");
         assert!(out.stdout.is_empty(), "{bad}");
         let err = String::from_utf8_lossy(&out.stderr);
@@ -132,7 +144,8 @@ fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commit() {
         "http://127.0.0.1:1",
         "--timeout-ms",
         "2000",
-    ]);
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach follower"));
 
@@ -155,13 +168,14 @@ fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commit() {
     // Mined but not yet committed under the safe root: the follower still proves the old state.
     let tip_now = hsd.rpc("getblockcount", &[]).unwrap().as_u64().unwrap();
     follower
-        .poll(Duration::from_secs(20), "tip follows hsd", |_| {
-            let tip = json_of(&["tip", "--follower", &url]);
+        .poll(Duration::from_secs(20), "tip follows hsd", async |_| {
+            let tip = json_of(&["tip", "--follower", &url]).await;
             (tip["height"] == tip_now).then_some(())
         })
+        .await
         .unwrap();
     // (No header at or below the update's block can commit a tree that contains it.)
-    let before = lookup(&url, &hsd, txt_name);
+    let before = lookup(&url, &hsd, txt_name).await;
     assert!(before["height"].as_u64().unwrap() <= tip_now);
     assert_eq!(
         before["resource"], old_txt,
@@ -172,10 +186,11 @@ fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commit() {
     hsd.mine(10).unwrap();
     let tip_now = hsd.rpc("getblockcount", &[]).unwrap().as_u64().unwrap();
     let after = follower
-        .poll(Duration::from_secs(20), "update visible", |_| {
-            let answer = lookup(&url, &hsd, txt_name);
+        .poll(Duration::from_secs(20), "update visible", async |_| {
+            let answer = lookup(&url, &hsd, txt_name).await;
             (answer["height"].as_u64().unwrap() >= tip_now / 5 * 5).then_some(answer)
         })
+        .await
         .unwrap();
     assert_eq!(after["resource"], new_records);
     assert_eq!(
@@ -188,26 +203,20 @@ fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commit() {
         "getnameinfo after the update"
     );
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let state = runtime.block_on(async {
-        let mut client = ChainFollowerClient::connect(url.clone()).await.unwrap();
-        client
-            .lookup_name(pb::LookupNameRequest {
-                name: renewed.into(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .name_state
-    });
+    let mut client = ChainFollowerClient::connect(url.clone()).await.unwrap();
+    let state = client
+        .lookup_name(pb::LookupNameRequest {
+            name: renewed.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .name_state;
     let state = NameState::decode(&state).unwrap();
     assert_eq!(u64::from(state.renewal), renewal_height);
     assert!(state.renewals >= 1);
     // The renewed name's records did not change.
-    let renewed_answer = lookup(&url, &hsd, renewed);
+    let renewed_answer = lookup(&url, &hsd, renewed).await;
     assert_eq!(
         renewed_answer["resource"],
         hsd.rpc("getnameresource", &[renewed.into()]).unwrap()
@@ -218,5 +227,4 @@ fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commit() {
         "getnameinfo after the renewal"
     );
     drop(follower);
-    std::fs::remove_dir_all(&data_dir).unwrap();
 }

@@ -151,21 +151,3 @@ fn verify_inside(
     }
     Ok(ChainEntry::from_header(header, height, parent.chainwork))
 }
-
-/// Fuzz entry: decode a blob; if that succeeds re-encode, decode again and compare.
-#[doc(hidden)]
-pub fn fuzz_checkpoint_blob(data: &[u8]) {
-    if let Ok(blob) = CheckpointBlob::decode(data) {
-        let encoded = blob.encode();
-        assert_eq!(
-            encoded, data,
-            "checkpoint blob re-encoding differs from its input"
-        );
-        let again = CheckpointBlob::decode(&encoded);
-        assert_eq!(
-            again.as_ref(),
-            Ok(&blob),
-            "checkpoint blob decode is not stable"
-        );
-    }
-}

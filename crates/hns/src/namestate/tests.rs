@@ -1,3 +1,4 @@
+use hnsfleet_fuzz_bodies as fuzz;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -24,7 +25,7 @@ fn real_name_states_decode_reencode_and_match_hsd_json() {
         let raw = hex::decode(n["nameStateRaw"].as_str().unwrap()).unwrap();
         let state = NameState::decode(&raw).unwrap();
         assert_eq!(state.encode(), raw);
-        fuzz_namestate(&raw);
+        assert!(fuzz::namestate(&raw));
         let name = n["name"].as_str().unwrap();
         assert_eq!(state.name, name.as_bytes());
         assert_eq!(
@@ -61,7 +62,7 @@ fn every_truncation_and_bad_flag_is_a_typed_error() {
         for x in [0x01u8, 0x80, 0xff] {
             let mut m = raw.clone();
             m[i] ^= x;
-            fuzz_namestate(&m);
+            fuzz::namestate(&m);
             if let Ok(s) = NameState::decode(&m) {
                 assert_ne!(s, original, "byte {i} ^ {x:#x}");
             }
@@ -215,11 +216,11 @@ proptest! {
         let bytes = state.encode();
         prop_assert!(bytes.len() <= MAX_NAME_STATE_SIZE);
         prop_assert_eq!(NameState::decode(&bytes), Ok(state));
-        fuzz_namestate(&bytes);
+        prop_assert!(fuzz::namestate(&bytes));
     }
 
     #[test]
     fn decoding_arbitrary_bytes_never_panics(data in proptest::collection::vec(any::<u8>(), 0..700)) {
-        fuzz_namestate(&data);
+        fuzz::namestate(&data);
     }
 }

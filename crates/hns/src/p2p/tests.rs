@@ -2,6 +2,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
+use hnsfleet_fuzz_bodies as fuzz;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -116,8 +117,10 @@ fn every_transcript_frame_decodes_and_re_encodes() {
         );
         let known = !matches!(packet, Packet::Unknown { .. });
         assert_eq!(known, f.name != "SENDCMPCT", "{}", f.name);
-        fuzz_frame(&f.bytes);
-        fuzz_packet(&[&[f.ty][..], &f.bytes[FRAME_HEADER_SIZE..]].concat());
+        assert!(fuzz::p2p_frame(&f.bytes));
+        assert!(fuzz::p2p_packet(
+            &[&[f.ty][..], &f.bytes[FRAME_HEADER_SIZE..]].concat()
+        ));
     }
     // Documented payload lengths match.
     for f in json["transcript"].as_array().unwrap() {
@@ -322,17 +325,17 @@ proptest! {
         }
         let payload = packet.encode_payload().unwrap();
         prop_assert_eq!(Packet::decode(packet.packet_type(), &payload), Ok(packet));
-        fuzz_frame(&frame);
-        fuzz_packet(&[&frame[4..5], &payload[..]].concat());
+        prop_assert!(fuzz::p2p_frame(&frame));
+        prop_assert!(fuzz::p2p_packet(&[&frame[4..5], &payload[..]].concat()));
     }
 
     #[test]
     fn arbitrary_bytes_never_panic(ty in any::<u8>(), data in proptest::collection::vec(any::<u8>(), 0..600)) {
         let _ = Packet::decode(ty, &data);
-        fuzz_packet(&[&[ty][..], &data[..]].concat());
-        fuzz_frame(&data);
+        fuzz::p2p_packet(&[&[ty][..], &data[..]].concat());
+        fuzz::p2p_frame(&data);
         let framed = [&REGTEST_MAGIC.to_le_bytes()[..], &[ty], &(data.len() as u32).to_le_bytes(), &data].concat();
-        fuzz_frame(&framed);
+        fuzz::p2p_frame(&framed);
     }
 }
 

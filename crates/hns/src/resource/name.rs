@@ -349,8 +349,10 @@ fn is_name_special(b: u8) -> bool {
     matches!(b, b'.' | b'(' | b')' | b';' | b' ' | b'@' | b'"' | b'\\')
 }
 
-/// Writes labels in hsd's presentation form (see [`WireName::to_presentation`]).
-pub(crate) fn write_presentation<'l>(out: &mut String, labels: impl Iterator<Item = &'l [u8]>) {
+/// Writes labels in hsd's presentation form (see [`WireName::to_presentation`]): special
+/// characters escaped as `\c`, bytes outside printable ASCII as `\DDD`, a dot after every
+/// label, `.` alone for the root.
+pub fn write_presentation<'l>(out: &mut String, labels: impl Iterator<Item = &'l [u8]>) {
     let mut any = false;
     for label in labels {
         any = true;

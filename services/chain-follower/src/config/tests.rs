@@ -212,9 +212,8 @@ hedge_after = "100ms"
 proof_timeout = "2s"
 ban_time = "1h"
 "#;
-    let dir = std::env::temp_dir().join(format!("hnsfleet-config-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("follower.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("follower.toml");
     std::fs::write(&path, text).unwrap();
     let from_file = FollowerArgs {
         service: ServiceArgs {
@@ -261,7 +260,7 @@ ban_time = "1h"
         Duration::from_secs(45),
         "no flag: env stays"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
+    drop(dir);
 }
 
 #[test]

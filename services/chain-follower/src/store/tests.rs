@@ -15,13 +15,6 @@ fn regtest() -> &'static NetworkParams {
     Network::Regtest.params()
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hnsfleet-store-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// A store at `path` holding `n` mined regtest headers; returns the headers.
 fn populated(path: &Path, n: usize) -> Vec<Header> {
     let (mut store, mut chain, rec) = Store::open(path, regtest(), &Start::Genesis).unwrap();
@@ -40,8 +33,8 @@ fn reopen(path: &Path) -> (Store, HeaderChain, Recovery) {
 
 #[test]
 fn round_trip_and_resume() {
-    let dir = temp_dir("roundtrip");
-    let path = dir.join("headers.dat");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("headers.dat");
     let headers = populated(&path, 40);
     assert_eq!(
         fs::metadata(&path).unwrap().len(),
@@ -71,11 +64,11 @@ fn round_trip_and_resume() {
 
 #[test]
 fn torn_tail_at_every_offset_keeps_the_intact_prefix() {
-    let dir = temp_dir("torn");
-    let path = dir.join("headers.dat");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("headers.dat");
     let headers = populated(&path, 6);
     let full = fs::read(&path).unwrap();
-    let work = dir.join("cut.dat");
+    let work = dir.path().join("cut.dat");
     // Every cut inside the last two records.
     let from = FILE_HEADER_SIZE + 4 * RECORD_SIZE;
     for cut in from..full.len() {
@@ -93,11 +86,11 @@ fn torn_tail_at_every_offset_keeps_the_intact_prefix() {
 
 #[test]
 fn flipped_byte_cuts_at_that_record() {
-    let dir = temp_dir("flip");
-    let path = dir.join("headers.dat");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("headers.dat");
     let headers = populated(&path, 5);
     let full = fs::read(&path).unwrap();
-    let work = dir.join("flip.dat");
+    let work = dir.path().join("flip.dat");
     for pos in FILE_HEADER_SIZE..full.len() {
         let mut bytes = full.clone();
         bytes[pos] ^= 0x01;
@@ -113,8 +106,8 @@ fn flipped_byte_cuts_at_that_record() {
 
 #[test]
 fn partial_and_garbage_appends_are_cut() {
-    let dir = temp_dir("partial");
-    let path = dir.join("headers.dat");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("headers.dat");
     let headers = populated(&path, 3);
     let next = mine_chain(regtest(), &reopen(&path).1.tip(), 1, 600, 0);
     let record = encode_record(regtest().magic, 4, &next[0]);
@@ -137,8 +130,8 @@ fn partial_and_garbage_appends_are_cut() {
 
 #[test]
 fn stale_record_that_does_not_link_is_cut() {
-    let dir = temp_dir("stale");
-    let path = dir.join("headers.dat");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("headers.dat");
     let headers = populated(&path, 4);
     // Overwrite record 3 with a checksummed header from another branch at the same height.
     let (_, chain, _) = reopen(&path);
@@ -157,8 +150,8 @@ fn stale_record_that_does_not_link_is_cut() {
 
 #[test]
 fn reorg_truncates_then_appends() {
-    let dir = temp_dir("reorg");
-    let path = dir.join("headers.dat");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("headers.dat");
     populated(&path, 20);
     let (mut store, mut chain, _) = reopen(&path);
     let fork = *chain.entry_at(12).unwrap();
@@ -188,8 +181,8 @@ fn reorg_truncates_then_appends() {
 
 #[test]
 fn batch_apply_writes_what_per_header_apply_writes() {
-    let dir = temp_dir("batch");
-    let (one, batch) = (dir.join("one.dat"), dir.join("batch.dat"));
+    let dir = tempfile::tempdir().unwrap();
+    let (one, batch) = (dir.path().join("one.dat"), dir.path().join("batch.dat"));
     let (mut store_one, mut chain, _) = Store::open(&one, regtest(), &Start::Genesis).unwrap();
     let (mut store_batch, _, _) = Store::open(&batch, regtest(), &Start::Genesis).unwrap();
     // Main chain of 12, a side branch from 5 that overtakes it (reorg), more extensions, and a
@@ -229,8 +222,8 @@ fn batch_apply_writes_what_per_header_apply_writes() {
 
 #[test]
 fn append_must_continue_the_store() {
-    let dir = temp_dir("gap");
-    let path = dir.join("headers.dat");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("headers.dat");
     let headers = populated(&path, 2);
     let (mut store, _, _) = reopen(&path);
     assert!(matches!(
@@ -244,8 +237,8 @@ fn append_must_continue_the_store() {
 
 #[test]
 fn file_header_checks() {
-    let dir = temp_dir("filehdr");
-    let path = dir.join("headers.dat");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("headers.dat");
     populated(&path, 1);
     let err = Store::open(&path, Network::Main.params(), &Start::Genesis).unwrap_err();
     assert!(matches!(err, StoreError::WrongNetwork { .. }), "{err}");
@@ -264,7 +257,7 @@ fn file_header_checks() {
     fs::write(&path, &bytes).unwrap();
     assert!(matches!(reopen_err(&path), StoreError::CorruptFileHeader));
 
-    let other = dir.join("notes.txt");
+    let other = dir.path().join("notes.txt");
     fs::write(&other, b"not a header store at all, please keep me").unwrap();
     assert!(matches!(reopen_err(&other), StoreError::NotAStore { .. }));
     assert_eq!(
@@ -285,8 +278,8 @@ fn reopen_err(path: &Path) -> StoreError {
 
 #[test]
 fn checkpoint_start_stores_the_blob_headers() {
-    let dir = temp_dir("checkpoint");
-    let path = dir.join("headers.dat");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("headers.dat");
     let blob = CheckpointBlob::decode(MAIN_BLOB).unwrap();
     let params = Network::Main.params();
     let start = Start::Checkpoint(blob.clone());

@@ -119,14 +119,40 @@ pub(crate) fn assert_resource_is_hsds(answer: &pb::NameLookup, hsd: &Hsd) {
 
 /// The `fields` of the first JSON log line of `follower` that contains `needle` (a message),
 /// waiting up to `within` for it to be written.
-pub(crate) fn log_event_fields(follower: &ServiceProcess, needle: &str, within: Duration) -> Value {
+pub(crate) async fn log_event_fields(
+    follower: &ServiceProcess,
+    needle: &str,
+    within: Duration,
+) -> Value {
     let line = follower
-        .poll(within, needle, |p| {
+        .poll(within, needle, async |p| {
             p.log()
                 .lines()
                 .find(|l| l.contains(needle))
                 .map(str::to_string)
         })
+        .await
         .expect("log line");
     serde_json::from_str::<Value>(&line).expect("JSON log line")["fields"].clone()
 }
+
+/// The JSON log lines of `follower` whose message is `message`, logged inside the span of
+/// `peer` (as the follower prints the peer: `HOST:PORT` or `KEY@HOST:PORT`).
+pub(crate) fn peer_log_events(follower: &ServiceProcess, peer: &str, message: &str) -> Vec<Value> {
+    follower
+        .log()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == message && line["span"]["peer"] == peer)
+        .collect()
+}
+
+/// What a peer's dial loop logs (at debug level) each time it finds its peer banned: the loop
+/// came round to the peer and did not dial it.
+pub(crate) const BANNED_NOT_DIALLED: &str = "peer is banned; not dialling it before the ban ends";
+
+/// What a dial loop logs (at debug level) when a dial or handshake fails.
+pub(crate) const CONNECT_FAILED: &str = "connect failed";
+
+/// The `--log` filter that writes the pool's debug events (failed dials, banned peers skipped).
+pub(crate) const POOL_DEBUG_LOG: &str = "info,hnsfleet_chain_follower::pool=debug";

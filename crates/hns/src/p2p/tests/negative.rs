@@ -2,6 +2,8 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
+use hnsfleet_fuzz_bodies as fuzz;
+
 use super::{HEADERS_BIN, REGTEST_MAGIC, decode_frame, frames, packets};
 use crate::encoding::DecodeError;
 use crate::header::{HEADER_SIZE, Header};
@@ -109,8 +111,8 @@ fn flipped_bytes_never_panic_and_never_decode_to_the_same_value() {
             for mask in [0x01, 0x80, 0xff] {
                 let mut m = f.bytes.clone();
                 m[i] ^= mask;
-                fuzz_frame(&m);
-                fuzz_packet(&m[4..]);
+                fuzz::p2p_frame(&m);
+                fuzz::p2p_packet(&m[4..]);
                 if let Ok(FrameStatus::Complete(frame)) = parse_frame(&m, REGTEST_MAGIC)
                     && frame.wire_len() == m.len()
                     && let Ok(p) = frame.packet()
@@ -128,8 +130,8 @@ fn flipped_bytes_never_panic_and_never_decode_to_the_same_value() {
     for i in (0..headers.bytes.len()).step_by(211) {
         let mut m = headers.bytes.clone();
         m[i] ^= 0x5a;
-        fuzz_frame(&m);
-        fuzz_frame(&m[..i]);
+        fuzz::p2p_frame(&m);
+        fuzz::p2p_frame(&m[..i]);
     }
 }
 

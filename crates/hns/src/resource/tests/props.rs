@@ -2,6 +2,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use hnsfleet_fuzz_bodies as fuzz;
 use proptest::prelude::*;
 
 use super::super::*;
@@ -73,7 +74,7 @@ proptest! {
             Ok(raw) => {
                 prop_assert!(raw.len() <= MAX_RESOURCE_SIZE);
                 prop_assert_eq!(Resource::decode(&raw), Ok(res.clone()));
-                crate::resource::fuzz_resource(&raw);
+                prop_assert!(fuzz::resource(&raw));
             }
             Err(ResourceError::TooLarge { size }) => prop_assert!(size > MAX_RESOURCE_SIZE),
             Err(other) => prop_assert!(false, "unexpected {other}"),
@@ -110,6 +111,6 @@ proptest! {
         let _ = Resource::decode(&data);
         let mut versioned = vec![0];
         versioned.extend_from_slice(&data);
-        crate::resource::fuzz_resource(&versioned);
+        fuzz::resource(&versioned);
     }
 }

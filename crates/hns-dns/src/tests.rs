@@ -6,7 +6,38 @@ use hickory_proto::serialize::binary::BinEncodable;
 use proptest::prelude::*;
 
 use super::*;
-use crate::resource::tests::{R1_HEX, real_blobs, regtest_vectors};
+
+/// hns-dns.md §1.6 R1 (hsd test/resource-test.js without its out-of-bailiwick GLUE4).
+const R1_HEX: &str = "0000e00b08022095a57c3bab7849dbcddf7c72ada71a88146b141110318ca5be672057e865c3e201036e733103686e730002036e7332c02c7f00000103036e7334c02c00000000000000000000000000000001047f000002050000000000000000000000000000000206010b68656c6c6f20776f726c64";
+/// hns-dns.md §1.6 R2: the second name points at `example.com.` inside the first.
+const R2_HEX: &str = "0001036e7331076578616d706c6503636f6d0001036e7332c006";
+
+/// The real regtest node's names, proofs and resources (the protocol crate's test vectors).
+const REGTEST: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../hns/testdata/regtest/regtest-names-proofs.json"
+));
+
+/// Every real resource blob: R1, R2 and the regtest ones.
+fn real_blobs() -> Vec<Vec<u8>> {
+    let mut out = vec![hex::decode(R1_HEX).unwrap(), hex::decode(R2_HEX).unwrap()];
+    out.extend(regtest_vectors().into_iter().map(|(raw, _)| raw));
+    out
+}
+
+/// `(resourceRaw, resource JSON)` pairs from the regtest node.
+fn regtest_vectors() -> Vec<(Vec<u8>, serde_json::Value)> {
+    let v: serde_json::Value = serde_json::from_str(REGTEST).unwrap();
+    v["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let raw = hex::decode(n["resourceRaw"].as_str().unwrap()).unwrap();
+            (raw, n["resource"].clone())
+        })
+        .collect()
+}
 
 fn tld(s: &str) -> Name {
     Name::from_ascii(s).unwrap()
@@ -337,7 +368,7 @@ fn names_needing_256_wire_bytes_cannot_be_served() {
 #[test]
 fn conversion_never_panics_on_real_and_mutated_blobs() {
     for raw in real_blobs() {
-        crate::resource::fuzz_resource(&raw);
+        assert!(hnsfleet_fuzz_bodies::resource(&raw), "real blob decodes");
         let res = Resource::decode(&raw).unwrap();
         let referral = res.referral(&tld("x.")).unwrap();
         assert_eq!(referral.ns.is_empty(), !res.has_ns());

@@ -6,12 +6,13 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hickory_proto::rr::Name;
 use hnsfleet_hns::resource::Resource;
+use hnsfleet_hns_dns::ResourceDns as _;
 
 const R1_HEX: &str = "0000e00b08022095a57c3bab7849dbcddf7c72ada71a88146b141110318ca5be672057e865c3e201036e733103686e730002036e7332c02c7f00000103036e7334c02c00000000000000000000000000000001047f000002050000000000000000000000000000000206010b68656c6c6f20776f726c64";
 
 const REGTEST: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/testdata/regtest/regtest-names-proofs.json"
+    "/../hns/testdata/regtest/regtest-names-proofs.json"
 ));
 
 /// `(label, tld, blob)` for every real resource.

@@ -1,6 +1,11 @@
 //! What the HNS root serves for a TLD, built from its on-chain [`Resource`]: referral NS, DS,
 //! glue and TXT records as hickory-proto types, the `_synth` name codec, and zone-file text.
 //!
+//! This crate is the DNS side of the protocol core, split from `hnsfleet-hns` so that crates
+//! which never build DNS messages (the chain-follower) do not link hickory-proto and ring. It is
+//! pure like `hnsfleet-hns`: no I/O, no clock, no async. It must not sign, pick answers or
+//! prove absence; that is the root zone's job.
+//!
 //! Follows hsd `lib/dns/resource.js` (`toNS`, `toGlue`, `toDS`, `toTXT`, `toReferral`) and the
 //! SYNTH naming of hsd `lib/dns/server.js` (hns-dns.md §2.3–2.5, §2.9):
 //! - NS RRs come from NS/GLUE4/GLUE6/SYNTH4/SYNTH6 in resource order, de-duplicated by exact
@@ -13,7 +18,8 @@
 //! SYNTH6 or in-bailiwick GLUE6 becomes an AAAA record with the 16 raw bytes; hsd throws while
 //! building that glue and answers SERVFAIL. A name that hsd accepts but that needs 256 bytes on
 //! the DNS wire cannot be served; conversion reports [`DnsError::NameTooLong`] (hsd would emit
-//! an over-long name). Signing, NSEC proofs and answer selection are not done here (root zone).
+//! an over-long name).
+#![forbid(unsafe_code)]
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -25,7 +31,7 @@ use hickory_proto::rr::rdata::{A, AAAA, NS, TXT};
 use hickory_proto::rr::{Name, RData, Record};
 use thiserror::Error;
 
-use crate::resource::{self, Resource, WireName, txt_to_presentation};
+use hnsfleet_hns::resource::{self, Resource, WireName, txt_to_presentation};
 
 /// TTL of every record derived from a resource (hsd `DEFAULT_TTL`: one tree interval).
 pub const RESOURCE_TTL: u32 = 21600;
@@ -63,6 +69,26 @@ pub struct Referral {
     pub glue: Vec<Record>,
 }
 
+/// The DNS records a root server serves for a TLD, built from its resource (implemented for
+/// [`Resource`]; an extension trait because the resource type lives in `hnsfleet-hns`).
+pub trait ResourceDns {
+    /// NS RRs for `tld` (hsd `toNS`).
+    fn ns_records(&self, tld: &Name) -> Result<Vec<Record>, DnsError>;
+
+    /// Glue A/AAAA RRs for a referral to `tld` (hsd `toGlue`).
+    fn glue_records(&self, tld: &Name) -> Result<Vec<Record>, DnsError>;
+
+    /// DS RRs for `tld` (hsd `toDS`); algorithm and digest type values are kept verbatim.
+    fn ds_records(&self, tld: &Name) -> Vec<Record>;
+
+    /// TXT RRs for `tld`, one per TXT record (hsd `toTXT`).
+    fn txt_records(&self, tld: &Name) -> Vec<Record>;
+
+    /// The referral sections for `tld` (hsd `toReferral` before signing). Meaningful when
+    /// [`Resource::has_ns`]; otherwise `ns` and `glue` are empty.
+    fn referral(&self, tld: &Name) -> Result<Referral, DnsError>;
+}
+
 // === impl Referral ===
 
 impl Referral {
@@ -72,64 +98,18 @@ impl Referral {
     }
 }
 
-// === impl Resource (DNS conversion) ===
+// === impl ResourceDns for Resource ===
 
-impl Resource {
-    /// NS RRs for `tld` (hsd `toNS`).
-    pub fn ns_records(&self, tld: &Name) -> Result<Vec<Record>, DnsError> {
-        Ok(self.delegation(tld, true, false)?.0)
+impl ResourceDns for Resource {
+    fn ns_records(&self, tld: &Name) -> Result<Vec<Record>, DnsError> {
+        Ok(delegation(self, tld, true, false)?.0)
     }
 
-    /// Glue A/AAAA RRs for a referral to `tld` (hsd `toGlue`).
-    pub fn glue_records(&self, tld: &Name) -> Result<Vec<Record>, DnsError> {
-        Ok(self.delegation(tld, false, true)?.1)
+    fn glue_records(&self, tld: &Name) -> Result<Vec<Record>, DnsError> {
+        Ok(delegation(self, tld, false, true)?.1)
     }
 
-    /// NS and glue in one pass over the records, converting each target name once.
-    fn delegation(
-        &self,
-        tld: &Name,
-        want_ns: bool,
-        want_glue: bool,
-    ) -> Result<(Vec<Record>, Vec<Record>), DnsError> {
-        let zone = tld_wire_name(tld)?;
-        let mut seen: Vec<WireName> = Vec::new();
-        let (mut ns, mut glue) = (Vec::new(), Vec::new());
-        for record in &self.records {
-            let Some(target) = record.ns_name() else {
-                continue;
-            };
-            let glue_rdata = match record {
-                resource::Record::GLUE4 { addr, .. } if target.is_subdomain_of(&zone) => {
-                    Some(RData::A(A(*addr)))
-                }
-                resource::Record::GLUE6 { addr, .. } if target.is_subdomain_of(&zone) => {
-                    Some(RData::AAAA(AAAA(*addr)))
-                }
-                resource::Record::SYNTH4 { addr } => Some(RData::A(A(*addr))),
-                resource::Record::SYNTH6 { addr } => Some(RData::AAAA(AAAA(*addr))),
-                _ => None,
-            }
-            .filter(|_| want_glue);
-            let new_ns = want_ns && !seen.contains(&target);
-            if !new_ns && glue_rdata.is_none() {
-                continue;
-            }
-            let name = to_dns_name(&target)?;
-            if let Some(rdata) = glue_rdata {
-                glue.push(Record::from_rdata(name.clone(), RESOURCE_TTL, rdata));
-            }
-            if new_ns {
-                let rdata = RData::NS(NS(name));
-                ns.push(Record::from_rdata(tld.clone(), RESOURCE_TTL, rdata));
-                seen.push(target);
-            }
-        }
-        Ok((ns, glue))
-    }
-
-    /// DS RRs for `tld` (hsd `toDS`); algorithm and digest type values are kept verbatim.
-    pub fn ds_records(&self, tld: &Name) -> Vec<Record> {
+    fn ds_records(&self, tld: &Name) -> Vec<Record> {
         self.records
             .iter()
             .filter_map(|record| match record {
@@ -153,8 +133,7 @@ impl Resource {
             .collect()
     }
 
-    /// TXT RRs for `tld`, one per TXT record (hsd `toTXT`).
-    pub fn txt_records(&self, tld: &Name) -> Vec<Record> {
+    fn txt_records(&self, tld: &Name) -> Vec<Record> {
         self.records
             .iter()
             .filter_map(|record| match record {
@@ -171,10 +150,8 @@ impl Resource {
             .collect()
     }
 
-    /// The referral sections for `tld` (hsd `toReferral` before signing). Meaningful when
-    /// [`Resource::has_ns`]; otherwise `ns` and `glue` are empty.
-    pub fn referral(&self, tld: &Name) -> Result<Referral, DnsError> {
-        let (ns, glue) = self.delegation(tld, true, true)?;
+    fn referral(&self, tld: &Name) -> Result<Referral, DnsError> {
+        let (ns, glue) = delegation(self, tld, true, true)?;
         Ok(Referral {
             ns,
             ds: self.ds_records(tld),
@@ -183,20 +160,18 @@ impl Resource {
     }
 }
 
-// === impl resource::Record (DNS view) ===
+// === name server targets ===
 
-impl resource::Record {
-    /// The name server host this record delegates to: the stored name for NS/GLUE4/GLUE6, the
-    /// synthesized `_<base32hex>._synth.` name for SYNTH4/SYNTH6, `None` for DS/TXT.
-    pub fn ns_name(&self) -> Option<WireName> {
-        match self {
-            resource::Record::NS { name }
-            | resource::Record::GLUE4 { name, .. }
-            | resource::Record::GLUE6 { name, .. } => Some(name.clone()),
-            resource::Record::SYNTH4 { addr } => Some(synth_wire_name(IpAddr::V4(*addr))),
-            resource::Record::SYNTH6 { addr } => Some(synth_wire_name(IpAddr::V6(*addr))),
-            resource::Record::DS { .. } | resource::Record::TXT { .. } => None,
-        }
+/// The name server host `record` delegates to: the stored name for NS/GLUE4/GLUE6, the
+/// synthesized `_<base32hex>._synth.` name for SYNTH4/SYNTH6, `None` for DS/TXT.
+pub fn ns_name(record: &resource::Record) -> Option<WireName> {
+    match record {
+        resource::Record::NS { name }
+        | resource::Record::GLUE4 { name, .. }
+        | resource::Record::GLUE6 { name, .. } => Some(name.clone()),
+        resource::Record::SYNTH4 { addr } => Some(synth_wire_name(IpAddr::V4(*addr))),
+        resource::Record::SYNTH6 { addr } => Some(synth_wire_name(IpAddr::V6(*addr))),
+        resource::Record::DS { .. } | resource::Record::TXT { .. } => None,
     }
 }
 
@@ -323,6 +298,51 @@ pub fn to_zone_text(records: &[Record]) -> String {
     out
 }
 
+// === private helpers ===
+
+/// NS and glue in one pass over `res`'s records, converting each target name once.
+fn delegation(
+    res: &Resource,
+    tld: &Name,
+    want_ns: bool,
+    want_glue: bool,
+) -> Result<(Vec<Record>, Vec<Record>), DnsError> {
+    let zone = tld_wire_name(tld)?;
+    let mut seen: Vec<WireName> = Vec::new();
+    let (mut ns, mut glue) = (Vec::new(), Vec::new());
+    for record in &res.records {
+        let Some(target) = ns_name(record) else {
+            continue;
+        };
+        let glue_rdata = match record {
+            resource::Record::GLUE4 { addr, .. } if target.is_subdomain_of(&zone) => {
+                Some(RData::A(A(*addr)))
+            }
+            resource::Record::GLUE6 { addr, .. } if target.is_subdomain_of(&zone) => {
+                Some(RData::AAAA(AAAA(*addr)))
+            }
+            resource::Record::SYNTH4 { addr } => Some(RData::A(A(*addr))),
+            resource::Record::SYNTH6 { addr } => Some(RData::AAAA(AAAA(*addr))),
+            _ => None,
+        }
+        .filter(|_| want_glue);
+        let new_ns = want_ns && !seen.contains(&target);
+        if !new_ns && glue_rdata.is_none() {
+            continue;
+        }
+        let name = to_dns_name(&target)?;
+        if let Some(rdata) = glue_rdata {
+            glue.push(Record::from_rdata(name.clone(), RESOURCE_TTL, rdata));
+        }
+        if new_ns {
+            let rdata = RData::NS(NS(name));
+            ns.push(Record::from_rdata(tld.clone(), RESOURCE_TTL, rdata));
+            seen.push(target);
+        }
+    }
+    Ok((ns, glue))
+}
+
 /// A hickory name in hsd's presentation form.
 fn dns_name_text(name: &Name) -> String {
     let mut out = String::new();
@@ -335,12 +355,6 @@ fn tld_wire_name(tld: &Name) -> Result<WireName, DnsError> {
     WireName::from_labels(tld.iter()).map_err(|_| DnsError::NameTooLong {
         name: dns_name_text(tld),
     })
-}
-
-/// A non-root TLD for the fuzz body.
-#[doc(hidden)]
-pub fn fuzz_tld() -> Name {
-    Name::from_ascii("fuzz.").unwrap_or_else(|_| Name::root())
 }
 
 #[cfg(test)]
