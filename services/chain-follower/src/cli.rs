@@ -46,6 +46,12 @@ pub struct FollowerArgs {
     /// Admin HTTP listen address: /metrics, /healthz, /readyz.
     #[arg(long, env = "HNSFLEET_ADMIN_LISTEN")]
     pub admin_listen: Option<SocketAddr>,
+    /// gRPC requests handled at once; more are refused (RESOURCE_EXHAUSTED, OVERLOADED).
+    #[arg(long, env = "HNSFLEET_GRPC_MAX_IN_FLIGHT")]
+    pub grpc_max_in_flight: Option<usize>,
+    /// Open WatchTip streams at most; more are refused (TOO_MANY_WATCHERS).
+    #[arg(long, env = "HNSFLEET_GRPC_MAX_WATCHERS")]
+    pub grpc_max_watchers: Option<usize>,
     /// Most peers connected at once.
     #[arg(long, env = "HNSFLEET_MAX_PEERS")]
     pub max_peers: Option<usize>,
@@ -114,6 +120,8 @@ impl FollowerArgs {
             data_dir,
             grpc_listen,
             admin_listen,
+            grpc_max_in_flight,
+            grpc_max_watchers,
             max_peers,
             ready_within,
             ban_secs,

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use hnsfleet_hns::namestate::NameState;
 use hnsfleet_proto::follower::v1 as pb;
-use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
+use hnsfleet_proto::follower::v1::chain_follower_service_client::ChainFollowerServiceClient;
 use hnsfleet_testkit::Hsd;
 use hnsfleet_testkit::service::{FollowerCommand, ServiceProcess};
 use serde_json::{Value, json};
@@ -193,7 +193,9 @@ fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commit() {
         .build()
         .unwrap();
     let state = runtime.block_on(async {
-        let mut client = ChainFollowerClient::connect(url.clone()).await.unwrap();
+        let mut client = ChainFollowerServiceClient::connect(url.clone())
+            .await
+            .unwrap();
         client
             .lookup_name(pb::LookupNameRequest {
                 name: renewed.into(),
@@ -201,6 +203,8 @@ fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commit() {
             .await
             .unwrap()
             .into_inner()
+            .lookup
+            .unwrap()
             .name_state
     });
     let state = NameState::decode(&state).unwrap();
