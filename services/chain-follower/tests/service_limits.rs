@@ -59,8 +59,7 @@ async fn limits_deadlines_and_reasons_over_the_real_binary() {
     .await
     .unwrap();
     let peer = FakePeer::start(Behavior::ProofStaller(Arc::new(chain)), CHAIN as u32).await;
-    let data_dir =
-        std::env::temp_dir().join(format!("hnsfleet-svc-limits-{}", std::process::id()));
+    let data_dir = std::env::temp_dir().join(format!("hnsfleet-svc-limits-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let follower = follower_command(&data_dir)
         .peer(peer.addr)
@@ -114,7 +113,10 @@ async fn limits_deadlines_and_reasons_over_the_real_binary() {
         let started = Instant::now();
         let err = hanging_lookup(api.clone(), Duration::from_secs(4)).await;
         assert_reason(&err, Code::ResourceExhausted, ErrorReason::Overloaded);
-        assert!(started.elapsed() < Duration::from_secs(1), "refused at once");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "refused at once"
+        );
     }
     let err = api.get_tip(pb::GetTipRequest {}).await.unwrap_err();
     assert_reason(&err, Code::ResourceExhausted, ErrorReason::Overloaded);
@@ -166,7 +168,12 @@ async fn limits_deadlines_and_reasons_over_the_real_binary() {
         ("WatchTip", "RESOURCE_EXHAUSTED", None),
     ] {
         let counted = calls(&follower, REQUESTS_TOTAL, method, code);
-        let timed = calls(&follower, &format!("{REQUEST_DURATION}_count"), method, code);
+        let timed = calls(
+            &follower,
+            &format!("{REQUEST_DURATION}_count"),
+            method,
+            code,
+        );
         match count {
             Some(n) => assert_eq!(counted, n, "{method} {code}"),
             None => assert!(counted >= 1.0, "{method} {code}"),
