@@ -1,18 +1,19 @@
 //! The Grafana dashboard only uses metric names the follower really exports (the `pub const`s
-//! in `metrics.rs`, plus histogram suffixes and the shared build-info metric), and it shows
-//! every one of them.
+//! in `metrics.rs` and the shared gRPC server metrics of `hnsfleet_service_kit::grpc`, plus
+//! histogram suffixes and the shared build-info metric), and it shows every one of them.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::collections::BTreeSet;
 
 use hnsfleet_chain_follower::metrics::*;
+use hnsfleet_service_kit::grpc::{IN_FLIGHT, REQUEST_DURATION, REQUESTS_TOTAL};
 
 const DASHBOARD: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../dashboards/chain-follower.json"
 ));
 
-const EXPORTED: [&str; 13] = [
+const EXPORTED: [&str; 16] = [
     TIP_HEIGHT,
     BEST_PEER_HEIGHT,
     PEERS_CONNECTED,
@@ -26,6 +27,9 @@ const EXPORTED: [&str; 13] = [
     PROOF_HEDGES,
     REORG_DEPTH,
     STORE_ERRORS,
+    REQUESTS_TOTAL,
+    REQUEST_DURATION,
+    IN_FLIGHT,
 ];
 
 /// Every `hnsfleet_*` identifier in the dashboard's queries.
