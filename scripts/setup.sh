@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the tests need, idempotently: Rust tools from crates.io, Debian packages
-# and the pinned npm packages (bns, hsd). Safe to run again and again.
+# and the pinned npm packages (bns, hsd, buf). Safe to run again and again.
 #   bash scripts/setup.sh        everything
 #   bash scripts/setup.sh hsd    only what running a regtest hsd needs (the demo)
+#   bash scripts/setup.sh buf    only the pinned buf CLI (scripts/buf.sh)
 set -euo pipefail
 only=${1:-all}
 cd "$(dirname "$0")/.."
@@ -55,7 +56,13 @@ install_npm_dir() {
     echo "$want" >"$stamp"
 }
 
+if [ "$only" = buf ]; then
+    install_npm_dir tools/buf
+    exit 0
+fi
 [ "$only" = all ] && install_npm_dir tests/interop
+# The buf CLI (lint and breaking-change checks of proto/, scripts/buf.sh).
+[ "$only" = all ] && install_npm_dir tools/buf
 # The real hsd (regtest only) for the end-to-end tests, driven by scripts/hsd/hsd.sh.
 # Native modules (bcrypto, ...) build from source on the first install (about a minute).
 install_npm_dir tests/e2e/hsd

@@ -25,7 +25,7 @@ use hnsfleet_hns::name::Name;
 use hnsfleet_hns::params::Network;
 use hnsfleet_hns::resource::Resource;
 use hnsfleet_proto::follower::v1 as pb;
-use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
+use hnsfleet_proto::follower::v1::chain_follower_service_client::ChainFollowerServiceClient;
 use hnsfleet_testkit::Hsd;
 
 #[path = "../tests/common/mod.rs"]
@@ -148,7 +148,7 @@ async fn main() {
     )
     .await;
     let mut api = loop {
-        match ChainFollowerClient::connect(url.clone()).await {
+        match ChainFollowerServiceClient::connect(url.clone()).await {
             Ok(c) => break c,
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
@@ -189,7 +189,9 @@ async fn main() {
                 .lookup_name(pb::LookupNameRequest { name: name.clone() })
                 .await
                 .unwrap()
-                .into_inner();
+                .into_inner()
+                .lookup
+                .unwrap();
             if !answer.resource.is_empty() {
                 let _json = Resource::decode(&answer.resource).unwrap().to_json();
             }

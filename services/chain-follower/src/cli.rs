@@ -54,6 +54,14 @@ pub struct FollowerArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_listen: Option<SocketAddr>,
+    /// gRPC requests handled at once; more are refused (RESOURCE_EXHAUSTED, OVERLOADED).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc_max_in_flight: Option<usize>,
+    /// Open WatchTip streams at most; more are refused (TOO_MANY_WATCHERS).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc_max_watchers: Option<usize>,
     /// Most peers connected at once.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]

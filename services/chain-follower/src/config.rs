@@ -103,6 +103,11 @@ pub struct FollowerConfig {
     pub grpc_listen: SocketAddr,
     /// Admin HTTP listen address (`/metrics`, `/healthz`, `/readyz`).
     pub admin_listen: SocketAddr,
+    /// gRPC requests handled at once over all connections; more are refused at once with
+    /// `RESOURCE_EXHAUSTED` (reason `OVERLOADED`) instead of queueing.
+    pub grpc_max_in_flight: usize,
+    /// Open `WatchTip` streams at most; more are refused (reason `TOO_MANY_WATCHERS`).
+    pub grpc_max_watchers: usize,
     /// Most peers connected at once.
     pub max_peers: usize,
     /// Distinct connected peers needed before the follower reports ready (the tip is never
@@ -299,6 +304,8 @@ impl Default for FollowerConfig {
             data_dir: PathBuf::from("/var/lib/hnsfleet/follower"),
             grpc_listen: SocketAddr::from(([0, 0, 0, 0], 9530)),
             admin_listen: SocketAddr::from(([0, 0, 0, 0], 9531)),
+            grpc_max_in_flight: 512,
+            grpc_max_watchers: 256,
             max_peers: 8,
             min_peers: None,
             ready_within: 2,
@@ -405,6 +412,12 @@ impl FollowerConfig {
                     self.network
                 ),
             );
+        }
+        if !(1..=65_536).contains(&self.grpc_max_in_flight) {
+            return invalid("grpc_max_in_flight", "must be between 1 and 65536");
+        }
+        if !(1..=65_536).contains(&self.grpc_max_watchers) {
+            return invalid("grpc_max_watchers", "must be between 1 and 65536");
         }
         if self.max_peers == 0 || self.max_peers > 128 {
             return invalid("max_peers", "must be between 1 and 128");

@@ -1,17 +1,24 @@
 //! The gRPC face of the follower (`proto/hnsfleet/follower/v1`). Prost types stay here: the
-//! handlers convert domain values into them and map every failure to one status code
-//! ([`status_of`]).
+//! handlers build the messages from verified domain values through `hnsfleet_proto::convert`,
+//! and every failure is an [`ApiError`] that one function, [`ApiError::classify`], maps to a
+//! gRPC code and a machine-readable `ErrorInfo` reason ([`status_of`]).
+//!
+//! Server-wide limits (requests in flight, deadlines, call metrics) are the job of
+//! `hnsfleet_service_kit::grpc::GrpcLayer`, wired in `service.rs`; the open `WatchTip` streams,
+//! which that layer does not count, are bounded here.
 
 use std::sync::Arc;
 
 use hnsfleet_hns::chain::ChainEntry;
 use hnsfleet_hns::name::Name;
 use hnsfleet_proto::follower::v1 as pb;
-use hnsfleet_proto::follower::v1::chain_follower_server::ChainFollower;
-use tokio::sync::{broadcast, mpsc};
+use hnsfleet_proto::follower::v1::ErrorReason;
+use hnsfleet_proto::follower::v1::chain_follower_service_server::ChainFollowerService;
+use thiserror::Error;
+use tokio::sync::{Semaphore, broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
 use tracing::Instrument;
 
 use crate::follower::{Follower, TipChange};
@@ -20,66 +27,150 @@ use crate::pool::{LookupFailure, NameAnswer, Pool};
 /// Tip events buffered per watcher on the wire side.
 const WATCH_BUFFER: usize = 16;
 
-/// The `ChainFollower` service implementation.
+/// Why a call failed. [`ApiError::classify`] gives its code and reason.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The requested name is not a valid top-level name.
+    #[error("invalid name {name:?}: {reason}")]
+    InvalidName {
+        /// The name as sent.
+        name: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// The look-up failed (nothing unverified is returned instead).
+    #[error(transparent)]
+    Lookup(#[from] LookupFailure),
+    /// All `WatchTip` slots are taken.
+    #[error("too many open WatchTip streams (limit {0})")]
+    TooManyWatchers(usize),
+    /// The follower is shutting down.
+    #[error("follower is shutting down")]
+    Draining,
+}
+
+/// The `ChainFollowerService` implementation.
 #[derive(Debug, Clone)]
 pub struct FollowerApi {
     follower: Arc<Follower>,
     pool: Arc<Pool>,
     shutdown: CancellationToken,
+    watchers: Arc<Semaphore>,
+    max_watchers: usize,
+}
+
+/// The gRPC status of a failed call: the code and reason from [`ApiError::classify`], the
+/// error's text as the message.
+pub fn status_of(e: &ApiError) -> Status {
+    let (code, reason) = e.classify();
+    reason.status(code, e.to_string())
+}
+
+// === impl ApiError ===
+
+impl ApiError {
+    /// The gRPC code and `ErrorInfo` reason of this error; the one place that decides them.
+    pub fn classify(&self) -> (Code, ErrorReason) {
+        match self {
+            ApiError::InvalidName { .. } => (Code::InvalidArgument, ErrorReason::InvalidName),
+            ApiError::Lookup(e) => match e {
+                LookupFailure::NotSynced(_) => (Code::Unavailable, ErrorReason::NotSynced),
+                LookupFailure::NoPeers(_) => (Code::Unavailable, ErrorReason::NoPeers),
+                LookupFailure::Timeout(_) => (Code::Unavailable, ErrorReason::ProofTimeout),
+                LookupFailure::AllFailed(_) => (Code::Unavailable, ErrorReason::AllPeersFailed),
+            },
+            ApiError::TooManyWatchers(_) => (Code::ResourceExhausted, ErrorReason::TooManyWatchers),
+            ApiError::Draining => (Code::Unavailable, ErrorReason::Draining),
+        }
+    }
 }
 
 // === impl FollowerApi ===
 
 impl FollowerApi {
-    /// Serves `follower`'s chain and `pool`'s look-ups; watch streams end on `shutdown`.
-    pub fn new(follower: Arc<Follower>, pool: Arc<Pool>, shutdown: CancellationToken) -> Self {
+    /// Serves `follower`'s chain and `pool`'s look-ups with at most `max_watchers` open
+    /// `WatchTip` streams; on `shutdown`, streams end with `DRAINING` and new calls are refused.
+    pub fn new(
+        follower: Arc<Follower>,
+        pool: Arc<Pool>,
+        shutdown: CancellationToken,
+        max_watchers: usize,
+    ) -> Self {
         FollowerApi {
             follower,
             pool,
             shutdown,
+            watchers: Arc::new(Semaphore::new(max_watchers)),
+            max_watchers,
         }
+    }
+
+    fn network(&self) -> i32 {
+        pb::Network::from(self.follower.params().network) as i32
+    }
+
+    fn refuse_if_draining(&self) -> Result<(), Status> {
+        if self.shutdown.is_cancelled() {
+            return Err(status_of(&ApiError::Draining));
+        }
+        Ok(())
     }
 }
 
 #[tonic::async_trait]
-impl ChainFollower for FollowerApi {
-    async fn get_tip(&self, _: Request<pb::GetTipRequest>) -> Result<Response<pb::Tip>, Status> {
-        Ok(Response::new(tip_message(&self.follower.tip())))
+impl ChainFollowerService for FollowerApi {
+    async fn get_tip(
+        &self,
+        _: Request<pb::GetTipRequest>,
+    ) -> Result<Response<pb::GetTipResponse>, Status> {
+        Ok(Response::new(pb::GetTipResponse {
+            tip: Some(pb::Tip::from(&self.follower.tip())),
+            network: self.network(),
+        }))
     }
 
-    type WatchTipStream = ReceiverStream<Result<pb::TipEvent, Status>>;
+    type WatchTipStream = ReceiverStream<Result<pb::WatchTipResponse, Status>>;
 
     async fn watch_tip(
         &self,
         _: Request<pb::WatchTipRequest>,
     ) -> Result<Response<Self::WatchTipStream>, Status> {
+        self.refuse_if_draining()?;
+        let slot = Arc::clone(&self.watchers)
+            .try_acquire_owned()
+            .map_err(|_| status_of(&ApiError::TooManyWatchers(self.max_watchers)))?;
         // Subscribe before reading the tip so no change falls between the two.
         let mut changes = self.follower.subscribe();
         let (tx, rx) = mpsc::channel(WATCH_BUFFER);
-        let first = TipChange {
-            tip: self.follower.tip(),
-            reorg_depth: 0,
-        };
+        let first = event_message(&self.follower.tip(), 0, false);
         let follower = Arc::clone(&self.follower);
         let shutdown = self.shutdown.clone();
         tokio::spawn(
             async move {
-                if tx.send(Ok(event_message(&first))).await.is_err() {
+                // The slot is held for the stream's life.
+                let _slot = slot;
+                if tx.send(Ok(first)).await.is_err() {
                     return;
                 }
                 loop {
                     let change = tokio::select! {
                         change = changes.recv() => change,
-                        () = shutdown.cancelled() => return,
+                        () = shutdown.cancelled() => {
+                            // Tell the client why, so it reconnects elsewhere (best effort).
+                            let _ = tx.try_send(Err(status_of(&ApiError::Draining)));
+                            return;
+                        }
                         () = tx.closed() => return,
                     };
                     let event = match change {
-                        Ok(change) => event_message(&change),
-                        // A slow watcher missed events: give it the current tip.
-                        Err(broadcast::error::RecvError::Lagged(_)) => event_message(&TipChange {
-                            tip: follower.tip(),
-                            reorg_depth: 0,
-                        }),
+                        Ok(TipChange { tip, reorg_depth }) => {
+                            event_message(&tip, reorg_depth, false)
+                        }
+                        // A slow watcher missed events: give it the current tip, and say so.
+                        Err(broadcast::error::RecvError::Lagged(_)) => {
+                            event_message(&follower.tip(), 0, true)
+                        }
                         Err(broadcast::error::RecvError::Closed) => return,
                     };
                     if tx.send(Ok(event)).await.is_err() {
@@ -95,10 +186,15 @@ impl ChainFollower for FollowerApi {
     async fn lookup_name(
         &self,
         request: Request<pb::LookupNameRequest>,
-    ) -> Result<Response<pb::NameLookup>, Status> {
+    ) -> Result<Response<pb::LookupNameResponse>, Status> {
+        self.refuse_if_draining()?;
         let raw = request.into_inner().name;
-        let name = Name::parse(&raw)
-            .map_err(|e| Status::invalid_argument(format!("invalid name {raw:?}: {e}")))?;
+        let name = Name::parse(&raw).map_err(|e| {
+            status_of(&ApiError::InvalidName {
+                name: raw.clone(),
+                reason: e.to_string(),
+            })
+        })?;
         let span = tracing::info_span!("lookup", name = name.as_str());
         let key = name.hash();
         let metrics = self.follower.metrics();
@@ -112,17 +208,17 @@ impl ChainFollower for FollowerApi {
             Ok(answer) => answer,
             Err(e) => {
                 metrics.proofs_served.with_label_values(&["error"]).inc();
-                return Err(status_of(&e));
+                return Err(status_of(&ApiError::Lookup(e)));
             }
         };
         let state = answer.verified.state();
         let result = if state.is_some() { "exists" } else { "absent" };
         metrics.proofs_served.with_label_values(&[result]).inc();
-        Ok(Response::new(pb::NameLookup {
+        let lookup = pb::NameLookup {
             name: name.as_str().to_string(),
             name_hash: key.as_bytes().to_vec(),
             height: answer.height,
-            root: answer.root.as_bytes().to_vec(),
+            tree_root: answer.root.as_bytes().to_vec(),
             exists: state.is_some(),
             name_state: state.map(|s| s.encode()).unwrap_or_default(),
             resource: state
@@ -130,39 +226,30 @@ impl ChainFollower for FollowerApi {
                 .map(<[u8]>::to_vec)
                 .unwrap_or_default(),
             proof: answer.proof,
-            network: self.follower.params().network.to_string(),
+            network: self.network(),
             tip_height: self.follower.tip().height,
+        };
+        Ok(Response::new(pb::LookupNameResponse {
+            lookup: Some(lookup),
         }))
     }
 
     async fn get_attestation(
         &self,
         _: Request<pb::GetAttestationRequest>,
-    ) -> Result<Response<pb::Attestation>, Status> {
+    ) -> Result<Response<pb::GetAttestationResponse>, Status> {
         let signed = self.follower.attest();
-        let s = &signed.statement;
-        let tip = pb::Tip {
-            height: s.height,
-            hash: s.hash.as_bytes().to_vec(),
-            tree_root: s.tree_root.as_bytes().to_vec(),
-            chainwork: s.chainwork.to_vec(),
-            time: s.time,
-        };
-        Ok(Response::new(pb::Attestation {
-            tip: Some(tip),
-            public_key: signed.public_key.to_vec(),
-            signed_at: s.signed_at,
-            signature: signed.signature.to_vec(),
-            signed: signed.encode().to_vec(),
+        Ok(Response::new(pb::GetAttestationResponse {
+            attestation: Some(pb::Attestation::from(&signed)),
         }))
     }
 }
 
-/// The gRPC status for a failed look-up.
-pub fn status_of(e: &LookupFailure) -> Status {
-    match e {
-        LookupFailure::Timeout(_) => Status::deadline_exceeded(e.to_string()),
-        _ => Status::unavailable(e.to_string()),
+fn event_message(tip: &ChainEntry, reorg_depth: u32, missed_changes: bool) -> pb::WatchTipResponse {
+    pb::WatchTipResponse {
+        tip: Some(pb::Tip::from(tip)),
+        reorg_depth,
+        missed_changes,
     }
 }
 
@@ -178,19 +265,5 @@ pub fn result_label(answer: &Result<NameAnswer, LookupFailure>) -> &'static str 
     }
 }
 
-fn tip_message(tip: &ChainEntry) -> pb::Tip {
-    pb::Tip {
-        height: tip.height,
-        hash: tip.hash.as_bytes().to_vec(),
-        tree_root: tip.tree_root.as_bytes().to_vec(),
-        chainwork: tip.chainwork.to_be_bytes().to_vec(),
-        time: tip.time,
-    }
-}
-
-fn event_message(change: &TipChange) -> pb::TipEvent {
-    pb::TipEvent {
-        tip: Some(tip_message(&change.tip)),
-        reorg_depth: change.reorg_depth,
-    }
-}
+#[cfg(test)]
+mod tests;

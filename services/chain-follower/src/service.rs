@@ -11,7 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use hnsfleet_hns::chain::CheckpointBlob;
 use hnsfleet_hns::params::Network;
-use hnsfleet_proto::follower::v1::chain_follower_server::ChainFollowerServer;
+use hnsfleet_proto::follower::v1::chain_follower_service_server::ChainFollowerServiceServer;
+use hnsfleet_service_kit::grpc::{GrpcLayer, GrpcLimits, GrpcMetrics};
 use hnsfleet_service_kit::shutdown::Ending;
 use hnsfleet_service_kit::{Lifecycle, admin, cli, metrics as kit_metrics};
 use prometheus::Registry;
@@ -33,6 +34,14 @@ const MAIN_CHECKPOINT: &[u8] = include_bytes!("../data/checkpoint-main-136000.bi
 pub const HEADER_FILE: &str = "headers.dat";
 /// How often readiness is re-evaluated even without events (the tip ages).
 const READINESS_INTERVAL: Duration = Duration::from_secs(5);
+/// gRPC: a request may run this much longer than the look-up's own proof timeout (which
+/// answers `PROOF_TIMEOUT` first); the server-side bound of every call.
+const GRPC_TIMEOUT_SLACK: Duration = Duration::from_secs(1);
+/// gRPC: requests one connection may have handled at once (more wait in its HTTP/2 streams),
+/// so a single client cannot take every server-wide slot.
+const GRPC_PER_CONNECTION: usize = 128;
+/// gRPC: HTTP/2 streams per connection (bounds what one connection can queue).
+const GRPC_STREAMS_PER_CONNECTION: u32 = 256;
 
 /// The bound sockets a follower serves on.
 #[derive(Debug)]
@@ -71,6 +80,7 @@ pub async fn run(
     let registry = Registry::new();
     kit_metrics::register_service(&registry, "chain-follower")?;
     let metrics = Metrics::register(&registry)?;
+    let grpc_metrics = GrpcMetrics::register(&registry)?;
     let params = config.params();
 
     std::fs::create_dir_all(&config.data_dir)
@@ -145,13 +155,33 @@ pub async fn run(
     // Listeners (and WatchTip streams) stop when the drain window is over.
     let stop_accepting = lifecycle.stop_accepting();
     let admin_server = admin::serve(listeners.admin, registry, readiness, stop_accepting.clone());
+    // New calls are refused with DRAINING only once the drain window is over: during it the
+    // node still serves while load balancers and BGP withdraw it.
     let api = FollowerApi::new(
         Arc::clone(&follower),
         Arc::clone(&pool),
         stop_accepting.clone(),
+        config.grpc_max_watchers,
+    );
+    // Limits (see hnsfleet_service_kit::grpc): server-wide, requests above
+    // `grpc_max_in_flight` are refused at once (OVERLOADED) rather than queued; per
+    // connection, at most GRPC_PER_CONNECTION are handled at once and the rest wait in the
+    // connection's bounded HTTP/2 streams; every call stops at the client's deadline or
+    // proof_timeout + GRPC_TIMEOUT_SLACK (DEADLINE_EXCEEDED).
+    let grpc_layer = GrpcLayer::new(
+        grpc_metrics,
+        GrpcLimits {
+            max_in_flight: config.grpc_max_in_flight,
+            request_timeout: config.proof_timeout + GRPC_TIMEOUT_SLACK,
+            error_domain: hnsfleet_proto::status::ERROR_DOMAIN,
+        },
+        hnsfleet_proto::METHODS,
     );
     let grpc_server = tonic::transport::Server::builder()
-        .add_service(ChainFollowerServer::new(api))
+        .concurrency_limit_per_connection(GRPC_PER_CONNECTION)
+        .max_concurrent_streams(GRPC_STREAMS_PER_CONNECTION)
+        .layer(grpc_layer)
+        .add_service(ChainFollowerServiceServer::new(api))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), async move {
             stop_accepting.cancelled().await;
         });

@@ -1,6 +1,6 @@
 //! The Grafana dashboard against what the follower really exports: the metric list comes from
-//! a registry the follower's metrics (and the service kit's build-info and process metrics)
-//! are registered into, not from a hand-kept list. Every name a dashboard query uses must be
+//! a registry the follower's metrics (and the service kit's build-info, process and gRPC
+//! server metrics) are registered into, not from a hand-kept list. Every name a dashboard query uses must be
 //! exported (histograms as `_bucket`/`_sum`/`_count`), and every exported family must be on
 //! the dashboard or listed in [`NOT_ON_DASHBOARD`] with the reason.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
@@ -39,6 +39,7 @@ fn exported() -> BTreeMap<String, MetricType> {
     let registry = Registry::new();
     hnsfleet_service_kit::metrics::register_service(&registry, "chain-follower").unwrap();
     Metrics::register(&registry).unwrap();
+    hnsfleet_service_kit::grpc::GrpcMetrics::register(&registry).unwrap();
     registry
         .gather()
         .iter()

@@ -15,12 +15,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{assert_resource_is_hsds, connect_api, follower_command, lookup, start_prepared_hsd};
+use common::{
+    assert_resource_is_hsds, connect_api, follower_command, lookup, start_prepared_hsd, try_lookup,
+};
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_hns::p2p::{FrameStatus, InvItem, Packet, parse_frame};
 use hnsfleet_hns::params::Network;
 use hnsfleet_hns::types::{BlockHash, Hash256};
-use hnsfleet_proto::follower::v1 as pb;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -113,13 +114,9 @@ async fn proofs_that_arrive_during_an_announcement_resync_are_delivered() {
     let names: Vec<&String> = manifest["names"].as_object().unwrap().keys().collect();
     assert!(names.len() >= 8);
     for name in &names {
-        let answer = api
-            .lookup_name(pb::LookupNameRequest {
-                name: name.to_string(),
-            })
+        let answer = try_lookup(&mut api, name)
             .await
-            .unwrap_or_else(|e| panic!("{name}: {e}\n{}", follower.log_tail(30)))
-            .into_inner();
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{}", follower.log_tail(30)));
         assert_resource_is_hsds(&answer, &hsd);
     }
     // Every answer really came behind an announcement.

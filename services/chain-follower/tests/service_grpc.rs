@@ -18,7 +18,7 @@ use hnsfleet_chain_follower::metrics;
 use hnsfleet_hns::name::Name;
 use hnsfleet_hns::types::{NameHash, TreeRoot};
 use hnsfleet_hns::urkel::verify_name_proof;
-use hnsfleet_proto::follower::v1 as pb;
+use hnsfleet_proto::follower::v1::{self as pb, ErrorReason};
 use hnsfleet_testkit::Hsd;
 use hnsfleet_testkit::service::ServiceProcess;
 use serde_json::Value;
@@ -46,7 +46,10 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
     let tip = assert_tip_is_hsds(&mut api, &hsd).await;
     assert_eq!(Value::from(tip.height), info["blocks"]);
     assert_eq!(Value::from(hex::encode(&tip.hash)), info["bestblockhash"]);
-    assert_eq!(Value::from(hex::encode(&tip.chainwork)), info["chainwork"]);
+    assert_eq!(
+        Value::from(hex::encode(&tip.chainwork_be)),
+        info["chainwork"]
+    );
     let header = hsd
         .rpc("getblockheader", &[info["bestblockhash"].clone()])
         .unwrap();
@@ -65,18 +68,14 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
         .unwrap()
         .clone();
     for (name, exists) in [(registered.as_str(), true), ("neverregistered", false)] {
-        let answer = api
-            .lookup_name(pb::LookupNameRequest { name: name.into() })
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}"))
-            .into_inner();
+        let answer = lookup(&mut api, name).await;
         assert_eq!(answer.name, name);
         assert_eq!(answer.exists, exists, "{name}");
         assert_eq!(
-            (answer.network.as_str(), answer.tip_height),
-            ("regtest", tip.height)
+            (answer.network(), answer.tip_height),
+            (pb::Network::Regtest, tip.height)
         );
-        let root = TreeRoot(answer.root.clone().try_into().unwrap());
+        let root = TreeRoot(answer.tree_root.clone().try_into().unwrap());
         let key = NameHash(answer.name_hash.clone().try_into().unwrap());
         assert_eq!(key, Name::parse(name).unwrap().hash());
         let verified = verify_name_proof(&root, &key, &answer.proof).expect("proof verifies");
@@ -88,7 +87,7 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
             )
             .unwrap();
         assert_eq!(
-            Value::from(hex::encode(&answer.root)),
+            Value::from(hex::encode(&answer.tree_root)),
             at_height["treeroot"],
             "{name}"
         );
@@ -101,6 +100,11 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err}");
+    assert_eq!(
+        ErrorReason::of(&err),
+        Some(ErrorReason::InvalidName),
+        "{err}"
+    );
     assert_eq!(
         follower
             .metric(metrics::PROOFS_SERVED, &[("result", "exists")])
@@ -133,11 +137,7 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
             (format!("absent{i}"), false)
         };
         burst.spawn(async move {
-            let answer = api
-                .lookup_name(pb::LookupNameRequest { name: name.clone() })
-                .await
-                .unwrap_or_else(|e| panic!("{name}: {e}"))
-                .into_inner();
+            let answer = lookup(&mut api, &name).await;
             assert_eq!(answer.exists, exists, "{name}");
         });
     }
@@ -180,8 +180,15 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
         .get_attestation(pb::GetAttestationRequest {})
         .await
         .unwrap()
-        .into_inner();
-    let signed = SignedAttestation::decode(&a.signed).unwrap();
+        .into_inner()
+        .attestation
+        .unwrap();
+    let signed = SignedAttestation::try_from(&a).expect("fields agree with the signed bytes");
+    assert_eq!(
+        signed,
+        SignedAttestation::decode(&a.signed_attestation).unwrap()
+    );
+    assert_eq!(a.network(), pb::Network::Regtest);
     let verified = signed.verify().expect("attestation verifies");
     assert_eq!(verified.statement().height, tip.height + 2);
     assert_eq!(a.public_key, verified.signer().to_vec());
@@ -217,7 +224,9 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
         .get_attestation(pb::GetAttestationRequest {})
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .attestation
+        .unwrap();
     assert_eq!(b.public_key, a.public_key);
     drop(again);
 

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use common::fake_peer::{Behavior, FakePeer};
 use common::{
-    BANNED_NOT_DIALLED, POOL_DEBUG_LOG, assert_tip_is_hsds, connect_api, follower_command,
-    peer_log_events, resource_json, start_prepared_hsd,
+    BANNED_NOT_DIALLED, POOL_DEBUG_LOG, assert_tip_is_hsds, connect_api, follower_command, lookup,
+    peer_log_events, resource_json, start_prepared_hsd, try_lookup,
 };
 use hnsfleet_chain_follower::HeaderChain;
 use hnsfleet_chain_follower::metrics;
@@ -24,7 +24,6 @@ use hnsfleet_chain_follower::sync::sync_headers;
 use hnsfleet_chain_follower::synthetic::mine_chain;
 use hnsfleet_hns::chain::ChainEntry;
 use hnsfleet_hns::params::Network;
-use hnsfleet_proto::follower::v1 as pb;
 use hnsfleet_testkit::Hsd;
 use hnsfleet_testkit::service::ServiceProcess;
 
@@ -157,20 +156,14 @@ async fn hostile_peers_are_banned_or_dropped_and_only_verified_answers_come_out(
     }
     for round in 0..20 {
         for (name, theirs) in &expected {
-            let answer = api
-                .lookup_name(pb::LookupNameRequest { name: name.clone() })
+            let answer = try_lookup(&mut api, name)
                 .await
-                .unwrap_or_else(|e| panic!("round {round}, {name}: {e}"))
-                .into_inner();
+                .unwrap_or_else(|e| panic!("round {round}, {name}: {e}"));
             assert!(answer.exists, "round {round}: {name} reported absent");
             assert_eq!(&resource_json(&answer), theirs, "round {round}: {name}");
         }
         for name in &absent {
-            let answer = api
-                .lookup_name(pb::LookupNameRequest { name: name.clone() })
-                .await
-                .unwrap()
-                .into_inner();
+            let answer = lookup(&mut api, name).await;
             assert!(!answer.exists, "{name}");
         }
     }

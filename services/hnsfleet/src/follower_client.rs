@@ -1,21 +1,21 @@
 //! `hnsfleet tip` and `hnsfleet lookup`: ask a chain-follower over gRPC and print JSON.
 //!
-//! The CLI trusts nothing it is sent: a look-up's proof is verified again here against the
-//! returned root and the name's own hash, and the name state and resource it prints are the
-//! ones inside that verified proof. The resource is printed in hsd's `getnameresource` form
+//! The CLI trusts nothing it is sent: a look-up is re-verified with `hnsfleet-verify` (the
+//! proof against the returned root and the name's own hash, every claimed value against the
+//! proof), and the name state and resource it prints are the ones inside that verified proof. The resource is printed in hsd's `getnameresource` form
 //! (`null` when the name does not exist or has no resource), so operators can diff it with hsd.
 
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use hnsfleet_hns::name::Name;
-use hnsfleet_hns::params::Network;
 use hnsfleet_hns::resource::Resource;
-use hnsfleet_hns::types::{NameHash, TreeRoot};
-use hnsfleet_hns::urkel::verify_name_proof;
+use hnsfleet_proto::convert::ChainTip;
 use hnsfleet_proto::follower::v1 as pb;
-use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
+use hnsfleet_proto::follower::v1::chain_follower_service_client::ChainFollowerServiceClient;
+use hnsfleet_proto::status::reason_of;
+use hnsfleet_verify::{LookupClaim, VerifiedLookup, verify_lookup};
 use serde_json::{Value, json};
 
 /// Where the follower is and how long to wait for it.
@@ -53,15 +53,21 @@ pub struct LookupArgs {
 
 /// Prints `{"height","hash","tree_root","chainwork","time"}` of the follower's tip.
 pub fn run_tip(args: TipArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let tip = call(&args.target, |mut client| async move {
-        client.get_tip(pb::GetTipRequest {}).await
-    })?;
+    let response = call(
+        &args.target,
+        pb::GetTipRequest {},
+        |mut client, request| async move { client.get_tip(request).await },
+    )?;
+    let wire = response
+        .tip
+        .ok_or_else(|| anyhow!("follower sent no tip"))?;
+    let tip = ChainTip::try_from(&wire).map_err(|e| anyhow!("follower sent a bad tip: {e}"))?;
     let json = json!({
         "height": tip.height,
-        "hash": hex32("hash", &tip.hash)?,
-        "tree_root": hex32("tree_root", &tip.tree_root)?,
-        "chainwork": hex32("chainwork", &tip.chainwork)?,
-        "time": tip.time,
+        "hash": tip.hash.to_hex(),
+        "tree_root": tip.tree_root.to_hex(),
+        "chainwork": hex::encode(tip.chainwork.to_be_bytes()),
+        "time": tip.time_unix_secs,
     });
     writeln!(out, "{json}")?;
     Ok(())
@@ -73,45 +79,29 @@ pub fn run_lookup(args: LookupArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let request = pb::LookupNameRequest {
         name: name.as_str().to_string(),
     };
-    let answer = call(&args.target, |mut client| async move {
+    let response = call(&args.target, request, |mut client, request| async move {
         client.lookup_name(request).await
     })?;
-    let json = verified_json(&name, &answer)
+    let verified = verify_answer(&name, response)
         .map_err(|e| anyhow!("follower returned an unverifiable answer: {e:#}"))?;
-    writeln!(out, "{json}")?;
+    writeln!(out, "{}", lookup_json(&verified)?)?;
     Ok(())
 }
 
-/// Re-verifies `answer` for `name` and builds the printed JSON from the verified values only.
-pub fn verified_json(name: &Name, answer: &pb::NameLookup) -> anyhow::Result<Value> {
-    if answer.name != name.as_str() {
-        bail!("answer is for {:?}, not {:?}", answer.name, name.as_str());
-    }
-    let key = name.hash();
-    if answer.name_hash != key.as_bytes() {
-        bail!("name hash is not SHA3-256 of the name");
-    }
-    let root = TreeRoot(
-        answer
-            .root
-            .as_slice()
-            .try_into()
-            .context("root is not 32 bytes")?,
-    );
-    let verified = verify_name_proof(&root, &NameHash(*key.as_bytes()), &answer.proof)
-        .context("proof does not verify against the returned root")?;
-    let state = verified.state();
-    if answer.exists != state.is_some() {
-        bail!("`exists` contradicts the proof");
-    }
-    let state_bytes = state.map(|s| s.encode()).unwrap_or_default();
-    if answer.name_state != state_bytes {
-        bail!("name state differs from the one in the proof");
-    }
-    let data = state.and_then(|s| s.resource_data()).unwrap_or_default();
-    if answer.resource != data {
-        bail!("resource differs from the one in the proof");
-    }
+/// Checks the answer's shape and re-verifies it as the answer for `name` (crate
+/// `hnsfleet-verify`); nothing from an answer that fails is used.
+pub fn verify_answer(
+    name: &Name,
+    response: pb::LookupNameResponse,
+) -> anyhow::Result<VerifiedLookup> {
+    let wire = response.lookup.context("no look-up in the response")?;
+    let claim = LookupClaim::try_from(&wire)?;
+    Ok(verify_lookup(name, claim)?)
+}
+
+/// The printed JSON of a verified look-up, built from the verified values only.
+pub fn lookup_json(verified: &VerifiedLookup) -> anyhow::Result<Value> {
+    let data = verified.resource_data();
     // hsd's getnameresource: null without data, {} if the data does not decode.
     let resource = if data.is_empty() {
         Value::Null
@@ -122,24 +112,20 @@ pub fn verified_json(name: &Name, answer: &pb::NameLookup) -> anyhow::Result<Val
         }
     };
     let mut json = json!({
-        "name": name.as_str(),
-        "height": answer.height,
-        "root": root.to_hex(),
-        "exists": state.is_some(),
+        "name": verified.name().as_str(),
+        "height": verified.height(),
+        "root": verified.tree_root().to_hex(),
+        "exists": verified.exists(),
         "resource": resource,
     });
     // hsd's getnameinfo `info` (without `stats`) for the proven state, its auction phase at
     // the follower's tip; null when the name is absent, left out by a follower that does not
     // say its network.
-    if !answer.network.is_empty() {
-        let network: Network = answer
-            .network
-            .parse()
-            .map_err(|e| anyhow!("follower reports {e}"))?;
-        let info = match state {
+    if let Some(network) = verified.network() {
+        let info = match verified.state() {
             Some(s) => serde_json::to_value(s.to_json(
-                &NameHash(*key.as_bytes()),
-                answer.tip_height,
+                verified.name_hash(),
+                verified.tip_height(),
                 &network.params().names,
             ))?,
             None => Value::Null,
@@ -149,10 +135,12 @@ pub fn verified_json(name: &Name, answer: &pb::NameLookup) -> anyhow::Result<Val
     Ok(json)
 }
 
-/// Connects and runs one call on a current-thread runtime within the target's deadline.
-fn call<T, F, Fut>(target: &FollowerTarget, f: F) -> anyhow::Result<T>
+/// Connects and runs one call on a current-thread runtime within the target's deadline, which
+/// is also sent as the call's `grpc-timeout` so the follower stops working when we stop
+/// waiting. A failure's line names the status code and the follower's machine-readable reason.
+fn call<Req, T, F, Fut>(target: &FollowerTarget, message: Req, f: F) -> anyhow::Result<T>
 where
-    F: FnOnce(ChainFollowerClient<tonic::transport::Channel>) -> Fut,
+    F: FnOnce(ChainFollowerServiceClient<tonic::transport::Channel>, tonic::Request<Req>) -> Fut,
     Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
 {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -160,6 +148,7 @@ where
         .build()?;
     let deadline = Duration::from_millis(target.timeout_ms);
     runtime.block_on(async {
+        let started = tokio::time::Instant::now();
         let work = async {
             let endpoint = tonic::transport::Endpoint::from_shared(target.follower.clone())
                 .with_context(|| format!("bad follower URL {:?}", target.follower))?
@@ -168,9 +157,11 @@ where
                 .connect()
                 .await
                 .with_context(|| format!("cannot reach follower {}", target.follower))?;
-            match f(ChainFollowerClient::new(channel)).await {
+            let mut request = tonic::Request::new(message);
+            request.set_timeout(deadline.saturating_sub(started.elapsed()));
+            match f(ChainFollowerServiceClient::new(channel), request).await {
                 Ok(response) => Ok(response.into_inner()),
-                Err(status) => Err(anyhow!("{:?}: {}", status.code(), status.message())),
+                Err(status) => Err(anyhow!("{}", status_line(&status))),
             }
         };
         tokio::time::timeout(deadline, work).await.map_err(|_| {
@@ -182,11 +173,13 @@ where
     })
 }
 
-fn hex32(field: &str, bytes: &[u8]) -> anyhow::Result<String> {
-    if bytes.len() != 32 {
-        bail!("follower sent a {}-byte {field}", bytes.len());
+/// `follower error CODE REASON: message` (the reason when the status carries one).
+pub fn status_line(status: &tonic::Status) -> String {
+    let code = hnsfleet_service_kit::grpc::code_label(status.code());
+    match reason_of(status) {
+        Some(reason) => format!("follower error {code} {reason}: {}", status.message()),
+        None => format!("follower error {code}: {}", status.message()),
     }
-    Ok(hex::encode(bytes))
 }
 
 #[cfg(test)]

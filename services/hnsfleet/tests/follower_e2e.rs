@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use hnsfleet_hns::namestate::NameState;
 use hnsfleet_proto::follower::v1 as pb;
-use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
+use hnsfleet_proto::follower::v1::chain_follower_service_client::ChainFollowerServiceClient;
 use hnsfleet_testkit::Hsd;
 use hnsfleet_testkit::service::{FollowerCommand, ServiceProcess};
 use serde_json::{Value, json};
@@ -203,7 +203,9 @@ async fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commi
         "getnameinfo after the update"
     );
 
-    let mut client = ChainFollowerClient::connect(url.clone()).await.unwrap();
+    let mut client = ChainFollowerServiceClient::connect(url.clone())
+        .await
+        .unwrap();
     let state = client
         .lookup_name(pb::LookupNameRequest {
             name: renewed.into(),
@@ -211,6 +213,8 @@ async fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commi
         .await
         .unwrap()
         .into_inner()
+        .lookup
+        .unwrap()
         .name_state;
     let state = NameState::decode(&state).unwrap();
     assert_eq!(u64::from(state.renewal), renewal_height);

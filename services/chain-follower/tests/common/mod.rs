@@ -13,7 +13,7 @@ use hnsfleet_chain_follower::peer::PeerConfig;
 use hnsfleet_hns::params::Network;
 use hnsfleet_hns::resource::Resource;
 use hnsfleet_proto::follower::v1 as pb;
-use hnsfleet_proto::follower::v1::chain_follower_client::ChainFollowerClient;
+use hnsfleet_proto::follower::v1::chain_follower_service_client::ChainFollowerServiceClient;
 use hnsfleet_testkit::Hsd;
 #[cfg(test)]
 use hnsfleet_testkit::service::FollowerCommand;
@@ -52,7 +52,7 @@ pub(crate) fn follower_command(data_dir: &Path) -> FollowerCommand {
 }
 
 /// A gRPC client of the follower's API.
-pub(crate) type Api = ChainFollowerClient<Channel>;
+pub(crate) type Api = ChainFollowerServiceClient<Channel>;
 
 /// Starts an hsd regtest node on the prepared chain (names registered through real auctions,
 /// `scripts/hsd/prepare-chain.sh`) at `port_offset`, off the async threads; returns it with
@@ -65,7 +65,7 @@ pub(crate) async fn start_prepared_hsd(name: &'static str, port_offset: u16) -> 
 
 /// Connects to a running follower's gRPC API.
 pub(crate) async fn connect_api(follower: &ServiceProcess) -> Api {
-    ChainFollowerClient::connect(follower.grpc_url().expect("grpc address"))
+    ChainFollowerServiceClient::connect(follower.grpc_url().expect("grpc address"))
         .await
         .expect("grpc connect")
 }
@@ -76,6 +76,8 @@ pub(crate) async fn get_tip(api: &mut Api) -> pb::Tip {
         .await
         .expect("GetTip")
         .into_inner()
+        .tip
+        .expect("a tip")
 }
 
 /// Asserts that the follower's tip is hsd's best block; returns it.
@@ -89,12 +91,20 @@ pub(crate) async fn assert_tip_is_hsds(api: &mut Api, hsd: &Hsd) -> pb::Tip {
     tip
 }
 
+/// Looks `name` up: the look-up, or the gRPC status.
+pub(crate) async fn try_lookup(api: &mut Api, name: &str) -> Result<pb::NameLookup, tonic::Status> {
+    let response = api
+        .lookup_name(pb::LookupNameRequest { name: name.into() })
+        .await?
+        .into_inner();
+    Ok(response.lookup.expect("a look-up in the response"))
+}
+
 /// Looks `name` up; panics with the gRPC status if that fails.
 pub(crate) async fn lookup(api: &mut Api, name: &str) -> pb::NameLookup {
-    api.lookup_name(pb::LookupNameRequest { name: name.into() })
+    try_lookup(api, name)
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"))
-        .into_inner()
 }
 
 /// The looked-up resource in hsd's `getnameresource` form (`null` without one).

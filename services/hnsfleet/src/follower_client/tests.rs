@@ -1,6 +1,7 @@
-//! `verified_json` on real hsd 8.0.0 regtest proofs (`crates/hns/testdata`): the printed JSON is
-//! hsd's `getnameresource` and `getnameinfo` (without `stats`) for the name, and any field of
-//! the answer that disagrees with the proof is refused.
+//! The look-up path of `hnsfleet lookup` on real hsd 8.0.0 regtest proofs
+//! (`crates/hns/testdata`): the printed JSON is hsd's `getnameresource` and `getnameinfo`
+//! (without `stats`) for the name, and an answer that is malformed or disagrees with its proof
+//! is refused (the disagreements themselves are covered in `hnsfleet-verify`).
 
 use serde_json::Value;
 
@@ -19,27 +20,28 @@ fn hex_field(v: &Value, key: &str) -> Vec<u8> {
     hex::decode(v[key].as_str().unwrap()).unwrap()
 }
 
-/// The answer an honest follower gives for vector entry `entry`.
-fn answer(v: &Value, entry: &Value, exists: bool) -> pb::NameLookup {
-    pb::NameLookup {
-        name: entry["name"].as_str().unwrap().into(),
-        name_hash: hex_field(entry, "nameHash"),
-        height: u32::try_from(v["proofRootHeight"].as_u64().unwrap()).unwrap(),
-        root: hex_field(v, "proofRoot"),
-        exists,
-        name_state: if exists {
-            hex_field(entry, "nameStateRaw")
+/// The response an honest follower gives for vector entry `entry`.
+fn answer(v: &Value, entry: &Value, exists: bool) -> pb::LookupNameResponse {
+    let raw = |key| {
+        if exists {
+            hex_field(entry, key)
         } else {
             Vec::new()
-        },
-        resource: if exists {
-            hex_field(entry, "resourceRaw")
-        } else {
-            Vec::new()
-        },
-        proof: hex_field(entry, "proof"),
-        network: "regtest".into(),
-        tip_height: u32::try_from(v["tipHeight"].as_u64().unwrap()).unwrap(),
+        }
+    };
+    pb::LookupNameResponse {
+        lookup: Some(pb::NameLookup {
+            name: entry["name"].as_str().unwrap().into(),
+            name_hash: hex_field(entry, "nameHash"),
+            height: u32::try_from(v["proofRootHeight"].as_u64().unwrap()).unwrap(),
+            tree_root: hex_field(v, "proofRoot"),
+            exists,
+            name_state: raw("nameStateRaw"),
+            resource: raw("resourceRaw"),
+            proof: hex_field(entry, "proof"),
+            network: pb::Network::Regtest as i32,
+            tip_height: u32::try_from(v["tipHeight"].as_u64().unwrap()).unwrap(),
+        }),
     }
 }
 
@@ -47,12 +49,22 @@ fn name_of(entry: &Value) -> Name {
     Name::parse(entry["name"].as_str().unwrap()).unwrap()
 }
 
+fn printed(name: &Name, response: pb::LookupNameResponse) -> anyhow::Result<Value> {
+    lookup_json(&verify_answer(name, response)?)
+}
+
 #[test]
 fn honest_answers_print_hsd_resource_and_info() {
     let v = vectors();
     for entry in v["names"].as_array().unwrap() {
-        let json = verified_json(&name_of(entry), &answer(&v, entry, true)).unwrap();
+        let json = printed(&name_of(entry), answer(&v, entry, true)).unwrap();
         let name = &entry["name"];
+        let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            ["name", "height", "root", "exists", "resource", "info"],
+            "the README's shape"
+        );
         assert_eq!(json["name"], *name);
         assert_eq!(json["exists"], true);
         assert_eq!(json["root"], v["proofRoot"]);
@@ -64,7 +76,7 @@ fn honest_answers_print_hsd_resource_and_info() {
     }
     // absent[0..2] are proven against the tip root; absent[2] against the empty tree.
     for entry in &v["absent"].as_array().unwrap()[..2] {
-        let json = verified_json(&name_of(entry), &answer(&v, entry, false)).unwrap();
+        let json = printed(&name_of(entry), answer(&v, entry, false)).unwrap();
         assert_eq!(json["exists"], false);
         assert_eq!(json["resource"], Value::Null);
         assert_eq!(json["info"], Value::Null);
@@ -76,8 +88,8 @@ fn a_follower_that_does_not_say_its_network_gets_no_info() {
     let v = vectors();
     let entry = &v["names"][0];
     let mut quiet = answer(&v, entry, true);
-    quiet.network.clear();
-    let json = verified_json(&name_of(entry), &quiet).unwrap();
+    quiet.lookup.as_mut().unwrap().network = pb::Network::Unspecified as i32;
+    let json = printed(&name_of(entry), quiet).unwrap();
     assert!(json.get("info").is_none());
     assert_eq!(json["resource"], entry["resource"]);
 }
@@ -86,30 +98,39 @@ fn a_follower_that_does_not_say_its_network_gets_no_info() {
 type Tamper = Box<dyn Fn(&mut pb::NameLookup)>;
 
 #[test]
-fn every_disagreement_with_the_proof_is_refused() {
+fn malformed_or_disagreeing_answers_are_refused() {
     let v = vectors();
     let entry = &v["names"][0];
     let name = name_of(entry);
-    let honest = answer(&v, entry, true);
     let tampered: Vec<(&str, Tamper)> = vec![
         ("other name", Box::new(|a| a.name = "othername".into())),
-        ("name hash", Box::new(|a| a.name_hash[0] ^= 1)),
-        ("root", Box::new(|a| a.root[31] ^= 1)),
-        ("short root", Box::new(|a| a.root.truncate(31))),
+        ("invalid name", Box::new(|a| a.name = "bad..name".into())),
+        ("short root", Box::new(|a| a.tree_root.truncate(31))),
+        ("root", Box::new(|a| a.tree_root[31] ^= 1)),
         ("proof", Box::new(|a| *a.proof.last_mut().unwrap() ^= 1)),
         ("exists", Box::new(|a| a.exists = false)),
-        ("name state", Box::new(|a| a.name_state[0] ^= 1)),
         ("resource", Box::new(|a| a.resource.push(0))),
-        ("network", Box::new(|a| a.network = "moon".into())),
+        ("network", Box::new(|a| a.network = 99)),
     ];
     for (what, tamper) in tampered {
-        let mut bad = honest.clone();
-        tamper(&mut bad);
-        assert!(verified_json(&name, &bad).is_err(), "{what} accepted");
+        let mut bad = answer(&v, entry, true);
+        tamper(bad.lookup.as_mut().unwrap());
+        assert!(printed(&name, bad).is_err(), "{what} accepted");
     }
-    // The absence proof cannot be turned into an existing name either.
-    let absent = &v["absent"][0];
-    let mut claims = answer(&v, absent, false);
-    claims.exists = true;
-    assert!(verified_json(&name_of(absent), &claims).is_err());
+    let empty = pb::LookupNameResponse { lookup: None };
+    assert!(printed(&name, empty).is_err());
+}
+
+#[test]
+fn error_lines_carry_the_code_and_the_reason() {
+    use hnsfleet_proto::follower::v1::ErrorReason;
+    let status = ErrorReason::NotSynced.status(tonic::Code::Unavailable, "chain not synced");
+    assert_eq!(
+        status_line(&status),
+        "follower error UNAVAILABLE NOT_SYNCED: chain not synced"
+    );
+    assert_eq!(
+        status_line(&tonic::Status::internal("boom")),
+        "follower error INTERNAL: boom"
+    );
 }
