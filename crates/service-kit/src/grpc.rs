@@ -216,6 +216,18 @@ impl GrpcMetrics {
             in_flight,
         })
     }
+
+    /// Creates the `code="OK"` series of every method at zero, so the families are exported
+    /// (and dashboards see them) before the first call. [`GrpcLayer::new`] does it.
+    pub fn with_methods(self, methods: &[(&'static str, &'static [&'static str])]) -> Self {
+        for (service, names) in methods {
+            for method in *names {
+                self.requests.with_label_values(&[service, method, "OK"]);
+                self.duration.with_label_values(&[service, method, "OK"]);
+            }
+        }
+        self
+    }
 }
 
 // === impl GrpcLayer ===
@@ -228,6 +240,7 @@ impl GrpcLayer {
         limits: GrpcLimits,
         methods: &[(&'static str, &'static [&'static str])],
     ) -> GrpcLayer {
+        let metrics = metrics.with_methods(methods);
         let methods = methods
             .iter()
             .flat_map(|(service, names)| {

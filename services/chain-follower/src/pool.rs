@@ -487,6 +487,10 @@ impl Pool {
             if self.give_up_learnt(&addr, failures) {
                 return;
             }
+            if self.banned_until(&key).is_some() {
+                // The ban is the wait: the loop's top logs it and sleeps until it ends.
+                continue;
+            }
             let backoff = backoff(failures);
             tokio::select! {
                 () = tokio::time::sleep(backoff) => {}

@@ -39,7 +39,9 @@ fn exported() -> BTreeMap<String, MetricType> {
     let registry = Registry::new();
     hnsfleet_service_kit::metrics::register_service(&registry, "chain-follower").unwrap();
     Metrics::register(&registry).unwrap();
-    hnsfleet_service_kit::grpc::GrpcMetrics::register(&registry).unwrap();
+    hnsfleet_service_kit::grpc::GrpcMetrics::register(&registry)
+        .unwrap()
+        .with_methods(hnsfleet_proto::METHODS);
     registry
         .gather()
         .iter()

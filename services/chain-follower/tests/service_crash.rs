@@ -75,6 +75,18 @@ async fn wait_tip(follower: &ServiceProcess, height: u64) {
         .unwrap();
 }
 
+/// Waits until the header file holds the chain up to `height` (the store writer runs behind
+/// the tip; the `store_height` gauge moves after each synced batch).
+async fn wait_stored(follower: &ServiceProcess, height: u64) {
+    follower
+        .poll(Duration::from_secs(60), "headers on disk", async |f| {
+            let stored = f.metric(metrics::STORE_HEIGHT, &[]).await.unwrap();
+            (stored == Some(height as f64)).then_some(())
+        })
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_sync_it_resumes_from_the_file_and_recovers_a_torn_tail() {
     let chain = synthetic_chain(HEADERS).await;
@@ -125,6 +137,8 @@ async fn killed_mid_sync_it_resumes_from_the_file_and_recovers_a_torn_tail() {
         stored
     );
     wait_tip(&resumed, HEADERS as u64).await;
+    // The store writer trails the tip: the torn-tail step below needs the whole chain on disk.
+    wait_stored(&resumed, HEADERS as u64).await;
     let validated = resumed
         .metric(metrics::HEADERS_VALIDATED, &[])
         .await
@@ -150,6 +164,7 @@ async fn killed_mid_sync_it_resumes_from_the_file_and_recovers_a_torn_tail() {
     assert!(opened["truncated_bytes"].as_u64().unwrap() > 0, "{opened}");
     assert_eq!(opened["height"].as_u64().unwrap(), HEADERS as u64 - 1);
     wait_tip(&torn, HEADERS as u64).await;
+    wait_stored(&torn, HEADERS as u64).await;
     drop(torn);
 
     // 5. The file deleted: a full re-sync to the same tip.
