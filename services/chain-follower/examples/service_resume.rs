@@ -13,13 +13,18 @@ use std::time::{Duration, Instant};
 
 const HEADERS: usize = 300_000;
 
-fn rss_kib(pid: u32) -> u64 {
+/// A `/proc/PID/status` field in KiB (`VmRSS`, `RssAnon`, `RssFile`).
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap()
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap()
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS")
 }
 
 fn main() {
@@ -80,10 +85,17 @@ fn main() {
         #[allow(clippy::disallowed_methods)]
         std::thread::sleep(Duration::from_secs(2));
         let rss = rss_kib(child.id());
+        let (anon, file) = (
+            status_kib(child.id(), "RssAnon"),
+            status_kib(child.id(), "RssFile"),
+        );
+        let mb = |kib: u64| kib as f64 * 1024.0 / 1e6;
         println!(
             "round {round}: process start -> store opened (height {HEADERS}): {resume:.2?}; \
-             RSS of the running service: {:.1} MB",
-            rss as f64 * 1024.0 / 1e6
+             RSS of the running service: {:.1} MB (anonymous {:.1} MB, file-backed {:.1} MB)",
+            mb(rss),
+            mb(anon),
+            mb(file)
         );
         child.kill().unwrap();
         child.wait().unwrap();

@@ -525,12 +525,17 @@ impl HeaderChain {
             .entry(header.header().prev_block)
             .or_default()
             .push(hash);
-        self.orphans_by_origin
-            .entry(origin)
-            .or_default()
-            .push_back(hash);
         *self.orphan_counts.entry(origin).or_default() += 1;
         self.orphans.insert(hash, Orphan { header, origin });
+        let live = self.orphan_counts.get(&origin).copied().unwrap_or(0);
+        let queue = self.orphans_by_origin.entry(origin).or_default();
+        queue.push_back(hash);
+        // Orphans released to the chain leave their hash here; drop those now and then so the
+        // queue stays within a small multiple of the origin's live orphans.
+        if queue.len() > 2 * live + 16 {
+            let orphans = &self.orphans;
+            queue.retain(|h| orphans.get(h).is_some_and(|o| o.origin == origin));
+        }
         InsertOutcome::Orphan
     }
 

@@ -455,3 +455,54 @@ fn starts_from_mainnet_checkpoint_blob() {
         .unwrap_err();
     assert_eq!(err.rule(), "bad-prevblk");
 }
+
+mod orphan_properties {
+    use super::*;
+    use hnsfleet_hns::header::HashedHeader;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever mix of origins sends orphans, the pool stays within its bounds, the
+        /// per-origin counts add up to the pool, and an origin that sent no more than its fair
+        /// share (total / origins) never lost one to somebody else's flood.
+        #[test]
+        fn the_orphan_pool_keeps_its_bounds_and_fair_shares(
+            sends in proptest::collection::vec((0u64..4, 1usize..12), 1..24),
+        ) {
+            let limits = Limits {
+                max_side: 16,
+                max_orphans: 24,
+                max_orphans_per_origin: 10,
+            };
+            let (chain, _) = chain_of(1);
+            let mut chain = chain.with_limits(limits);
+            let mut sent = [0usize; 4];
+            for (round, (origin, n)) in sends.iter().enumerate() {
+                let branch = mine_chain(regtest(), &chain.tip(), n + 1, 600, round as u64 + 100);
+                // Skip the first header: the rest are orphans.
+                for h in &branch[1..] {
+                    let out = chain
+                        .insert_hashed(HashedHeader::new(h.clone()), NOW, *origin)
+                        .unwrap();
+                    prop_assert_eq!(out, InsertOutcome::Orphan);
+                    sent[*origin as usize] += 1;
+                }
+                let (_, total) = chain.pending_counts();
+                prop_assert!(total <= limits.max_orphans);
+                let by_origin: usize = (0..4).map(|o| chain.orphans_from(o)).sum();
+                prop_assert_eq!(by_origin, total);
+                for o in 0..4u64 {
+                    prop_assert!(chain.orphans_from(o) <= limits.max_orphans_per_origin);
+                }
+            }
+            let share = limits.max_orphans / 4;
+            for o in 0..4u64 {
+                if sent[o as usize] <= share {
+                    prop_assert_eq!(chain.orphans_from(o), sent[o as usize]);
+                }
+            }
+        }
+    }
+}

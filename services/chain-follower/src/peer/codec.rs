@@ -230,3 +230,98 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use hnsfleet_hns::params::Network;
+    use proptest::prelude::*;
+
+    fn magic() -> u32 {
+        Network::Regtest.params().magic
+    }
+
+    /// A frame header for `ty` announcing `len` bytes, followed by `payload`.
+    fn frame(ty: u8, len: u32, payload: &[u8]) -> Vec<u8> {
+        let mut out = magic().to_le_bytes().to_vec();
+        out.push(ty);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    proptest! {
+        /// Whatever bytes arrive, in whatever pieces: no panic, the buffer never holds more
+        /// than one frame's cap plus what one read added, and once the decoder reports an
+        /// error it is a protocol violation (never a panic or an allocation of a claimed size).
+        #[test]
+        fn any_stream_in_any_pieces_is_decoded_or_refused(
+            frames in proptest::collection::vec(
+                (any::<u8>(), 0u32..2_000, proptest::collection::vec(any::<u8>(), 0..300)),
+                0..8,
+            ),
+            garbage in proptest::collection::vec(any::<u8>(), 0..64),
+            cuts in proptest::collection::vec(1usize..512, 1..32),
+        ) {
+            let mut wire = Vec::new();
+            for (ty, len, payload) in &frames {
+                wire.extend(frame(*ty, *len, payload));
+            }
+            wire.extend(garbage);
+            let mut decoder = FrameDecoder::new(magic());
+            let mut buf = BytesMut::new();
+            let mut at = 0;
+            let mut cut = cuts.iter().cycle();
+            'feed: while at < wire.len() {
+                let n = (*cut.next().unwrap_or(&1)).min(wire.len() - at);
+                buf.extend_from_slice(&wire[at..at + n]);
+                at += n;
+                loop {
+                    match decoder.decode(&mut buf) {
+                        Ok(Some(decoded)) => {
+                            prop_assert!(decoded.wire_len >= FRAME_HEADER_SIZE);
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            prop_assert!(matches!(e, PeerError::Protocol(_)), "{e}");
+                            break 'feed;
+                        }
+                    }
+                    // Largest accepted frame (a full HEADERS) plus one piece.
+                    prop_assert!(buf.len() <= 9 + 472_003 + 512);
+                }
+            }
+        }
+
+        /// Valid packets survive any split of the stream, in order.
+        #[test]
+        fn valid_packets_survive_any_split(
+            nonces in proptest::collection::vec(any::<u64>(), 1..20),
+            cuts in proptest::collection::vec(1usize..64, 1..16),
+        ) {
+            let packets: Vec<Packet> = nonces
+                .iter()
+                .enumerate()
+                .map(|(i, n)| if i % 2 == 0 { Packet::Ping(*n) } else { Packet::Pong(*n) })
+                .collect();
+            let mut wire = Vec::new();
+            for p in &packets {
+                wire.extend(p.encode_frame(magic()).unwrap());
+            }
+            let mut decoder = FrameDecoder::new(magic());
+            let mut buf = BytesMut::new();
+            let mut got = Vec::new();
+            let mut at = 0;
+            let mut cut = cuts.iter().cycle();
+            while at < wire.len() {
+                let n = (*cut.next().unwrap_or(&1)).min(wire.len() - at);
+                buf.extend_from_slice(&wire[at..at + n]);
+                at += n;
+                while let Some(d) = decoder.decode(&mut buf).unwrap() {
+                    got.push(d.packet);
+                }
+            }
+            prop_assert_eq!(got, packets);
+        }
+    }
+}
