@@ -201,6 +201,14 @@ impl Follower {
         self.chain.lock().chain.orphans_from(origin)
     }
 
+    /// Forgets the orphans a peer session sent, once it ended.
+    pub fn forget_origin(&self, origin: Origin) {
+        let dropped = self.chain.lock().chain.drop_orphans_from(origin);
+        if dropped > 0 {
+            tracing::debug!(dropped, "dropped the orphans of an ended session");
+        }
+    }
+
     /// Stops the store writer after it wrote everything accepted so far (blocking: call it
     /// from `spawn_blocking` or at the end of a test). Later batches stay in memory only.
     pub fn close_store(&self) {

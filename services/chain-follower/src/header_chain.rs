@@ -539,6 +539,21 @@ impl HeaderChain {
         InsertOutcome::Orphan
     }
 
+    /// Drops every orphan `origin` sent (its session ended: nobody will fill their gaps).
+    /// Returns how many were dropped.
+    pub fn drop_orphans_from(&mut self, origin: Origin) -> usize {
+        let hashes = self.orphans_by_origin.remove(&origin).unwrap_or_default();
+        let mut dropped = 0;
+        for hash in hashes {
+            if self.orphans.get(&hash).is_some_and(|o| o.origin == origin)
+                && self.take_orphan(&hash).is_some()
+            {
+                dropped += 1;
+            }
+        }
+        dropped
+    }
+
     /// Removes `origin`'s oldest orphan still held.
     fn evict_oldest_orphan(&mut self, origin: Origin) {
         while let Some(hash) = self

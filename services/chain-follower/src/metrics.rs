@@ -10,7 +10,8 @@ use prometheus::{
 
 /// Height of the best validated tip.
 pub const TIP_HEIGHT: &str = "hnsfleet_follower_tip_height";
-/// Best height announced by any connected peer.
+/// Best height a connected peer showed: proved with headers on our best chain, or left by its
+/// finished first sync round (VERSION claims alone never count).
 pub const BEST_PEER_HEIGHT: &str = "hnsfleet_follower_best_peer_height";
 /// Peers with an established session.
 pub const PEERS_CONNECTED: &str = "hnsfleet_follower_peers_connected";
@@ -130,7 +131,7 @@ impl Metrics {
             )?,
             best_peer_height: IntGauge::new(
                 BEST_PEER_HEIGHT,
-                "Best height announced by a connected peer.",
+                "Best height a connected peer proved (headers on our best chain, or a finished sync round).",
             )?,
             peers_connected: IntGauge::new(PEERS_CONNECTED, "Peers with an open session.")?,
             known_peers: IntGauge::new(

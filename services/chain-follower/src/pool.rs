@@ -41,9 +41,6 @@ const JOB_QUEUE: usize = 256;
 /// Distinct proofs in flight per session (the peer's proof budget is 50 a second anyway); also
 /// bounds what a session sets aside during a sync round to this many proofs.
 const MAX_IN_FLIGHT: usize = 64;
-/// How many connected peers must claim a height before it counts for readiness without being
-/// proven by headers (one peer's VERSION claim is only a hint for sync order).
-const CLAIM_QUORUM: usize = 2;
 /// Send a PING after this long without a packet.
 const IDLE_PING: Duration = Duration::from_secs(60);
 /// Drop the peer if the PING is not answered within this.
@@ -559,26 +556,27 @@ impl std::fmt::Debug for Pool {
     }
 }
 
-/// The best height the peers have shown: the highest one a peer proved with headers on our
-/// best chain, or a higher one that at least [`CLAIM_QUORUM`] peers claim. One peer's claim
-/// alone (a liar announcing a huge height) never moves it, so it cannot hold readiness back.
+/// The best height the peers have shown, for readiness: the highest height a peer proved with
+/// headers on our best chain, and the height of a peer whose first sync round finished (its
+/// claim is then capped by what the round showed). A claim in VERSION from a peer still in its
+/// first round is a hint for sync order only: liars, however many agree, cannot hold the
+/// follower unready with it. (Being behind the network shows in the chain itself: the tip-age
+/// rule of readiness.)
 fn best_peer_height<'a>(
     sessions: impl Iterator<Item = &'a SessionInfo>,
     on_best_chain: impl Fn(&BlockHash, u32) -> bool,
 ) -> u32 {
-    let mut proven = 0;
-    let mut claims: Vec<u32> = Vec::new();
-    for s in sessions {
-        if let Some((hash, height)) = s.tip
-            && on_best_chain(&hash, height)
-        {
-            proven = proven.max(height);
-        }
-        claims.push(s.height);
-    }
-    claims.sort_unstable_by(|a, b| b.cmp(a));
-    let agreed = claims.get(CLAIM_QUORUM - 1).copied().unwrap_or(0);
-    proven.max(agreed)
+    sessions
+        .map(|s| {
+            let proven = s
+                .tip
+                .filter(|(hash, height)| on_best_chain(hash, *height))
+                .map_or(0, |(_, height)| height);
+            let shown = if s.synced { s.height } else { 0 };
+            proven.max(shown)
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// Resolves a peer's host (an IP parses without DNS) to one of its addresses, at random.
@@ -605,34 +603,34 @@ fn backoff(failures: u32) -> Duration {
 mod tests {
     use super::*;
 
-    fn session(claimed: u32, proven: Option<u32>) -> SessionInfo {
+    fn session(claimed: u32, proven: Option<u32>, synced: bool) -> SessionInfo {
         let (jobs, _) = mpsc::channel(1);
         SessionInfo {
             addr: String::new(),
             jobs,
             height: claimed,
             tip: proven.map(|h| (BlockHash([h as u8; 32]), h)),
-            synced: true,
+            synced,
             score: None,
         }
     }
 
     #[test]
-    fn one_liar_s_claim_never_sets_the_best_peer_height() {
+    fn claims_never_set_the_best_peer_height_only_what_peers_showed() {
         let on_chain = |_: &BlockHash, _: u32| true;
-        // hsd proved 150; a liar claims ten million.
-        let peers = [session(150, Some(150)), session(10_000_000, None)];
-        assert_eq!(best_peer_height(peers.iter(), on_chain), 150);
-        // Two peers agreeing on a higher claim count (the lower of their claims).
+        // hsd proved 150; two liars still in their first round claim ten million.
         let peers = [
-            session(150, Some(150)),
-            session(170, None),
-            session(180, None),
+            session(150, Some(150), true),
+            session(10_000_000, None, false),
+            session(10_000_000, None, false),
         ];
+        assert_eq!(best_peer_height(peers.iter(), on_chain), 150);
+        // A peer whose first round finished counts with the height that round left it.
+        let peers = [session(150, Some(150), true), session(170, None, true)];
         assert_eq!(best_peer_height(peers.iter(), on_chain), 170);
         // A proven height only counts while it is on our best chain.
         let off_chain = |_: &BlockHash, h: u32| h != 300;
-        let peers = [session(150, Some(150)), session(300, Some(300))];
+        let peers = [session(150, Some(150), true), session(0, Some(300), false)];
         assert_eq!(best_peer_height(peers.iter(), off_chain), 150);
         assert_eq!(best_peer_height([].iter(), on_chain), 0);
     }

@@ -506,3 +506,32 @@ mod orphan_properties {
         }
     }
 }
+
+#[test]
+fn an_ended_session_s_orphans_are_dropped_and_only_its_own() {
+    use hnsfleet_hns::header::HashedHeader;
+    let (mut chain, _) = chain_of(1);
+    let a = mine_chain(regtest(), &chain.tip(), 4, 600, 1);
+    let b = mine_chain(regtest(), &chain.tip(), 3, 600, 2);
+    for h in &a[1..] {
+        chain
+            .insert_hashed(HashedHeader::new(h.clone()), NOW, 7)
+            .unwrap();
+    }
+    for h in &b[1..] {
+        chain
+            .insert_hashed(HashedHeader::new(h.clone()), NOW, 8)
+            .unwrap();
+    }
+    assert_eq!(chain.pending_counts().1, 5);
+    assert_eq!(chain.drop_orphans_from(7), 3);
+    assert_eq!((chain.orphans_from(7), chain.orphans_from(8)), (0, 2));
+    assert_eq!(chain.drop_orphans_from(7), 0);
+    // The other origin's orphans still connect.
+    chain.insert(b[0].clone(), NOW).unwrap();
+    while let Some((h, origin)) = chain.pop_ready_orphan() {
+        chain.insert_hashed(h, NOW, origin).unwrap();
+    }
+    assert_eq!(chain.tip().hash, b[2].hash());
+    assert_eq!(chain.pending_counts().1, 0);
+}

@@ -249,6 +249,7 @@ impl Pool {
             () = shutdown.cancelled() => SessionEnd::Shutdown,
         };
         self.sessions.lock().remove(&id);
+        self.follower.forget_origin(id);
         self.publish_peer_stats(false);
         end
     }
