@@ -11,7 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{
-    assert_tip_is_hsds, connect_api, follower_command, log_event_fields, lookup, start_prepared_hsd,
+    assert_tip_is_hsds, connect_api, follower_command, log_event_fields, lookup, registered_names,
+    start_prepared_hsd,
 };
 use hnsfleet_attestation::SignedAttestation;
 use hnsfleet_chain_follower::metrics;
@@ -122,12 +123,7 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
 
     // A burst of 240 concurrent look-ups, 128 distinct (above the 80-proof per-peer burst
     // budget), is queued and served, all verified, without dropping the only peer.
-    let names: Vec<String> = manifest["names"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect();
+    let names = registered_names(&manifest);
     let mut burst = tokio::task::JoinSet::new();
     for i in 0..240 {
         let mut api = api.clone();

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use common::fake_peer::{Behavior, FakePeer};
 use common::{
-    BANNED_NOT_DIALLED, POOL_DEBUG_LOG, assert_tip_is_hsds, connect_api, follower_command, lookup,
-    peer_log_events, resource_json, start_prepared_hsd, try_lookup,
+    POOL_DEBUG_LOG, assert_tip_is_hsds, connect_api, follower_command, lookup, registered_names,
+    resource_json, start_prepared_hsd, try_lookup, wait_banned_peers_skipped,
 };
 use hnsfleet_chain_follower::HeaderChain;
 use hnsfleet_chain_follower::metrics;
@@ -54,26 +54,6 @@ async fn real_headers(hsd: &Hsd) -> Arc<Vec<hnsfleet_hns::header::Header>> {
 
 async fn count(follower: &ServiceProcess, name: &str, labels: &[(&str, &str)]) -> f64 {
     follower.metric(name, labels).await.unwrap().unwrap_or(0.0)
-}
-
-/// Waits until the dial loop of every peer in `banned` has come round to it after its ban (and
-/// logged that it is not dialling it), so "never dialled again" is checked after the chance.
-async fn wait_banned_peers_skipped(follower: &ServiceProcess, banned: &[&FakePeer]) {
-    follower
-        .poll(
-            Duration::from_secs(20),
-            "dial loops skipping the banned peers",
-            async |f| {
-                banned
-                    .iter()
-                    .all(|p| {
-                        !peer_log_events(f, &p.addr.to_string(), BANNED_NOT_DIALLED).is_empty()
-                    })
-                    .then_some(())
-            },
-        )
-        .await
-        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,12 +115,7 @@ async fn hostile_peers_are_banned_or_dropped_and_only_verified_answers_come_out(
     assert_eq!(assert_tip_is_hsds(&mut api, &hsd).await.height, tip);
 
     // Every answer is hsd's, however often the liar is picked first.
-    let names: Vec<String> = manifest["names"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect();
+    let names = registered_names(&manifest);
     let absent: Vec<String> = manifest["absent"]
         .as_array()
         .unwrap()
@@ -206,7 +181,7 @@ async fn hostile_peers_are_banned_or_dropped_and_only_verified_answers_come_out(
     // Banned peers are never dialled again: once each one's dial loop has come round to it
     // after the ban, each has still accepted exactly its first connection.
     let banned_peers = [&bad_pow, &liar, &oversize, &malformed];
-    wait_banned_peers_skipped(&follower, &banned_peers).await;
+    wait_banned_peers_skipped(&follower, &banned_peers, Duration::from_secs(20)).await;
     let accepted: Vec<usize> = banned_peers.iter().map(|p| p.accepted()).collect();
     assert_eq!(accepted, vec![1, 1, 1, 1]);
     assert_eq!(follower.admin_get("/readyz").await.unwrap().0, 200);
@@ -252,7 +227,7 @@ async fn a_banned_peer_s_slot_goes_to_the_next_peer() {
     assert_eq!(count(&follower, metrics::PEERS_CONNECTED, &[]).await, 1.0);
     assert_eq!(count(&follower, metrics::TIP_HEIGHT, &[]).await, tip as f64);
     // Neither banned peer was dialled again, though both dial loops came round to them.
-    wait_banned_peers_skipped(&follower, &[&garbage, &bad_pow]).await;
+    wait_banned_peers_skipped(&follower, &[&garbage, &bad_pow], Duration::from_secs(20)).await;
     assert_eq!((garbage.accepted(), bad_pow.accepted()), (1, 1));
     drop(follower);
 }

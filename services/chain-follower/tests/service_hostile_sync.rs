@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use common::fake_peer::{Behavior, FakePeer};
 use common::{
-    BANNED_NOT_DIALLED, POOL_DEBUG_LOG, assert_resource_is_hsds, assert_tip_is_hsds, connect_api,
-    follower_command, lookup, peer_log_events, start_prepared_hsd,
+    POOL_DEBUG_LOG, assert_resource_is_hsds, assert_tip_is_hsds, connect_api, follower_command,
+    lookup, registered_names, start_prepared_hsd, wait_banned_peers_skipped,
 };
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_chain_follower::synthetic::mine_chain;
@@ -47,16 +47,6 @@ async fn wait_banned(follower: &ServiceProcess, peer: &FakePeer, what: &str) -> 
         })
         .await
         .unwrap()
-}
-
-/// hsd's registered names, from the prepared chain's manifest.
-fn names(manifest: &Value) -> Vec<String> {
-    manifest["names"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,28 +156,14 @@ async fn liars_cannot_hold_readiness_and_every_hostile_family_is_banned_or_dropp
         count(&follower, metrics::PEERS_BANNED, &[]).await,
         banned.len() as f64
     );
-    for name in names(&manifest) {
+    for name in registered_names(&manifest) {
         let answer = lookup(&mut api, &name).await;
         assert!(answer.exists, "{name}");
         assert_resource_is_hsds(&answer, &hsd);
     }
     // Banned peers are never dialled again: each one's dial loop came round to it (and logged
     // that it skipped it), and it accepted only its first connection.
-    follower
-        .poll(
-            Duration::from_secs(30),
-            "dial loops skipping the banned peers",
-            async |f| {
-                banned
-                    .iter()
-                    .all(|p| {
-                        !peer_log_events(f, &p.addr.to_string(), BANNED_NOT_DIALLED).is_empty()
-                    })
-                    .then_some(())
-            },
-        )
-        .await
-        .unwrap();
+    wait_banned_peers_skipped(&follower, &banned, Duration::from_secs(30)).await;
     for peer in banned {
         assert_eq!(peer.accepted(), 1, "a banned peer was dialled again");
     }

@@ -12,7 +12,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use common::fake_peer::{Behavior, FakePeer};
-use common::{assert_resource_is_hsds, connect_api, follower_command, lookup, start_prepared_hsd};
+use common::{
+    assert_resource_is_hsds, connect_api, follower_command, lookup, registered_names,
+    start_prepared_hsd,
+};
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_testkit::service::ServiceProcess;
 
@@ -73,12 +76,7 @@ async fn soak_hostile_peers_reconnecting_in_a_loop() {
         .unwrap();
     follower.wait_ready(Duration::from_secs(60)).await.unwrap();
     let mut api = connect_api(&follower).await;
-    let names: Vec<String> = manifest["names"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect();
+    let names = registered_names(&manifest);
 
     let started = Instant::now();
     let mut series: Vec<(u64, u64)> = Vec::new();

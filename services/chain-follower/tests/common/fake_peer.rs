@@ -133,24 +133,10 @@ async fn send(s: &mut TcpStream, packet: &Packet) -> Option<()> {
         .ok()
 }
 
-async fn read_packet(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Packet> {
-    loop {
-        if let Ok(FrameStatus::Complete(f)) = parse_frame(buf, magic()) {
-            let (len, p) = (f.wire_len(), f.packet().ok()?);
-            buf.drain(..len);
-            return Some(p);
-        }
-        let mut chunk = [0u8; 8192];
-        let n = s.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-async fn read_half_packet(
-    s: &mut tokio::net::tcp::OwnedReadHalf,
+/// The next whole packet from `s` (any read half), buffering in `buf`; `None` at EOF or on a
+/// frame that does not decode.
+async fn read_packet(
+    s: &mut (impl tokio::io::AsyncRead + Unpin),
     buf: &mut Vec<u8>,
 ) -> Option<Packet> {
     loop {
@@ -306,7 +292,7 @@ async fn serve(
             // new), ignore the rest.
             let mut buf = Vec::new();
             loop {
-                let packet = read_half_packet(&mut read, &mut buf).await?;
+                let packet = read_packet(&mut read, &mut buf).await?;
                 if let Packet::Ping(n) = packet {
                     let frame = Packet::Pong(n).encode_frame(magic()).unwrap();
                     write.lock().await.write_all(&frame).await.ok()?;

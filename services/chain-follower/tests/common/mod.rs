@@ -127,6 +127,34 @@ pub(crate) fn assert_resource_is_hsds(answer: &pb::NameLookup, hsd: &Hsd) {
     );
 }
 
+/// The names the prepared chain registered (its manifest's `names`).
+pub(crate) fn registered_names(manifest: &Value) -> Vec<String> {
+    manifest["names"]
+        .as_object()
+        .expect("manifest names")
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// Waits until the dial loop of every peer in `banned` has come round to it after its ban (and
+/// logged that it is not dialling it), so "never dialled again" is checked after the chance.
+pub(crate) async fn wait_banned_peers_skipped(
+    follower: &ServiceProcess,
+    banned: &[&fake_peer::FakePeer],
+    within: Duration,
+) {
+    follower
+        .poll(within, "dial loops skipping the banned peers", async |f| {
+            banned
+                .iter()
+                .all(|p| !peer_log_events(f, &p.addr.to_string(), BANNED_NOT_DIALLED).is_empty())
+                .then_some(())
+        })
+        .await
+        .expect("banned peers skipped");
+}
+
 /// The `fields` of the first JSON log line of `follower` that contains `needle` (a message),
 /// waiting up to `within` for it to be written.
 pub(crate) async fn log_event_fields(
