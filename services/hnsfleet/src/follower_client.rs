@@ -28,9 +28,9 @@ pub struct FollowerTarget {
         default_value = "http://127.0.0.1:9530"
     )]
     pub follower: String,
-    /// Deadline for the whole call, milliseconds.
-    #[arg(long, default_value_t = 10_000)]
-    pub timeout_ms: u64,
+    /// Deadline for the whole call, a human duration (`2s`, `500ms`).
+    #[arg(long, default_value = "10s", value_parser = hnsfleet_service_kit::config::duration::parse)]
+    pub timeout: Duration,
 }
 
 /// `hnsfleet tip`.
@@ -146,7 +146,7 @@ where
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let deadline = Duration::from_millis(target.timeout_ms);
+    let deadline = target.timeout;
     runtime.block_on(async {
         let started = tokio::time::Instant::now();
         let work = async {

@@ -138,14 +138,7 @@ async fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commi
         assert!(err.starts_with("error: invalid name"), "{bad}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }
-    let out = hnsfleet(&[
-        "tip",
-        "--follower",
-        "http://127.0.0.1:1",
-        "--timeout-ms",
-        "2000",
-    ])
-    .await;
+    let out = hnsfleet(&["tip", "--follower", "http://127.0.0.1:1", "--timeout", "2s"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach follower"));
 
