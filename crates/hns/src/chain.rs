@@ -416,24 +416,35 @@ pub fn precheck_batch(
             ));
         }
         let header = HashedHeader::new(header);
-        let bits = header.header().bits;
-        header
-            .verify_pow()
-            .map_err(|e| (i, ChainError::InvalidPow(e)))?;
-        let target = crate::pow::Target::from_bits(bits)
-            .map_err(|e| (i, ChainError::InvalidPow(HeaderError::BadBits(e))))?;
-        if target > params.pow.limit_target {
-            return Err((
-                i,
-                ChainError::EasierThanLimit {
-                    bits,
-                    limit: params.pow.limit_bits,
-                },
-            ));
-        }
+        check_pow_within_limit(params, &header).map_err(|e| (i, e))?;
         hashed.push(header);
     }
     Ok(hashed)
+}
+
+/// The context-free proof-of-work rules of one header, on its cached hash: its bits decode to
+/// a target the hash meets, and that target is no easier than the network's limit. All that
+/// can be checked of a header whose parent is unknown.
+pub fn check_pow_within_limit(
+    params: &NetworkParams,
+    header: &HashedHeader,
+) -> Result<(), ChainError> {
+    let bits = header.header().bits;
+    let target = crate::pow::Target::from_bits(bits)
+        .map_err(|e| ChainError::InvalidPow(HeaderError::BadBits(e)))?;
+    if !target.is_met_by(&header.hash()) {
+        return Err(ChainError::InvalidPow(HeaderError::HighHash {
+            hash: header.hash(),
+            bits,
+        }));
+    }
+    if target > params.pow.limit_target {
+        return Err(ChainError::EasierThanLimit {
+            bits,
+            limit: params.pow.limit_bits,
+        });
+    }
+    Ok(())
 }
 
 /// Fails if a hard-coded checkpoint exists at `height` and `hash` differs from it.

@@ -17,7 +17,8 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use hnsfleet_hns::BlockHash;
 use hnsfleet_hns::chain::{
     BranchView, ChainEntry, ChainError, ChainView, CheckpointBlob, SafeRoot, SliceView,
-    check_checkpoint, check_fork, locator_heights, safe_root, validate_next_hashed,
+    check_checkpoint, check_fork, check_pow_within_limit, locator_heights, safe_root,
+    validate_next_hashed,
 };
 use hnsfleet_hns::header::{HashedHeader, Header};
 use hnsfleet_hns::params::NetworkParams;
@@ -339,16 +340,7 @@ impl HeaderChain {
         let Some((fork, branch)) = self.branch_to(&prev) else {
             // Nothing is known about an orphan but its own proof of work: check at least that
             // (against the cached hash), and that no chain of this network could hold it.
-            hashed.verify_pow().map_err(ChainError::InvalidPow)?;
-            let bits = hashed.header().bits;
-            let easier = hnsfleet_hns::pow::Target::from_bits(bits)
-                .map_or(true, |t| t > self.params.pow.limit_target);
-            if easier {
-                return Err(ChainError::EasierThanLimit {
-                    bits,
-                    limit: self.params.pow.limit_bits,
-                });
-            }
+            check_pow_within_limit(&self.params, &hashed)?;
             return Ok(self.add_orphan(hashed, origin));
         };
         check_fork(&self.params, &fork, false)?;

@@ -386,7 +386,8 @@ pub async fn sync_into(
         };
         // Announcements that crossed the request, after the answer (which they may extend).
         for stray in exchange.announcements {
-            let round = announce_headers(sink, stray, unconnecting)?;
+            let round = announce_headers(sink, stray)?;
+            count_unconnecting(sink, round.last_hash.iter(), unconnecting)?;
             report.absorb(round);
         }
         if batch == 0 {
@@ -484,13 +485,11 @@ async fn answer_to_getheaders(
     Ok(exchange)
 }
 
-/// Checks and inserts one unsolicited HEADERS; counts it in `unconnecting` when its last
-/// header is still not connected to anything we know (reset when one connects). A full batch
-/// that adds nothing is misbehaviour.
+/// Checks and inserts one unsolicited HEADERS. A large one that connects to nothing, or a full
+/// batch that adds nothing, is misbehaviour.
 fn announce_headers(
     sink: &mut impl HeaderSink,
     headers: Vec<Header>,
-    unconnecting: &mut u32,
 ) -> Result<Accepted, SyncError> {
     let batch = headers.len();
     if batch > MAX_HEADERS {
@@ -510,7 +509,6 @@ fn announce_headers(
     if batch == MAX_HEADERS && accepted.new == 0 && !accepted.orphaned {
         return Err(SyncError::NoProgress(batch));
     }
-    count_unconnecting(sink, accepted.last_hash.iter(), unconnecting)?;
     Ok(accepted)
 }
 
@@ -563,8 +561,7 @@ pub async fn follow_announcements(
             &mut unconnecting,
         )
         .await?;
-        report.received += round.received;
-        report.reorgs.extend(round.reorgs);
+        report.merge(round);
     }
     Ok(report)
 }
@@ -585,16 +582,14 @@ pub async fn handle_announcement(
     let mut report = SyncReport::default();
     match packet {
         Packet::Headers(headers) => {
-            // Counted only if the sync round below does not connect them either.
-            let mut pending = 0;
-            let accepted = announce_headers(sink, headers, &mut pending)?;
+            let accepted = announce_headers(sink, headers)?;
             let (orphaned, last) = (accepted.orphaned, accepted.last_hash);
             report.absorb(accepted);
             if orphaned {
                 let round = sync_into(peer, sink, set_aside, unconnecting).await?;
                 report.merge(round);
                 count_unconnecting(sink, last.iter(), unconnecting)?;
-            } else if pending == 0 {
+            } else if last.is_some_and(|hash| sink.knows(&hash)) {
                 *unconnecting = 0;
             }
         }
