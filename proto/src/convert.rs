@@ -7,7 +7,7 @@
 //! Domain → wire is infallible and is the only way services build these messages.
 
 use hnsfleet_attestation::{AttestationError, SignedAttestation};
-use hnsfleet_hns::chain::ChainEntry;
+use hnsfleet_hns::chain::{ChainEntry, SafeRoot};
 use hnsfleet_hns::name::Name;
 use hnsfleet_hns::params::Network;
 use hnsfleet_hns::pow::Chainwork;
@@ -139,6 +139,29 @@ impl TryFrom<&pb::Tip> for ChainTip {
             tree_root: TreeRoot(bytes32("tip.tree_root", &tip.tree_root)?),
             chainwork: Chainwork::from_be_bytes(bytes32("tip.chainwork_be", &tip.chainwork_be)?),
             time_unix_secs: tip.time_unix_secs,
+        })
+    }
+}
+
+// === impl pb::SafeRoot ===
+
+impl From<&SafeRoot> for pb::SafeRoot {
+    fn from(root: &SafeRoot) -> Self {
+        pb::SafeRoot {
+            height: root.height,
+            tree_root: root.tree_root.as_bytes().to_vec(),
+        }
+    }
+}
+
+impl TryFrom<&pb::SafeRoot> for SafeRoot {
+    type Error = ConvertError;
+
+    /// A well-formed root (32 bytes); not yet compared with any chain.
+    fn try_from(root: &pb::SafeRoot) -> Result<Self, ConvertError> {
+        Ok(SafeRoot {
+            height: root.height,
+            tree_root: TreeRoot(bytes32("safe_root.tree_root", &root.tree_root)?),
         })
     }
 }

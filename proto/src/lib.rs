@@ -21,6 +21,15 @@ pub mod follower {
     }
 }
 
+/// `hnsfleet.cache.v1`: the proof-cache API.
+pub mod cache {
+    /// Version 1 of the proof-cache API.
+    pub mod v1 {
+        #![allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+        tonic::include_proto!("hnsfleet.cache.v1");
+    }
+}
+
 /// Every service of every contract with its methods: `(package.Service, [Method, ...])`,
 /// generated from the `.proto` files (metrics label calls with these names only).
 pub const METHODS: &[(&str, &[&str])] = include!(concat!(env!("OUT_DIR"), "/methods.rs"));

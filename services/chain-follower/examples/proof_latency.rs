@@ -157,6 +157,7 @@ async fn main() {
     loop {
         let request = pb::LookupNameRequest {
             name: names[0].clone(),
+            root: None,
         };
         if api.lookup_name(request).await.is_ok() {
             break;
@@ -186,7 +187,10 @@ async fn main() {
 
             let t = StdInstant::now();
             let answer = api
-                .lookup_name(pb::LookupNameRequest { name: name.clone() })
+                .lookup_name(pb::LookupNameRequest {
+                    name: name.clone(),
+                    root: None,
+                })
                 .await
                 .unwrap()
                 .into_inner()

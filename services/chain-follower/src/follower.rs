@@ -37,7 +37,14 @@ pub struct TipChange {
     pub tip: ChainEntry,
     /// Blocks disconnected from the previous best chain (0 for an extension).
     pub reorg_depth: u32,
+    /// The root look-ups are answered against at this tip (`None` while the chain lacks the
+    /// header that carries it).
+    pub safe_root: Option<SafeRoot>,
 }
+
+/// Tree intervals below the tip within which a requested root is served
+/// ([`Follower::root_on_best_chain`]): full nodes keep at least these roots.
+pub const ROOT_WINDOW_INTERVALS: u32 = 16;
 
 /// What readiness requires (see [`Follower::refresh_readiness`]).
 #[derive(Debug, Clone, Copy)]
@@ -114,6 +121,7 @@ impl Follower {
         let (latest, _) = watch::channel(TipChange {
             tip: chain.tip(),
             reorg_depth: 0,
+            safe_root: chain.safe_root().ok(),
         });
         let (store, store_thread) = match store {
             Some(store) => match spawn_store_writer(store, metrics.clone()) {
@@ -164,6 +172,35 @@ impl Follower {
     /// The tree root look-ups are checked against, and its height.
     pub fn safe_root(&self) -> Result<SafeRoot, ChainError> {
         self.chain.lock().chain.safe_root()
+    }
+
+    /// The tip and its safe root, read together.
+    pub fn tip_and_safe_root(&self) -> (ChainEntry, Option<SafeRoot>) {
+        let guard = self.chain.lock();
+        (guard.chain.tip(), guard.chain.safe_root().ok())
+    }
+
+    /// `root` if the header at its height on the best chain carries it and lies at most
+    /// [`ROOT_WINDOW_INTERVALS`] tree intervals below the tip; else the tip height, for the
+    /// refusal.
+    pub fn root_on_best_chain(&self, root: &SafeRoot) -> Result<SafeRoot, u32> {
+        let guard = self.chain.lock();
+        let tip = guard.chain.tip().height;
+        let window = self
+            .params
+            .names
+            .tree_interval
+            .max(1)
+            .saturating_mul(ROOT_WINDOW_INTERVALS);
+        let carries = guard
+            .chain
+            .entry_at(root.height)
+            .is_some_and(|e| e.tree_root == root.tree_root);
+        if carries && root.height <= tip && tip - root.height <= window {
+            Ok(*root)
+        } else {
+            Err(tip)
+        }
     }
 
     /// Whether `hash` is on the best chain at `height`.
@@ -310,6 +347,7 @@ impl Follower {
                 let change = TipChange {
                     tip: after,
                     reorg_depth,
+                    safe_root: chain.safe_root().ok(),
                 };
                 // Under the lock: two batches can never publish out of order. No subscriber
                 // is not an error.

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use hnsfleet_hns::chain::ChainEntry;
+use hnsfleet_hns::chain::{ChainEntry, SafeRoot};
 use hnsfleet_hns::name::Name;
 use hnsfleet_proto::follower::v1 as pb;
 use hnsfleet_proto::follower::v1::ErrorReason;
@@ -48,6 +48,19 @@ pub enum ApiError {
     /// The follower is shutting down.
     #[error("follower is shutting down")]
     Draining,
+    /// The request named a root that is not on the best chain within the served window.
+    #[error("root {root} at height {height} is not on this follower's best chain within {window} tree intervals of its tip {tip_height}", window = crate::follower::ROOT_WINDOW_INTERVALS)]
+    UnknownRoot {
+        /// The root asked for (hex).
+        root: String,
+        /// Its claimed height.
+        height: u32,
+        /// The follower's tip height.
+        tip_height: u32,
+    },
+    /// The request's root is malformed.
+    #[error("invalid root: {0}")]
+    InvalidRoot(String),
 }
 
 /// The `ChainFollowerService` implementation.
@@ -64,7 +77,14 @@ pub struct FollowerApi {
 /// error's text as the message.
 pub fn status_of(e: &ApiError) -> Status {
     let (code, reason) = e.classify();
-    reason.status(code, e.to_string())
+    match e {
+        ApiError::UnknownRoot { tip_height, .. } => reason.status_with(
+            code,
+            e.to_string(),
+            [("tip_height".to_string(), tip_height.to_string())].into(),
+        ),
+        _ => reason.status(code, e.to_string()),
+    }
 }
 
 // === impl ApiError ===
@@ -82,6 +102,8 @@ impl ApiError {
             },
             ApiError::TooManyWatchers(_) => (Code::ResourceExhausted, ErrorReason::TooManyWatchers),
             ApiError::Draining => (Code::Unavailable, ErrorReason::Draining),
+            ApiError::UnknownRoot { .. } => (Code::FailedPrecondition, ErrorReason::UnknownRoot),
+            ApiError::InvalidRoot(_) => (Code::InvalidArgument, ErrorReason::InvalidRoot),
         }
     }
 }
@@ -124,9 +146,11 @@ impl ChainFollowerService for FollowerApi {
         &self,
         _: Request<pb::GetTipRequest>,
     ) -> Result<Response<pb::GetTipResponse>, Status> {
+        let (tip, safe_root) = self.follower.tip_and_safe_root();
         Ok(Response::new(pb::GetTipResponse {
-            tip: Some(pb::Tip::from(&self.follower.tip())),
+            tip: Some(pb::Tip::from(&tip)),
             network: self.network(),
+            safe_root: safe_root.as_ref().map(pb::SafeRoot::from),
         }))
     }
 
@@ -143,7 +167,8 @@ impl ChainFollowerService for FollowerApi {
         // Subscribe before reading the tip so no change falls between the two.
         let mut changes = self.follower.subscribe();
         let (tx, rx) = mpsc::channel(WATCH_BUFFER);
-        let first = event_message(&self.follower.tip(), 0, false);
+        let (tip, safe_root) = self.follower.tip_and_safe_root();
+        let first = event_message(&tip, 0, safe_root, false);
         let follower = Arc::clone(&self.follower);
         let shutdown = self.shutdown.clone();
         tokio::spawn(
@@ -164,12 +189,15 @@ impl ChainFollowerService for FollowerApi {
                         () = tx.closed() => return,
                     };
                     let event = match change {
-                        Ok(TipChange { tip, reorg_depth }) => {
-                            event_message(&tip, reorg_depth, false)
-                        }
+                        Ok(TipChange {
+                            tip,
+                            reorg_depth,
+                            safe_root,
+                        }) => event_message(&tip, reorg_depth, safe_root, false),
                         // A slow watcher missed events: give it the current tip, and say so.
                         Err(broadcast::error::RecvError::Lagged(_)) => {
-                            event_message(&follower.tip(), 0, true)
+                            let (tip, safe_root) = follower.tip_and_safe_root();
+                            event_message(&tip, 0, safe_root, true)
                         }
                         Err(broadcast::error::RecvError::Closed) => return,
                     };
@@ -188,7 +216,26 @@ impl ChainFollowerService for FollowerApi {
         request: Request<pb::LookupNameRequest>,
     ) -> Result<Response<pb::LookupNameResponse>, Status> {
         self.refuse_if_draining()?;
-        let raw = request.into_inner().name;
+        let request = request.into_inner();
+        let raw = request.name;
+        let root = match &request.root {
+            None => None,
+            Some(wire) => {
+                let asked = SafeRoot::try_from(wire)
+                    .map_err(|e| status_of(&ApiError::InvalidRoot(e.to_string())))?;
+                let root = self
+                    .follower
+                    .root_on_best_chain(&asked)
+                    .map_err(|tip_height| {
+                        status_of(&ApiError::UnknownRoot {
+                            root: asked.tree_root.to_hex(),
+                            height: asked.height,
+                            tip_height,
+                        })
+                    })?;
+                Some(root)
+            }
+        };
         let name = Name::parse(&raw).map_err(|e| {
             status_of(&ApiError::InvalidName {
                 name: raw.clone(),
@@ -199,7 +246,7 @@ impl ChainFollowerService for FollowerApi {
         let key = name.hash();
         let metrics = self.follower.metrics();
         let started = tokio::time::Instant::now();
-        let answer = self.pool.lookup(key).instrument(span).await;
+        let answer = self.pool.lookup(key, root).instrument(span).await;
         metrics
             .proof_latency
             .with_label_values(&[result_label(&answer)])
@@ -245,11 +292,17 @@ impl ChainFollowerService for FollowerApi {
     }
 }
 
-fn event_message(tip: &ChainEntry, reorg_depth: u32, missed_changes: bool) -> pb::WatchTipResponse {
+fn event_message(
+    tip: &ChainEntry,
+    reorg_depth: u32,
+    safe_root: Option<SafeRoot>,
+    missed_changes: bool,
+) -> pb::WatchTipResponse {
     pb::WatchTipResponse {
         tip: Some(pb::Tip::from(tip)),
         reorg_depth,
         missed_changes,
+        safe_root: safe_root.as_ref().map(pb::SafeRoot::from),
     }
 }
 

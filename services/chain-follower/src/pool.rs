@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
+use hnsfleet_hns::chain::SafeRoot;
 use hnsfleet_hns::types::{BlockHash, NameHash, TreeRoot};
 use hnsfleet_hns::urkel::VerifiedName;
 use parking_lot::Mutex;
@@ -272,14 +273,22 @@ impl Pool {
         self.follower.metrics().known_peers.set(known as i64);
     }
 
-    /// Looks `key` up against the safe root: asks one eligible peer, hedges to the next after
-    /// `hedge_after` or on failure, and returns the first verified answer.
-    pub async fn lookup(&self, key: NameHash) -> Result<NameAnswer, LookupFailure> {
+    /// Looks `key` up against `root` (checked by the caller to be on the best chain), or the
+    /// safe root when `None`: asks one eligible peer, hedges to the next after `hedge_after` or
+    /// on failure, and returns the first verified answer.
+    pub async fn lookup(
+        &self,
+        key: NameHash,
+        root: Option<SafeRoot>,
+    ) -> Result<NameAnswer, LookupFailure> {
         let started = Instant::now();
-        let safe = self
-            .follower
-            .safe_root()
-            .map_err(|e| LookupFailure::NotSynced(e.to_string()))?;
+        let safe = match root {
+            Some(root) => root,
+            None => self
+                .follower
+                .safe_root()
+                .map_err(|e| LookupFailure::NotSynced(e.to_string()))?,
+        };
         let mut candidates = self.eligible(safe.height);
         if candidates.is_empty() {
             return Err(LookupFailure::NoPeers(safe.height));

@@ -97,6 +97,7 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
     let err = api
         .lookup_name(pb::LookupNameRequest {
             name: "bad..name".into(),
+            root: None,
         })
         .await
         .unwrap_err();
@@ -106,12 +107,87 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
         Some(ErrorReason::InvalidName),
         "{err}"
     );
+    // GetTip says which root look-ups use; a look-up may name an older root on the chain.
+    let safe = api
+        .get_tip(pb::GetTipRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .safe_root
+        .expect("a safe root");
+    let plain = lookup(&mut api, &registered).await;
+    assert_eq!(
+        (plain.height, &plain.tree_root),
+        (safe.height, &safe.tree_root)
+    );
+    let older_height = safe.height - 5;
+    let older_root = hex::decode(
+        hsd.rpc(
+            "getblockheader",
+            &[hsd.rpc("getblockhash", &[older_height.into()]).unwrap()],
+        )
+        .unwrap()["treeroot"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let ask = |root: pb::SafeRoot| pb::LookupNameRequest {
+        name: registered.clone(),
+        root: Some(root),
+    };
+    let older = api
+        .lookup_name(ask(pb::SafeRoot {
+            height: older_height,
+            tree_root: older_root.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .lookup
+        .unwrap();
+    assert_eq!(
+        (older.height, &older.tree_root),
+        (older_height, &older_root)
+    );
+    let root = TreeRoot(older.tree_root.clone().try_into().unwrap());
+    verify_name_proof(
+        &root,
+        &Name::parse(&registered).unwrap().hash(),
+        &older.proof,
+    )
+    .expect("proof against the named root");
+    // A root the chain does not carry at that height, and a malformed one, are refused.
+    for (root, code, reason) in [
+        (
+            pb::SafeRoot {
+                height: safe.height,
+                tree_root: vec![0x42; 32],
+            },
+            tonic::Code::FailedPrecondition,
+            ErrorReason::UnknownRoot,
+        ),
+        (
+            pb::SafeRoot {
+                height: safe.height,
+                tree_root: vec![7; 31],
+            },
+            tonic::Code::InvalidArgument,
+            ErrorReason::InvalidRoot,
+        ),
+    ] {
+        let err = api.lookup_name(ask(root)).await.unwrap_err();
+        assert_eq!(
+            (err.code(), ErrorReason::of(&err)),
+            (code, Some(reason)),
+            "{err}"
+        );
+    }
     assert_eq!(
         follower
             .metric(metrics::PROOFS_SERVED, &[("result", "exists")])
             .await
             .unwrap(),
-        Some(1.0)
+        Some(3.0)
     );
     assert_eq!(
         follower

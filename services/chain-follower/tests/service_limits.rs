@@ -44,6 +44,7 @@ async fn calls(follower: &ServiceProcess, family: &str, method: &str, code: &str
 async fn hanging_lookup(mut api: Api, deadline: Duration) -> tonic::Status {
     let mut request = tonic::Request::new(pb::LookupNameRequest {
         name: "neverproven".into(),
+        root: None,
     });
     request.set_timeout(deadline);
     api.lookup_name(request).await.unwrap_err()

@@ -78,6 +78,7 @@ pub fn run_lookup(args: LookupArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let name = Name::parse(&args.name).map_err(|e| anyhow!("invalid name {:?}: {e}", args.name))?;
     let request = pb::LookupNameRequest {
         name: name.as_str().to_string(),
+        root: None,
     };
     let response = call(&args.target, request, |mut client, request| async move {
         client.lookup_name(request).await

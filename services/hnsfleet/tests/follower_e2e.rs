@@ -202,6 +202,7 @@ async fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commi
     let state = client
         .lookup_name(pb::LookupNameRequest {
             name: renewed.into(),
+            root: None,
         })
         .await
         .unwrap()

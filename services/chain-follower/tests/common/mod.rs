@@ -94,7 +94,10 @@ pub(crate) async fn assert_tip_is_hsds(api: &mut Api, hsd: &Hsd) -> pb::Tip {
 /// Looks `name` up: the look-up, or the gRPC status.
 pub(crate) async fn try_lookup(api: &mut Api, name: &str) -> Result<pb::NameLookup, tonic::Status> {
     let response = api
-        .lookup_name(pb::LookupNameRequest { name: name.into() })
+        .lookup_name(pb::LookupNameRequest {
+            name: name.into(),
+            root: None,
+        })
         .await?
         .into_inner();
     Ok(response.lookup.expect("a look-up in the response"))
