@@ -14,7 +14,7 @@
 //!
 //! Unknown keys in the file are refused. Unknown `HNSFLEET_*` variables are not: the prefix
 //! is shared with the command-line clients and scripts (`HNSFLEET_FOLLOWER`,
-//! `HNSFLEET_CACHE`) and with the other services of a pod, so each one becomes a warning
+//! `HNSFLEET_PROOF_CACHE`) and with the other services of a pod, so each one becomes a warning
 //! (with the closest key, e.g. for a renamed one) that the service logs at start.
 //!
 //! Every error is one line naming the key and where its value came from, e.g.

@@ -1,4 +1,5 @@
-//! `hnsfleet tip` and `hnsfleet lookup`: ask a chain-follower over gRPC and print JSON.
+//! `hnsfleet tip` and `hnsfleet lookup`: ask a chain-follower (or, for `lookup --cache`, a
+//! proof-cache) over gRPC and print JSON.
 //!
 //! The CLI trusts nothing it is sent: a look-up is re-verified with `hnsfleet-verify` (the
 //! proof against the returned root and the name's own hash, every claimed value against the
@@ -11,12 +12,15 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use hnsfleet_hns::name::Name;
 use hnsfleet_hns::resource::Resource;
+use hnsfleet_proto::cache::v1 as cache_pb;
+use hnsfleet_proto::cache::v1::proof_cache_service_client::ProofCacheServiceClient;
 use hnsfleet_proto::convert::ChainTip;
 use hnsfleet_proto::follower::v1 as pb;
 use hnsfleet_proto::follower::v1::chain_follower_service_client::ChainFollowerServiceClient;
 use hnsfleet_proto::status::reason_of;
 use hnsfleet_verify::{LookupClaim, VerifiedLookup, verify_lookup};
 use serde_json::{Value, json};
+use tonic::transport::Channel;
 
 /// Where the follower is and how long to wait for it.
 #[derive(Debug, Clone, clap::Args)]
@@ -49,6 +53,10 @@ pub struct LookupArgs {
     /// The follower to ask.
     #[command(flatten)]
     pub target: FollowerTarget,
+    /// Ask this proof-cache (gRPC URL) instead of the follower; the answer is re-verified the
+    /// same way and printed the same.
+    #[arg(long, value_name = "URL", env = "HNSFLEET_PROOF_CACHE")]
+    pub cache: Option<String>,
 }
 
 /// Prints `{"height","hash","tree_root","chainwork","time"}` of the follower's tip.
@@ -76,6 +84,31 @@ pub fn run_tip(args: TipArgs, out: &mut dyn Write) -> anyhow::Result<()> {
 /// Prints `{"name","height","root","exists","resource","info"}` for a verified look-up.
 pub fn run_lookup(args: LookupArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let name = Name::parse(&args.name).map_err(|e| anyhow!("invalid name {:?}: {e}", args.name))?;
+    if let Some(cache) = &args.cache {
+        let request = cache_pb::LookupNameRequest {
+            name: name.as_str().to_string(),
+        };
+        let response = call_at(
+            cache,
+            "proof-cache",
+            args.target.timeout,
+            request,
+            |channel, request| async move {
+                ProofCacheServiceClient::new(channel)
+                    .lookup_name(request)
+                    .await
+            },
+        )?;
+        let verified = verify_answer(
+            &name,
+            pb::LookupNameResponse {
+                lookup: response.lookup,
+            },
+        )
+        .map_err(|e| anyhow!("proof-cache returned an unverifiable answer: {e:#}"))?;
+        writeln!(out, "{}", lookup_json(&verified)?)?;
+        return Ok(());
+    }
     let request = pb::LookupNameRequest {
         name: name.as_str().to_string(),
         root: None,
@@ -141,45 +174,67 @@ pub fn lookup_json(verified: &VerifiedLookup) -> anyhow::Result<Value> {
 /// waiting. A failure's line names the status code and the follower's machine-readable reason.
 fn call<Req, T, F, Fut>(target: &FollowerTarget, message: Req, f: F) -> anyhow::Result<T>
 where
-    F: FnOnce(ChainFollowerServiceClient<tonic::transport::Channel>, tonic::Request<Req>) -> Fut,
+    F: FnOnce(ChainFollowerServiceClient<Channel>, tonic::Request<Req>) -> Fut,
+    Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+{
+    call_at(
+        &target.follower,
+        "follower",
+        target.timeout,
+        message,
+        |channel, request| f(ChainFollowerServiceClient::new(channel), request),
+    )
+}
+
+/// [`call`] against the service `what` at `url`.
+fn call_at<Req, T, F, Fut>(
+    url: &str,
+    what: &str,
+    deadline: Duration,
+    message: Req,
+    f: F,
+) -> anyhow::Result<T>
+where
+    F: FnOnce(Channel, tonic::Request<Req>) -> Fut,
     Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
 {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let deadline = target.timeout;
     runtime.block_on(async {
         let started = tokio::time::Instant::now();
         let work = async {
-            let endpoint = tonic::transport::Endpoint::from_shared(target.follower.clone())
-                .with_context(|| format!("bad follower URL {:?}", target.follower))?
+            let endpoint = tonic::transport::Endpoint::from_shared(url.to_string())
+                .with_context(|| format!("bad {what} URL {url:?}"))?
                 .connect_timeout(deadline);
             let channel = endpoint
                 .connect()
                 .await
-                .with_context(|| format!("cannot reach follower {}", target.follower))?;
+                .with_context(|| format!("cannot reach {what} {url}"))?;
             let mut request = tonic::Request::new(message);
             request.set_timeout(deadline.saturating_sub(started.elapsed()));
-            match f(ChainFollowerServiceClient::new(channel), request).await {
+            match f(channel, request).await {
                 Ok(response) => Ok(response.into_inner()),
-                Err(status) => Err(anyhow!("{}", status_line(&status))),
+                Err(status) => Err(anyhow!("{}", status_line_of(what, &status))),
             }
         };
-        tokio::time::timeout(deadline, work).await.map_err(|_| {
-            anyhow!(
-                "follower {} did not answer within {deadline:?}",
-                target.follower
-            )
-        })?
+        tokio::time::timeout(deadline, work)
+            .await
+            .map_err(|_| anyhow!("{what} {url} did not answer within {deadline:?}"))?
     })
 }
 
 /// `follower error CODE REASON: message` (the reason when the status carries one).
 pub fn status_line(status: &tonic::Status) -> String {
+    status_line_of("follower", status)
+}
+
+/// `WHAT error CODE REASON: message` (the reason when the status carries one).
+pub fn status_line_of(what: &str, status: &tonic::Status) -> String {
     let code = hnsfleet_service_kit::grpc::code_label(status.code());
     match reason_of(status) {
-        Some(reason) => format!("follower error {code} {reason}: {}", status.message()),
-        None => format!("follower error {code}: {}", status.message()),
+        Some(reason) => format!("{what} error {code} {reason}: {}", status.message()),
+        None => format!("{what} error {code}: {}", status.message()),
     }
 }
 

@@ -1,8 +1,8 @@
 //! The `hnsfleet` command line.
 //!
 //! It carries the offline `inspect` tools over the protocol crate, the chain-follower service
-//! (`follower`) and its clients (`tip`, `lookup`); later issues add the other services and the
-//! all-in-one mode. Output meant for scripts is JSON on stdout; errors are one line on stderr
+//! (`follower`), the proof-cache service (`proof-cache`) and their clients (`tip`, `lookup`);
+//! later issues add the other services and the all-in-one mode. Output meant for scripts is JSON on stdout; errors are one line on stderr
 //! and exit status 1 (a service's bad configuration: 64).
 #![forbid(unsafe_code)]
 
@@ -31,8 +31,11 @@ pub enum Command {
     Follower(Box<hnsfleet_chain_follower::cli::FollowerArgs>),
     /// Print a follower's tip as JSON.
     Tip(follower_client::TipArgs),
-    /// Look a name up through a follower, re-verify its proof, print JSON.
+    /// Look a name up through a follower (or `--cache`, a proof-cache), re-verify its proof,
+    /// print JSON.
     Lookup(follower_client::LookupArgs),
+    /// Run the proof-cache service (same flags as `hnsfleet-proof-cache`).
+    ProofCache(Box<hnsfleet_proof_cache::cli::CacheArgs>),
 }
 
 /// Runs one command. `input` is standard input (read when an argument is `-`).
@@ -41,8 +44,8 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyhow::Re
         Command::Inspect(args) => inspect::run(args, input, out),
         Command::Tip(args) => follower_client::run_tip(args, out),
         Command::Lookup(args) => follower_client::run_lookup(args, out),
-        Command::Follower(_) => {
-            anyhow::bail!("`follower` runs a service: use `main` (it has its own exit codes)")
+        Command::Follower(_) | Command::ProofCache(_) => {
+            anyhow::bail!("services run from `main` (they have their own exit codes)")
         }
     }
 }

@@ -11,9 +11,13 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    if let hnsfleet::Command::Follower(args) = cli.command {
-        return hnsfleet_chain_follower::cli::main_with(*args);
-    }
+    let cli = match cli.command {
+        hnsfleet::Command::Follower(args) => {
+            return hnsfleet_chain_follower::cli::main_with(*args);
+        }
+        hnsfleet::Command::ProofCache(args) => return hnsfleet_proof_cache::cli::main_with(*args),
+        command => hnsfleet::Cli { command },
+    };
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout().lock();
     match hnsfleet::run(cli, &mut stdin.lock(), &mut stdout) {

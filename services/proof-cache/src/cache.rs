@@ -1,0 +1,192 @@
+//! The cache of verified look-ups: moka, keyed by (name hash, tree root), so an entry is valid
+//! exactly as long as its root is trusted. When the trusted root moves, look-ups go to the new
+//! key and the old root's entries age out (TTL, or eviction by weight). Absences are entries
+//! like any other: the proof of absence is what is cached.
+//!
+//! Misses for one key share one follower request: moka's `try_get_with` runs one initializer
+//! per key and hands its result to every waiter; errors are not cached.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use hnsfleet_hns::name::Name;
+use hnsfleet_hns::types::{NameHash, TreeRoot};
+use hnsfleet_proto::follower::v1 as pb;
+use moka::future::Cache;
+use thiserror::Error;
+use tokio::time::Instant;
+
+use crate::followers::{FetchError, Followers};
+use crate::metrics::Metrics;
+
+/// Bytes counted for an entry beyond its variable-length fields: the key, the entry and its
+/// `Arc`, the look-up message, and moka's own per-entry bookkeeping (measured in
+/// `benches/cache.rs`; see docs/benchmarks.md).
+pub const ENTRY_OVERHEAD: u32 = 400;
+
+/// The cache key: an entry is valid exactly as long as its root.
+pub type Key = (NameHash, TreeRoot);
+
+/// A verified look-up as cached.
+#[derive(Debug)]
+pub struct Entry {
+    /// The look-up, rebuilt from verified values only.
+    pub lookup: pb::NameLookup,
+    /// When the cache verified it.
+    pub verified_at: Instant,
+}
+
+/// A look-up's answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The entry.
+    pub entry: Arc<Entry>,
+    /// Served from the cache (not fetched for this look-up or its single-flight group).
+    pub from_cache: bool,
+    /// Served while the trusted root is unconfirmed.
+    pub stale: bool,
+}
+
+/// Why a look-up got no answer.
+#[derive(Debug, Clone, Error)]
+#[non_exhaustive]
+pub enum LookupError {
+    /// No root is trusted yet.
+    #[error("no trusted root yet: fewer than {quorum} followers agree on a safe root")]
+    NoTrustedRoot {
+        /// Followers that must agree.
+        quorum: usize,
+    },
+    /// The trusted root has been unconfirmed for longer than the cache may serve it.
+    #[error("the followers' quorum has been lost for {0:?}, longer than serve_stale")]
+    StaleExpired(Duration),
+    /// A miss that no follower answered with a verified proof.
+    #[error("{0}")]
+    Followers(#[from] FetchError),
+}
+
+/// The cache and the followers behind it.
+#[derive(Debug, Clone)]
+pub struct ProofCache {
+    cache: Cache<Key, Arc<Entry>>,
+    followers: Arc<Followers>,
+    metrics: Metrics,
+}
+
+/// The weight moka charges for an entry.
+pub fn weight(entry: &Entry) -> u32 {
+    let l = &entry.lookup;
+    let variable = l.proof.len() + l.name_state.len() + l.resource.len() + l.name.len();
+    ENTRY_OVERHEAD.saturating_add(u32::try_from(variable).unwrap_or(u32::MAX))
+}
+
+// === impl ProofCache ===
+
+impl ProofCache {
+    /// A cache of at most `capacity_bytes` (weighed) whose entries live at most `ttl`.
+    pub fn new(
+        followers: Arc<Followers>,
+        capacity_bytes: u64,
+        ttl: Duration,
+        metrics: Metrics,
+    ) -> ProofCache {
+        let cache = Cache::builder()
+            .max_capacity(capacity_bytes)
+            .weigher(|_: &Key, entry: &Arc<Entry>| weight(entry))
+            .time_to_live(ttl)
+            .build();
+        ProofCache {
+            cache,
+            followers,
+            metrics,
+        }
+    }
+
+    /// The followers.
+    pub fn followers(&self) -> &Arc<Followers> {
+        &self.followers
+    }
+
+    /// Looks `name` up against the trusted root: a cached entry, or one follower request
+    /// shared by every concurrent miss for it.
+    pub async fn lookup(&self, name: &Name) -> Result<Answer, LookupError> {
+        let trust = self.followers.snapshot();
+        let result = self.lookup_with(name, &trust).await;
+        match &result {
+            Ok(answer) if answer.stale => self.metrics.stale.inc(),
+            Ok(_) => {}
+            Err(e) => self
+                .metrics
+                .lookup_errors
+                .with_label_values(&[error_label(e)])
+                .inc(),
+        }
+        result
+    }
+
+    async fn lookup_with(
+        &self,
+        name: &Name,
+        trust: &crate::trust::TrustSnapshot,
+    ) -> Result<Answer, LookupError> {
+        let root = trust.root.ok_or(LookupError::NoTrustedRoot {
+            quorum: trust.quorum,
+        })?;
+        if trust.expired {
+            return Err(LookupError::StaleExpired(trust.unconfirmed_for));
+        }
+        let key = (name.hash(), root.tree_root);
+        if let Some(entry) = self.cache.get(&key).await {
+            self.metrics.hits.inc();
+            return Ok(Answer {
+                entry,
+                from_cache: true,
+                stale: trust.stale,
+            });
+        }
+        let fetched_here = AtomicBool::new(false);
+        let result = self
+            .cache
+            .try_get_with(key, async {
+                fetched_here.store(true, Ordering::Relaxed);
+                let fetched = self.followers.fetch(name, root).await?;
+                Ok::<_, FetchError>(Arc::new(Entry {
+                    lookup: fetched.lookup,
+                    verified_at: Instant::now(),
+                }))
+            })
+            .await;
+        if fetched_here.load(Ordering::Relaxed) {
+            self.metrics.misses.inc();
+        } else {
+            self.metrics.coalesced.inc();
+        }
+        let entry = result.map_err(|e| LookupError::Followers((*e).clone()))?;
+        Ok(Answer {
+            entry,
+            from_cache: false,
+            stale: trust.stale,
+        })
+    }
+
+    /// Publishes the entry count and weighed size (after moka's pending maintenance).
+    pub async fn publish_size(&self) {
+        self.cache.run_pending_tasks().await;
+        self.metrics
+            .entries
+            .set(i64::try_from(self.cache.entry_count()).unwrap_or(i64::MAX));
+        self.metrics
+            .size_bytes
+            .set(i64::try_from(self.cache.weighted_size()).unwrap_or(i64::MAX));
+    }
+}
+
+/// The `reason` label of a failed look-up.
+pub fn error_label(e: &LookupError) -> &'static str {
+    match e {
+        LookupError::NoTrustedRoot { .. } => "no_trusted_root",
+        LookupError::StaleExpired(_) => "stale_expired",
+        LookupError::Followers(_) => "followers_unavailable",
+    }
+}
