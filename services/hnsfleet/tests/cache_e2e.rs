@@ -91,7 +91,10 @@ async fn cache_serves_hsds_names_verified_and_updates_only_after_their_commit() 
         .await
         .unwrap();
     let bytes = metric(&cache, m::SIZE, &[]).await;
-    assert!(bytes > n * 400.0 && bytes < n * 4096.0, "{bytes} bytes for {n} entries");
+    assert!(
+        bytes > n * 400.0 && bytes < n * 4096.0,
+        "{bytes} bytes for {n} entries"
+    );
 
     // A bad name is refused with its reason; nothing is asked.
     let err = try_lookup(&mut api, "bad..name").await.unwrap_err();
