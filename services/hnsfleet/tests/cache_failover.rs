@@ -81,7 +81,7 @@ async fn single_flight_failover_and_bounded_stale_serving() {
             let mut i = 0usize;
             while !stop.load(Ordering::SeqCst) {
                 pace.tick().await;
-                let name = if i % 20 == 0 {
+                let name = if i.is_multiple_of(20) {
                     format!("load{worker}x{i}")
                 } else {
                     hot[i % hot.len()].clone()
