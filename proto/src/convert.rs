@@ -6,9 +6,11 @@
 //! go on to `hnsfleet_verify::verify_lookup`, attestations to `SignedAttestation::verify`.
 //! Domain → wire is infallible and is the only way services build these messages.
 
+use bytes::Bytes;
 use hnsfleet_attestation::{AttestationError, SignedAttestation};
 use hnsfleet_hns::chain::{ChainEntry, SafeRoot};
 use hnsfleet_hns::name::Name;
+use hnsfleet_hns::namestate::NameState;
 use hnsfleet_hns::params::Network;
 use hnsfleet_hns::pow::Chainwork;
 use hnsfleet_hns::types::{BlockHash, NameHash, TreeRoot};
@@ -171,20 +173,53 @@ impl TryFrom<&pb::SafeRoot> for SafeRoot {
 impl From<&VerifiedLookup> for pb::NameLookup {
     /// The wire form of a verified look-up: every value from the verified proof.
     fn from(v: &VerifiedLookup) -> Self {
-        pb::NameLookup {
-            name: v.name().as_str().to_string(),
-            name_hash: v.name_hash().as_bytes().to_vec(),
-            height: v.height(),
-            tree_root: v.tree_root().as_bytes().to_vec(),
-            exists: v.exists(),
-            name_state: v.state().map(|s| s.encode()).unwrap_or_default(),
-            resource: v.resource_data().to_vec(),
-            proof: v.proof().to_vec(),
-            network: v
-                .network()
-                .map_or(pb::Network::Unspecified, pb::Network::from) as i32,
-            tip_height: v.tip_height(),
-        }
+        name_lookup(
+            v.name(),
+            v.height(),
+            v.tree_root(),
+            v.state(),
+            Bytes::copy_from_slice(v.proof()),
+            v.network(),
+            v.tip_height(),
+        )
+    }
+}
+
+/// The wire form of a look-up whose `proof` was verified against `root` for `name` and gave
+/// `state`. The proof is held once: the name state and resource are views into it where they
+/// appear in it verbatim (an existence proof ends with the raw name state), copies otherwise.
+pub fn name_lookup(
+    name: &Name,
+    height: u32,
+    root: &TreeRoot,
+    state: Option<&NameState>,
+    proof: Bytes,
+    network: Option<Network>,
+    tip_height: u32,
+) -> pb::NameLookup {
+    let name_state = state
+        .map(|s| {
+            let raw = s.encode();
+            let at = proof.len().saturating_sub(raw.len());
+            view_or_copy(&proof, &raw, at)
+        })
+        .unwrap_or_default();
+    let resource = match state.and_then(NameState::resource_data) {
+        // Name state layout: name length (1), name, data length (2), data, ...
+        Some(data) => view_or_copy(&name_state, data, 1 + state.map_or(0, |s| s.name.len()) + 2),
+        None => Bytes::new(),
+    };
+    pb::NameLookup {
+        name: name.as_str().to_string(),
+        name_hash: Bytes::copy_from_slice(name.hash().as_bytes()),
+        height,
+        tree_root: Bytes::copy_from_slice(root.as_bytes()),
+        exists: state.is_some(),
+        name_state,
+        resource,
+        proof,
+        network: network.map_or(pb::Network::Unspecified, pb::Network::from) as i32,
+        tip_height,
     }
 }
 
@@ -203,12 +238,20 @@ impl TryFrom<&pb::NameLookup> for LookupClaim {
             tree_root: TreeRoot(bytes32("tree_root", &m.tree_root)?),
             height: m.height,
             exists: m.exists,
-            name_state: m.name_state.clone(),
-            resource: m.resource.clone(),
-            proof: m.proof.clone(),
+            name_state: m.name_state.to_vec(),
+            resource: m.resource.to_vec(),
+            proof: m.proof.to_vec(),
             network: network_from_wire("network", m.network)?,
             tip_height: m.tip_height,
         })
+    }
+}
+
+/// `within[at..at + part.len()]` as a view when it equals `part`, else a copy of `part`.
+fn view_or_copy(within: &Bytes, part: &[u8], at: usize) -> Bytes {
+    match within.get(at..at + part.len()) {
+        Some(slice) if slice == part => within.slice(at..at + part.len()),
+        _ => Bytes::copy_from_slice(part),
     }
 }
 

@@ -30,13 +30,13 @@ fn honest_lookup() -> pb::NameLookup {
     let entry = &v["names"][0];
     pb::NameLookup {
         name: entry["name"].as_str().unwrap().into(),
-        name_hash: hex_field(entry, "nameHash"),
+        name_hash: hex_field(entry, "nameHash").into(),
         height: u32::try_from(v["proofRootHeight"].as_u64().unwrap()).unwrap(),
-        tree_root: hex_field(&v, "proofRoot"),
+        tree_root: hex_field(&v, "proofRoot").into(),
         exists: true,
-        name_state: hex_field(entry, "nameStateRaw"),
-        resource: hex_field(entry, "resourceRaw"),
-        proof: hex_field(entry, "proof"),
+        name_state: hex_field(entry, "nameStateRaw").into(),
+        resource: hex_field(entry, "resourceRaw").into(),
+        proof: hex_field(entry, "proof").into(),
         network: pb::Network::Regtest as i32,
         tip_height: u32::try_from(v["tipHeight"].as_u64().unwrap()).unwrap(),
     }
@@ -46,10 +46,16 @@ fn honest_lookup() -> pb::NameLookup {
 fn methods_are_generated_from_the_proto() {
     assert_eq!(
         crate::METHODS,
-        &[(
-            "hnsfleet.follower.v1.ChainFollowerService",
-            &["GetTip", "WatchTip", "LookupName", "GetAttestation"][..]
-        )]
+        &[
+            (
+                "hnsfleet.follower.v1.ChainFollowerService",
+                &["GetTip", "WatchTip", "LookupName", "GetAttestation"][..]
+            ),
+            (
+                "hnsfleet.cache.v1.ProofCacheService",
+                &["LookupName", "GetTrustedRoot"][..]
+            )
+        ]
     );
 }
 
@@ -57,7 +63,7 @@ fn methods_are_generated_from_the_proto() {
 fn every_reason_round_trips_through_a_status() {
     for value in 1.. {
         let Ok(reason) = ErrorReason::try_from(value) else {
-            assert!(value > 9, "reasons 1..=9 exist");
+            assert!(value > 11, "reasons 1..=11 exist");
             break;
         };
         let wire = reason.as_reason();
@@ -77,6 +83,45 @@ fn every_reason_round_trips_through_a_status() {
     assert_eq!(ErrorReason::from_reason("UNSPECIFIED"), None);
     assert_eq!(ErrorReason::from_reason("NOPE"), None);
     assert_eq!(ErrorReason::of(&tonic::Status::unavailable("bare")), None);
+}
+
+#[test]
+fn cache_reasons_round_trip_in_their_own_domain() {
+    use crate::cache::v1::ErrorReason as CacheReason;
+    for value in 1..=7 {
+        let reason = CacheReason::try_from(value).unwrap();
+        let status = reason.status(Code::Unavailable, "why");
+        assert_eq!(CacheReason::of(&status), Some(reason));
+        assert_eq!(
+            crate::status::error_info(&status).unwrap().domain,
+            crate::status::CACHE_ERROR_DOMAIN
+        );
+        // A follower reason is not a cache reason, even with the same name.
+        assert_eq!(ErrorReason::of(&status), None);
+    }
+    assert_eq!(CacheReason::StaleExpired.as_reason(), "STALE_EXPIRED");
+}
+
+#[test]
+fn a_verified_lookup_holds_its_proof_once() {
+    let wire = honest_lookup();
+    let claim = LookupClaim::try_from(&wire).unwrap();
+    let name = claim.name.clone();
+    let verified = hnsfleet_verify::verify_lookup(&name, claim).unwrap();
+    let rebuilt = pb::NameLookup::from(&verified);
+    assert_eq!(rebuilt, wire);
+    let proof = rebuilt.proof.as_ptr_range();
+    for (what, part) in [
+        ("name_state", &rebuilt.name_state),
+        ("resource", &rebuilt.resource),
+    ] {
+        assert!(!part.is_empty(), "{what}");
+        let range = part.as_ptr_range();
+        assert!(
+            proof.start <= range.start && range.end <= proof.end,
+            "{what} is a copy, not a view into the proof"
+        );
+    }
 }
 
 #[test]
@@ -108,7 +153,7 @@ fn malformed_lookups_are_refused_by_field() {
             },
         ),
         (
-            Box::new(|m| m.name_hash.push(0)),
+            Box::new(|m| m.name_hash = [&m.name_hash[..], &[0]].concat().into()),
             ConvertError::Length {
                 field: "name_hash",
                 len: 33,

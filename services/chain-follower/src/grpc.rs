@@ -261,21 +261,15 @@ impl ChainFollowerService for FollowerApi {
         let state = answer.verified.state();
         let result = if state.is_some() { "exists" } else { "absent" };
         metrics.proofs_served.with_label_values(&[result]).inc();
-        let lookup = pb::NameLookup {
-            name: name.as_str().to_string(),
-            name_hash: key.as_bytes().to_vec(),
-            height: answer.height,
-            tree_root: answer.root.as_bytes().to_vec(),
-            exists: state.is_some(),
-            name_state: state.map(|s| s.encode()).unwrap_or_default(),
-            resource: state
-                .and_then(|s| s.resource_data())
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default(),
-            proof: answer.proof,
-            network: self.network(),
-            tip_height: self.follower.tip().height,
-        };
+        let lookup = hnsfleet_proto::convert::name_lookup(
+            &name,
+            answer.height,
+            &answer.root,
+            state,
+            answer.proof.into(),
+            Some(self.follower.params().network),
+            self.follower.tip().height,
+        );
         Ok(Response::new(pb::LookupNameResponse {
             lookup: Some(lookup),
         }))

@@ -76,8 +76,8 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
             (answer.network(), answer.tip_height),
             (pb::Network::Regtest, tip.height)
         );
-        let root = TreeRoot(answer.tree_root.clone().try_into().unwrap());
-        let key = NameHash(answer.name_hash.clone().try_into().unwrap());
+        let root = TreeRoot(answer.tree_root[..].try_into().unwrap());
+        let key = NameHash(answer.name_hash[..].try_into().unwrap());
         assert_eq!(key, Name::parse(name).unwrap().hash());
         let verified = verify_name_proof(&root, &key, &answer.proof).expect("proof verifies");
         assert_eq!(verified.state().is_some(), exists);
@@ -117,8 +117,8 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
         .expect("a safe root");
     let plain = lookup(&mut api, &registered).await;
     assert_eq!(
-        (plain.height, &plain.tree_root),
-        (safe.height, &safe.tree_root)
+        (plain.height, &plain.tree_root[..]),
+        (safe.height, &safe.tree_root[..])
     );
     let older_height = safe.height - 5;
     let older_root = hex::decode(
@@ -146,10 +146,10 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
         .lookup
         .unwrap();
     assert_eq!(
-        (older.height, &older.tree_root),
-        (older_height, &older_root)
+        (older.height, &older.tree_root[..]),
+        (older_height, &older_root[..])
     );
-    let root = TreeRoot(older.tree_root.clone().try_into().unwrap());
+    let root = TreeRoot(older.tree_root[..].try_into().unwrap());
     verify_name_proof(
         &root,
         &Name::parse(&registered).unwrap().hash(),

@@ -25,7 +25,7 @@ async fn resource_of(api: &mut Api) -> (u32, Vec<u8>, Value) {
     let answer = lookup(api, NAME).await;
     assert!(answer.exists);
     let json = resource_json(&answer);
-    (answer.height, answer.tree_root, json)
+    (answer.height, answer.tree_root.to_vec(), json)
 }
 
 fn root_at(hsd: &Hsd, height: u32) -> String {

@@ -165,5 +165,8 @@ async fn single_flight_failover_and_bounded_stale_serving() {
         })
         .await
         .unwrap();
-    assert!(body.contains("trusted_root") && body.contains("unconfirmed"), "{body}");
+    assert!(
+        body.contains("trusted_root") && body.contains("unconfirmed"),
+        "{body}"
+    );
 }

@@ -32,13 +32,13 @@ fn answer(v: &Value, entry: &Value, exists: bool) -> pb::LookupNameResponse {
     pb::LookupNameResponse {
         lookup: Some(pb::NameLookup {
             name: entry["name"].as_str().unwrap().into(),
-            name_hash: hex_field(entry, "nameHash"),
+            name_hash: hex_field(entry, "nameHash").into(),
             height: u32::try_from(v["proofRootHeight"].as_u64().unwrap()).unwrap(),
-            tree_root: hex_field(v, "proofRoot"),
+            tree_root: hex_field(v, "proofRoot").into(),
             exists,
-            name_state: raw("nameStateRaw"),
-            resource: raw("resourceRaw"),
-            proof: hex_field(entry, "proof"),
+            name_state: raw("nameStateRaw").into(),
+            resource: raw("resourceRaw").into(),
+            proof: hex_field(entry, "proof").into(),
             network: pb::Network::Regtest as i32,
             tip_height: u32::try_from(v["tipHeight"].as_u64().unwrap()).unwrap(),
         }),
@@ -97,6 +97,13 @@ fn a_follower_that_does_not_say_its_network_gets_no_info() {
 /// Changes one field of an answer.
 type Tamper = Box<dyn Fn(&mut pb::NameLookup)>;
 
+/// Flips the lowest bit of byte `i`.
+fn flip(bytes: &mut bytes::Bytes, i: usize) {
+    let mut v = bytes.to_vec();
+    v[i] ^= 1;
+    *bytes = v.into();
+}
+
 #[test]
 fn malformed_or_disagreeing_answers_are_refused() {
     let v = vectors();
@@ -106,10 +113,19 @@ fn malformed_or_disagreeing_answers_are_refused() {
         ("other name", Box::new(|a| a.name = "othername".into())),
         ("invalid name", Box::new(|a| a.name = "bad..name".into())),
         ("short root", Box::new(|a| a.tree_root.truncate(31))),
-        ("root", Box::new(|a| a.tree_root[31] ^= 1)),
-        ("proof", Box::new(|a| *a.proof.last_mut().unwrap() ^= 1)),
+        ("root", Box::new(|a| flip(&mut a.tree_root, 31))),
+        (
+            "proof",
+            Box::new(|a| {
+                let last = a.proof.len() - 1;
+                flip(&mut a.proof, last)
+            }),
+        ),
         ("exists", Box::new(|a| a.exists = false)),
-        ("resource", Box::new(|a| a.resource.push(0))),
+        (
+            "resource",
+            Box::new(|a| a.resource = [&a.resource[..], &[0]].concat().into()),
+        ),
         ("network", Box::new(|a| a.network = 99)),
     ];
     for (what, tamper) in tampered {

@@ -115,8 +115,10 @@ impl ChainFollowerService for Service {
         }
         let mut response = self.inner.clone().lookup_name(request).await?.into_inner();
         if let (Lie::FlipProofByte, Some(lookup)) = (&self.lie, response.lookup.as_mut()) {
-            let middle = lookup.proof.len() / 2;
-            lookup.proof[middle] ^= 0x01;
+            let mut proof = lookup.proof.to_vec();
+            let middle = proof.len() / 2;
+            proof[middle] ^= 0x01;
+            lookup.proof = proof.into();
         }
         Ok(Response::new(response))
     }
