@@ -458,5 +458,5 @@ pub fn verify_name_proof(
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod testtree;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testtree;

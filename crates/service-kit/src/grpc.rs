@@ -467,3 +467,15 @@ impl Drop for InFlight {
 
 #[cfg(test)]
 mod tests;
+
+/// TCP keep-alive probes on accepted gRPC connections, so dead clients are noticed.
+pub const TCP_KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The accepted connections of a bound gRPC listener, each with `TCP_NODELAY` (a gRPC answer
+/// is several small writes; without it Nagle's algorithm waits for the client's delayed ACK,
+/// about 40 ms per call) and TCP keep-alive. Every service serves its gRPC listener through it.
+pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::TcpIncoming {
+    tonic::transport::server::TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(TCP_KEEPALIVE))
+}

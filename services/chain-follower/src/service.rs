@@ -19,7 +19,6 @@ use prometheus::Registry;
 use secp256k1::SecretKey;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::config::FollowerConfig;
 use crate::follower::{Follower, ReadyRules};
@@ -182,7 +181,7 @@ pub async fn run(
         .max_concurrent_streams(GRPC_STREAMS_PER_CONNECTION)
         .layer(grpc_layer)
         .add_service(ChainFollowerServiceServer::new(api))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), async move {
+        .serve_with_incoming_shutdown(hnsfleet_service_kit::grpc::incoming(listeners.grpc), async move {
             stop_accepting.cancelled().await;
         });
     let ending = lifecycle

@@ -66,10 +66,16 @@ pub enum LookupError {
     Followers(#[from] FetchError),
 }
 
+/// The bounded store of verified look-ups (moka, weighed by bytes, TTL).
+#[derive(Debug, Clone)]
+pub struct Store {
+    cache: Cache<Key, Arc<Entry>>,
+}
+
 /// The cache and the followers behind it.
 #[derive(Debug, Clone)]
 pub struct ProofCache {
-    cache: Cache<Key, Arc<Entry>>,
+    store: Store,
     followers: Arc<Followers>,
     metrics: Metrics,
 }
@@ -81,23 +87,52 @@ pub fn weight(entry: &Entry) -> u32 {
     ENTRY_OVERHEAD.saturating_add(u32::try_from(variable).unwrap_or(u32::MAX))
 }
 
-// === impl ProofCache ===
+// === impl Store ===
 
-impl ProofCache {
-    /// A cache of at most `capacity_bytes` (weighed) whose entries live at most `ttl`.
-    pub fn new(
-        followers: Arc<Followers>,
-        capacity_bytes: u64,
-        ttl: Duration,
-        metrics: Metrics,
-    ) -> ProofCache {
+impl Store {
+    /// A store of at most `capacity_bytes` (weighed) whose entries live at most `ttl`.
+    pub fn new(capacity_bytes: u64, ttl: Duration) -> Store {
         let cache = Cache::builder()
             .max_capacity(capacity_bytes)
             .weigher(|_: &Key, entry: &Arc<Entry>| weight(entry))
             .time_to_live(ttl)
             .build();
+        Store { cache }
+    }
+
+    /// The entry for `key`, if held.
+    pub async fn get(&self, key: &Key) -> Option<Arc<Entry>> {
+        self.cache.get(key).await
+    }
+
+    /// Holds `entry` under `key` (benches; look-ups insert through single-flight).
+    pub async fn insert(&self, key: Key, entry: Arc<Entry>) {
+        self.cache.insert(key, entry).await;
+    }
+
+    /// Runs moka's pending maintenance (eviction, counts).
+    pub async fn sync(&self) {
+        self.cache.run_pending_tasks().await;
+    }
+
+    /// Entries held (after [`Store::sync`]).
+    pub fn entry_count(&self) -> u64 {
+        self.cache.entry_count()
+    }
+
+    /// Weighed bytes held (after [`Store::sync`]).
+    pub fn weighted_size(&self) -> u64 {
+        self.cache.weighted_size()
+    }
+}
+
+// === impl ProofCache ===
+
+impl ProofCache {
+    /// A cache over `store`, filled from `followers`.
+    pub fn new(followers: Arc<Followers>, store: Store, metrics: Metrics) -> ProofCache {
         ProofCache {
-            cache,
+            store,
             followers,
             metrics,
         }
@@ -137,7 +172,7 @@ impl ProofCache {
             return Err(LookupError::StaleExpired(trust.unconfirmed_for));
         }
         let key = (name.hash(), root.tree_root);
-        if let Some(entry) = self.cache.get(&key).await {
+        if let Some(entry) = self.store.get(&key).await {
             self.metrics.hits.inc();
             return Ok(Answer {
                 entry,
@@ -147,6 +182,7 @@ impl ProofCache {
         }
         let fetched_here = AtomicBool::new(false);
         let result = self
+            .store
             .cache
             .try_get_with(key, async {
                 fetched_here.store(true, Ordering::Relaxed);
@@ -172,13 +208,13 @@ impl ProofCache {
 
     /// Publishes the entry count and weighed size (after moka's pending maintenance).
     pub async fn publish_size(&self) {
-        self.cache.run_pending_tasks().await;
+        self.store.sync().await;
         self.metrics
             .entries
-            .set(i64::try_from(self.cache.entry_count()).unwrap_or(i64::MAX));
+            .set(i64::try_from(self.store.entry_count()).unwrap_or(i64::MAX));
         self.metrics
             .size_bytes
-            .set(i64::try_from(self.cache.weighted_size()).unwrap_or(i64::MAX));
+            .set(i64::try_from(self.store.weighted_size()).unwrap_or(i64::MAX));
     }
 }
 

@@ -19,4 +19,6 @@ pub mod followers;
 pub mod grpc;
 pub mod metrics;
 pub mod service;
+#[cfg(any(test, feature = "test-util"))]
+pub mod synthetic;
 pub mod trust;

@@ -14,9 +14,8 @@ use hnsfleet_service_kit::{Lifecycle, admin, cli, metrics as kit_metrics};
 use prometheus::Registry;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
-use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::cache::ProofCache;
+use crate::cache::{ProofCache, Store};
 use crate::config::CacheConfig;
 use crate::followers::{Followers, FollowersConfig};
 use crate::grpc::CacheApi;
@@ -83,8 +82,7 @@ pub async fn run(
     )?;
     let cache = Arc::new(ProofCache::new(
         Arc::clone(&followers),
-        config.cache_capacity.as_u64(),
-        config.cache_ttl,
+        Store::new(config.cache_capacity.as_u64(), config.cache_ttl),
         metrics,
     ));
 
@@ -124,7 +122,7 @@ pub async fn run(
         .max_concurrent_streams(GRPC_STREAMS_PER_CONNECTION)
         .layer(grpc_layer)
         .add_service(ProofCacheServiceServer::new(api))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), async move {
+        .serve_with_incoming_shutdown(hnsfleet_service_kit::grpc::incoming(listeners.grpc), async move {
             stop_accepting.cancelled().await;
         });
     let ending = lifecycle

@@ -1,7 +1,11 @@
-//! Test-only Urkel radix tree (hns-chain.md §5.2 shape): builds the tree over a set of keys and
-//! proves keys in it, so verification is checked on trees of any shape, not just the vectors.
-//! It is itself checked against hsd: rebuilding the real regtest tree gives hsd's root and
-//! byte-identical proofs.
+//! An in-memory Urkel radix tree for tests and benches (hns-chain.md §5.2 shape): builds the
+//! tree over a set of keys and proves keys in it, so verification is checked on trees of any
+//! shape, not just the vectors, and benches can serve real proofs for thousands of names. It is
+//! itself checked against hsd: rebuilding the real regtest tree gives hsd's root and
+//! byte-identical proofs. Node hashes are computed once, at build time.
+//!
+//! Not for production: the whole tree is held in memory and built in one go (feature
+//! `test-util`).
 
 use blake2::Digest;
 
@@ -10,16 +14,45 @@ use super::{Bits, Proof, ProofNode, Terminal, hash_internal, hash_leaf};
 use crate::hash::Blake2b256;
 use crate::types::{NameHash, TreeRoot};
 
+/// A tree built over a set of (key, value) entries.
+#[derive(Debug)]
+pub struct TestTree {
+    root: Node,
+}
+
+impl TestTree {
+    /// The tree of `entries` (keys must be distinct).
+    pub fn build(mut entries: Vec<([u8; 32], Vec<u8>)>) -> TestTree {
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        TestTree {
+            root: Node::build(&entries, 0),
+        }
+    }
+
+    /// The tree root.
+    pub fn root(&self) -> TreeRoot {
+        self.root.root()
+    }
+
+    /// The proof for `key`: of its value if present, of its absence otherwise.
+    pub fn prove(&self, key: &NameHash) -> Proof {
+        self.root.prove(key)
+    }
+}
+
+#[derive(Debug)]
 pub(super) enum Node {
     Null,
     Leaf {
         key: [u8; 32],
         value: Vec<u8>,
+        hash: [u8; 32],
     },
     Internal {
         prefix: Option<Bits>,
         left: Box<Node>,
         right: Box<Node>,
+        hash: [u8; 32],
     },
 }
 
@@ -31,6 +64,7 @@ impl Node {
             [(key, value)] => Node::Leaf {
                 key: *key,
                 value: value.clone(),
+                hash: hash_leaf(key, &Blake2b256::digest(value).into()),
             },
             [(first, _), rest @ ..] => {
                 let mut split = depth;
@@ -44,10 +78,15 @@ impl Node {
                     .iter()
                     .cloned()
                     .partition(|(k, _)| !bit_at(k, split));
+                let prefix = key_bits(first, depth, split - depth);
+                let left = Box::new(Node::build(&zeros, split + 1));
+                let right = Box::new(Node::build(&ones, split + 1));
+                let hash = hash_internal(prefix.as_ref(), &left.hash(), &right.hash());
                 Node::Internal {
-                    prefix: key_bits(first, depth, split - depth),
-                    left: Box::new(Node::build(&zeros, split + 1)),
-                    right: Box::new(Node::build(&ones, split + 1)),
+                    prefix,
+                    left,
+                    right,
+                    hash,
                 }
             }
         }
@@ -56,12 +95,7 @@ impl Node {
     pub(super) fn hash(&self) -> [u8; 32] {
         match self {
             Node::Null => [0; 32],
-            Node::Leaf { key, value } => hash_leaf(key, &Blake2b256::digest(value).into()),
-            Node::Internal {
-                prefix,
-                left,
-                right,
-            } => hash_internal(prefix.as_ref(), &left.hash(), &right.hash()),
+            Node::Leaf { hash, .. } | Node::Internal { hash, .. } => *hash,
         }
     }
 
@@ -78,12 +112,16 @@ impl Node {
         let terminal = loop {
             match node {
                 Node::Null => break Terminal::DeadEnd,
-                Node::Leaf { key: other, value } if other == k => {
+                Node::Leaf {
+                    key: other, value, ..
+                } if other == k => {
                     break Terminal::Exists {
                         value: value.clone(),
                     };
                 }
-                Node::Leaf { key: other, value } => {
+                Node::Leaf {
+                    key: other, value, ..
+                } => {
                     break Terminal::Collision {
                         key: NameHash(*other),
                         value_hash: Blake2b256::digest(value).into(),
@@ -93,6 +131,7 @@ impl Node {
                     prefix,
                     left,
                     right,
+                    ..
                 } => {
                     if let Some(p) = prefix
                         && !p.matches_key(k, depth)

@@ -13,7 +13,6 @@ use hnsfleet_proto::follower::v1::chain_follower_service_server::{
 };
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
@@ -60,7 +59,7 @@ impl Liar {
         let server = tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
                 .add_service(ChainFollowerServiceServer::new(service))
-                .serve_with_incoming(TcpListenerStream::new(listener))
+                .serve_with_incoming(hnsfleet_service_kit::grpc::incoming(listener))
                 .await;
         });
         Liar { url, asked, server }
