@@ -81,6 +81,19 @@ pub enum ReplicaError {
     Unverifiable(#[from] VerifyError),
 }
 
+/// Whether `status` is tonic's own end of a call whose `grpc-timeout` passed on the client
+/// side (`CANCELLED`, with `tonic::TimeoutExpired` in its causes).
+pub(crate) fn timed_out(status: &Status) -> bool {
+    let mut cause = status.source();
+    while let Some(error) = cause {
+        if error.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
 // === impl CacheClientError ===
 
 impl CacheClientError {
@@ -118,14 +131,19 @@ impl CacheClientError {
 // === impl ReplicaError ===
 
 impl ReplicaError {
-    /// The error a failed call's `status` means. A transport failure's cause (tonic keeps it
-    /// as the status's source) is appended to the message.
+    /// The error a failed call's `status` means. The root cause of a transport failure
+    /// (tonic keeps the chain as the status's source: "connection refused", ...) is appended
+    /// to the message; the links in between repeat it.
     pub(crate) fn from_status(status: &Status) -> Self {
         let mut message = status.message().to_owned();
-        let mut cause = status.source();
-        while let Some(error) = cause {
-            message = format!("{message}: {error}");
-            cause = error.source();
+        let mut root = status.source();
+        while let Some(next) = root.and_then(std::error::Error::source) {
+            root = Some(next);
+        }
+        if let Some(root) = root.map(ToString::to_string)
+            && !message.contains(&root)
+        {
+            message = format!("{message}: {root}");
         }
         Self::Status {
             code: status.code(),

@@ -243,10 +243,18 @@ impl CacheClient {
         request.set_timeout(budget);
         let response = match tokio::time::timeout(budget, client.lookup_name(request)).await {
             Ok(Ok(response)) => response.into_inner(),
+            // tonic also enforces the `grpc-timeout` it sends; whichever timer fires first, an
+            // attempt out of time is a timeout.
+            Ok(Err(status)) if error::timed_out(&status) => {
+                return Err(ReplicaError::Timeout(budget));
+            }
             Ok(Err(status)) => return Err(ReplicaError::from_status(&status)),
             Err(_) => return Err(ReplicaError::Timeout(budget)),
         };
-        let wire = response.lookup.as_ref().ok_or(ReplicaError::MissingLookup)?;
+        let wire = response
+            .lookup
+            .as_ref()
+            .ok_or(ReplicaError::MissingLookup)?;
         let lookup = verify_lookup(name, LookupClaim::try_from(wire)?)?;
         Ok(CachedLookup {
             lookup,

@@ -80,10 +80,7 @@ impl CacheClientMetrics {
                 FAILOVERS,
                 "Look-ups moved on to the next proof-cache replica after one failed.",
             )?,
-            replicas: IntGauge::new(
-                REPLICAS,
-                "Proof-cache replicas look-ups are sharded over.",
-            )?,
+            replicas: IntGauge::new(REPLICAS, "Proof-cache replicas look-ups are sharded over.")?,
             request_family: requests,
             attempt_error_family: attempt_errors,
         })

@@ -171,10 +171,7 @@ fn every_error_label_is_a_declared_label_value() {
         },
     ];
     for error in &lookups {
-        assert!(
-            REQUEST_RESULTS.contains(&error.metric_label()),
-            "{error}"
-        );
+        assert!(REQUEST_RESULTS.contains(&error.metric_label()), "{error}");
     }
     let attempts = [
         status_error(Code::Unavailable),
@@ -240,6 +237,18 @@ async fn the_pool_rebuilds_only_when_the_set_changes_and_keeps_staying_replicas(
     assert!(smaller.contains(&a) && smaller.contains(&b) && !smaller.contains(&c));
     assert!(matches!(smaller.get(&c), Err(ReplicaError::Address(_))));
     assert!(smaller.get(&a).is_ok());
+}
+
+/// Frontends share one client across tasks and spawn look-ups.
+#[test]
+fn the_client_and_its_lookups_can_cross_tasks() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: &T) {}
+    let (_tx, rx) = watch::channel(rendezvous(&[replica(1)]));
+    let client = CacheClient::new(rx, ClientOptions::default()).unwrap();
+    let name = Name::parse("hnsvector").unwrap();
+    send_sync(&client);
+    send(&client.lookup(&name));
 }
 
 #[tokio::test]
