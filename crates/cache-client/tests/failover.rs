@@ -238,7 +238,7 @@ async fn a_tampered_proof_is_refused_and_the_next_replicas_answer_is_used() {
         }
         // What is returned is the honest look-up, whoever answered.
         let honest = vectors.lookup(name);
-        assert_eq!(found.lookup.proof(), honest.proof.as_slice());
+        assert_eq!(found.lookup.proof(), &honest.proof[..]);
         assert_eq!(
             found.lookup.tree_root().as_bytes().as_slice(),
             honest.tree_root

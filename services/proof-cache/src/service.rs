@@ -122,9 +122,12 @@ pub async fn run(
         .max_concurrent_streams(GRPC_STREAMS_PER_CONNECTION)
         .layer(grpc_layer)
         .add_service(ProofCacheServiceServer::new(api))
-        .serve_with_incoming_shutdown(hnsfleet_service_kit::grpc::incoming(listeners.grpc), async move {
-            stop_accepting.cancelled().await;
-        });
+        .serve_with_incoming_shutdown(
+            hnsfleet_service_kit::grpc::incoming(listeners.grpc),
+            async move {
+                stop_accepting.cancelled().await;
+            },
+        );
     let ending = lifecycle
         .serve(async { tokio::join!(grpc_server, admin_server) })
         .await;

@@ -182,13 +182,13 @@ impl Vectors {
             .unwrap_or(absent);
         follower_pb::NameLookup {
             name: name.as_str().to_owned(),
-            name_hash,
+            name_hash: name_hash.into(),
             height: self.height,
-            tree_root: self.root.clone(),
+            tree_root: self.root.clone().into(),
             exists,
-            name_state,
-            resource,
-            proof,
+            name_state: name_state.into(),
+            resource: resource.into(),
+            proof: proof.into(),
             network: follower_pb::Network::Regtest as i32,
             tip_height: self.tip_height,
         }
@@ -278,9 +278,11 @@ impl ProofCacheService for FakeCache {
         match self.behaviour {
             Behaviour::Honest => {}
             Behaviour::TamperProof => {
-                if let Some(last) = lookup.proof.last_mut() {
+                let mut proof = lookup.proof.to_vec();
+                if let Some(last) = proof.last_mut() {
                     *last ^= 1;
                 }
+                lookup.proof = proof.into();
             }
             Behaviour::Fail(code, reason) => {
                 return Err(reason.status(code, format!("told to fail {asked}")));
