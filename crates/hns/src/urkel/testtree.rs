@@ -23,7 +23,7 @@ pub struct TestTree {
 impl TestTree {
     /// The tree of `entries` (keys must be distinct).
     pub fn build(mut entries: Vec<([u8; 32], Vec<u8>)>) -> TestTree {
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.sort_by_key(|e| e.0);
         TestTree {
             root: Node::build(&entries, 0),
         }
