@@ -32,7 +32,7 @@ use hnsfleet_hns::name::Name;
 use hnsfleet_hns::params::Network;
 use hnsfleet_hns::types::TreeRoot;
 use hnsfleet_hns::urkel::{Proof, ProofNode, Terminal};
-use hnsfleet_proof_cache::cache::{Entry, ProofCache, Store, weight};
+use hnsfleet_proof_cache::cache::{Entry, Key, ProofCache, Store, weight};
 use hnsfleet_proof_cache::followers::{Followers, FollowersConfig};
 use hnsfleet_proof_cache::metrics::Metrics;
 use hnsfleet_proof_cache::synthetic::{SyntheticFollower, name_state};
@@ -64,6 +64,11 @@ async fn run() {
         "synthetic follower: {NAMES} names, root {}",
         follower.root.to_hex()
     );
+    // `cache_bench inproc`: only the in-process figures (for profiling).
+    if std::env::args().any(|a| a == "inproc") {
+        in_process(&follower, &names).await;
+        return;
+    }
 
     // 3. Miss latency added (first: nothing else running).
     let server = start_cache(&follower.url).await;
@@ -174,17 +179,8 @@ async fn run() {
     );
     drop(server);
 
-    // 2. In-process.
-    println!("\n## cached look-ups in-process (ProofCache::lookup)");
-    let cache = in_process_cache(&follower.url).await;
-    let parsed: Arc<Vec<Name>> = Arc::new(names.iter().map(|n| Name::parse(n).unwrap()).collect());
-    for name in parsed.iter() {
-        cache.lookup(name).await.unwrap();
-    }
-    for tasks in [2usize, 1] {
-        let rate = in_process_rate(&cache, &parsed, tasks, Duration::from_secs(3)).await;
-        println!("{tasks} task(s) on the 2-worker runtime: {rate:.0} look-ups/s");
-    }
+    // 2. In-process, on both cores now that the server is gone.
+    in_process(&follower, &names).await;
 
     // 4. Bytes per entry at mainnet depth.
     println!("\n## memory per cached entry at mainnet proof depth ({MAINNET_DEPTH} levels)");
@@ -194,17 +190,22 @@ async fn run() {
     let charged = weight(&sample);
     drop(sample);
     store.sync().await;
+    // The entries first (what the cache holds per look-up), then moka's bookkeeping.
     let before = rss_bytes();
-    for i in 0..SIZE_ENTRIES {
-        let entry = mainnet_entry(i);
-        let name = Name::parse(&format!("bench{i}")).unwrap();
-        store
-            .insert((name.hash(), TreeRoot([7; 32])), Arc::new(entry))
-            .await;
+    let entries: Vec<(Key, Arc<Entry>)> = (0..SIZE_ENTRIES)
+        .map(|i| {
+            let name = Name::parse(&format!("bench{i}")).unwrap();
+            ((name.hash(), TreeRoot([7; 32])), Arc::new(mainnet_entry(i)))
+        })
+        .collect();
+    let built = rss_bytes();
+    for (key, entry) in entries {
+        store.insert(key, entry).await;
     }
     store.sync().await;
     let after = rss_bytes();
-    let per_entry = (after - before) as f64 / SIZE_ENTRIES as f64;
+    let n = SIZE_ENTRIES as f64;
+    let per_entry = (after - before) as f64 / n;
     let gib = 1024.0 * 1024.0 * 1024.0;
     println!(
         "proof {proof_len} B; weigher charges {charged} B/entry ({} entries held, {} B weighed)",
@@ -212,10 +213,37 @@ async fn run() {
         store.weighted_size()
     );
     println!(
-        "resident memory: {per_entry:.0} B/entry (target < 2048); a 1 GiB cache holds {:.0} entries by the weigher, {:.0} by resident memory",
+        "resident memory: {per_entry:.0} B/entry (target < 2048): the entry {:.0} B + moka and the key {:.0} B",
+        (built - before) as f64 / n,
+        (after - built) as f64 / n
+    );
+    println!(
+        "a 1 GiB cache holds {:.0} entries by the weigher's charge, {:.0} by resident memory",
         gib / f64::from(charged),
         gib / per_entry
     );
+}
+
+/// Cached look-ups per second through `ProofCache::lookup`, on both cores.
+async fn in_process(follower: &SyntheticFollower, names: &[String]) {
+    println!("\n## cached look-ups in-process (ProofCache::lookup)");
+    let _ = std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", "0,1", &std::process::id().to_string()])
+        .output();
+    let cache = in_process_cache(&follower.url).await;
+    let parsed: Arc<Vec<Name>> = Arc::new(names.iter().map(|n| Name::parse(n).unwrap()).collect());
+    for name in parsed.iter() {
+        cache.lookup(name).await.unwrap();
+    }
+    for (hashed, tasks) in [(false, 2usize), (false, 1), (true, 2), (true, 1)] {
+        let rate = in_process_rate(&cache, &parsed, tasks, hashed, Duration::from_secs(3)).await;
+        let how = if hashed {
+            "name hash from the caller (lookup_hashed)"
+        } else {
+            "hashing each name (lookup)"
+        };
+        println!("{tasks} task(s), 2 worker threads on 2 cores, {how}: {rate:.0} look-ups/s");
+    }
 }
 
 /// Starts the release server binary pinned to CPU 1, ready.
@@ -296,6 +324,7 @@ async fn in_process_rate(
     cache: &Arc<ProofCache>,
     names: &Arc<Vec<Name>>,
     tasks: usize,
+    hashed: bool,
     run_for: Duration,
 ) -> f64 {
     let stop = Arc::new(AtomicBool::new(false));
@@ -311,13 +340,21 @@ async fn in_process_rate(
         set.spawn(async move {
             let mut i = t * 7919;
             let mut n = 0u64;
+            let hashes: Vec<_> = names.iter().map(Name::hash).collect();
             while !stop.load(Ordering::Relaxed) {
                 for _ in 0..256 {
-                    let answer = cache.lookup(&names[i % names.len()]).await.unwrap();
+                    let k = i % names.len();
+                    let answer = if hashed {
+                        cache.lookup_hashed(&names[k], hashes[k]).await.unwrap()
+                    } else {
+                        cache.lookup(&names[k]).await.unwrap()
+                    };
                     debug_assert!(answer.from_cache);
                     i += 1;
                     n += 1;
                 }
+                // Hits never wait, so let the timer that ends the run in.
+                tokio::task::yield_now().await;
             }
             total.fetch_add(n, Ordering::Relaxed);
         });
@@ -393,7 +430,7 @@ fn mainnet_entry(i: usize) -> Entry {
             300_000,
             &TreeRoot([7; 32]),
             Some(&state),
-            Bytes::from(proof.encode()),
+            Bytes::copy_from_slice(&proof.encode()),
             Some(Network::Main),
             300_010,
         ),

@@ -20,10 +20,12 @@ use tokio::time::Instant;
 use crate::followers::{FetchError, Followers};
 use crate::metrics::Metrics;
 
-/// Bytes counted for an entry beyond its variable-length fields: the key, the entry and its
-/// `Arc`, the look-up message, and moka's own per-entry bookkeeping (measured in
-/// `benches/cache.rs`; see docs/benchmarks.md).
-pub const ENTRY_OVERHEAD: u32 = 400;
+/// Bytes charged for an entry beyond its proof and name: the key, the entry and its `Arc`, the
+/// look-up message with its small buffers (name hash, root), the proof buffer's shared
+/// header, allocator rounding, and moka's per-entry bookkeeping. Measured by
+/// `examples/cache_bench.rs` at mainnet proof depth (1,736 resident bytes for a 914-byte proof
+/// and a 9-byte name; docs/benchmarks.md), so `cache_capacity` is close to resident memory.
+pub const ENTRY_OVERHEAD: u32 = 800;
 
 /// The cache key: an entry is valid exactly as long as its root.
 pub type Key = (NameHash, TreeRoot);
@@ -80,11 +82,25 @@ pub struct ProofCache {
     metrics: Metrics,
 }
 
-/// The weight moka charges for an entry.
+/// The weight moka charges for an entry: [`ENTRY_OVERHEAD`], the proof, the name, and the
+/// name state and resource only when they are copies rather than views into the proof.
 pub fn weight(entry: &Entry) -> u32 {
     let l = &entry.lookup;
-    let variable = l.proof.len() + l.name_state.len() + l.resource.len() + l.name.len();
+    let own = |part: &bytes::Bytes| {
+        if within(&l.proof, part) {
+            0
+        } else {
+            part.len()
+        }
+    };
+    let variable = l.proof.len() + l.name.len() + own(&l.name_state) + own(&l.resource);
     ENTRY_OVERHEAD.saturating_add(u32::try_from(variable).unwrap_or(u32::MAX))
+}
+
+/// Whether `part` lies inside `whole`'s buffer (a view, not a copy).
+fn within(whole: &bytes::Bytes, part: &bytes::Bytes) -> bool {
+    let (w, p) = (whole.as_ptr_range(), part.as_ptr_range());
+    w.start <= p.start && p.end <= w.end
 }
 
 // === impl Store ===
@@ -146,8 +162,15 @@ impl ProofCache {
     /// Looks `name` up against the trusted root: a cached entry, or one follower request
     /// shared by every concurrent miss for it.
     pub async fn lookup(&self, name: &Name) -> Result<Answer, LookupError> {
+        self.lookup_hashed(name, name.hash()).await
+    }
+
+    /// [`ProofCache::lookup`] for a caller that already holds the name's hash (`key` must be
+    /// `name.hash()`: a frontend hashes each query name once and reuses it), saving the
+    /// SHA3-256 per look-up.
+    pub async fn lookup_hashed(&self, name: &Name, key: NameHash) -> Result<Answer, LookupError> {
         let trust = self.followers.snapshot();
-        let result = self.lookup_with(name, &trust).await;
+        let result = self.lookup_with(name, key, &trust).await;
         match &result {
             Ok(answer) if answer.stale => self.metrics.stale.inc(),
             Ok(_) => {}
@@ -163,6 +186,7 @@ impl ProofCache {
     async fn lookup_with(
         &self,
         name: &Name,
+        name_hash: NameHash,
         trust: &crate::trust::TrustSnapshot,
     ) -> Result<Answer, LookupError> {
         let root = trust.root.ok_or(LookupError::NoTrustedRoot {
@@ -171,7 +195,7 @@ impl ProofCache {
         if trust.expired {
             return Err(LookupError::StaleExpired(trust.unconfirmed_for));
         }
-        let key = (name.hash(), root.tree_root);
+        let key = (name_hash, root.tree_root);
         if let Some(entry) = self.store.get(&key).await {
             self.metrics.hits.inc();
             return Ok(Answer {
@@ -224,5 +248,48 @@ pub fn error_label(e: &LookupError) -> &'static str {
         LookupError::NoTrustedRoot { .. } => "no_trusted_root",
         LookupError::StaleExpired(_) => "stale_expired",
         LookupError::Followers(_) => "followers_unavailable",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    #[test]
+    fn views_into_the_proof_are_not_charged_twice() {
+        let state = crate::synthetic::name_state(1);
+        let raw = state.encode();
+        let mut proof = vec![0u8; 700];
+        proof.extend_from_slice(&raw);
+        let name = Name::parse("bench1").unwrap();
+        let lookup = hnsfleet_proto::convert::name_lookup(
+            &name,
+            1,
+            &TreeRoot([0; 32]),
+            Some(&state),
+            Bytes::from(proof.clone()),
+            None,
+            1,
+        );
+        let viewed = Entry {
+            lookup: lookup.clone(),
+            verified_at: Instant::now(),
+        };
+        let expected = ENTRY_OVERHEAD as usize + proof.len() + "bench1".len();
+        assert_eq!(weight(&viewed) as usize, expected);
+        let copied = Entry {
+            lookup: pb::NameLookup {
+                name_state: Bytes::copy_from_slice(&lookup.name_state),
+                resource: Bytes::copy_from_slice(&lookup.resource),
+                ..lookup
+            },
+            verified_at: Instant::now(),
+        };
+        assert_eq!(
+            weight(&copied) as usize,
+            expected + raw.len() + state.data.len()
+        );
     }
 }

@@ -1,1 +1,136 @@
+use bytes::Bytes;
+use hnsfleet_hns::types::TreeRoot;
+use hnsfleet_hns::urkel::testtree::TestTree;
+use hnsfleet_hns::urkel::verify_name_proof;
 
+use super::*;
+use crate::synthetic::name_state;
+
+/// An honest answer for `name` from a tree of `bench0..bench9`, and the root it is for.
+fn honest(name: &str) -> (pb::LookupNameResponse, SafeRoot) {
+    let tree = TestTree::build(
+        (0..10)
+            .map(|i| {
+                let key = Name::parse(&format!("bench{i}")).unwrap().hash().0;
+                (key, name_state(i).encode())
+            })
+            .collect(),
+    );
+    let root = SafeRoot {
+        height: 100,
+        tree_root: tree.root(),
+    };
+    let name = Name::parse(name).unwrap();
+    let proof = tree.prove(&name.hash()).encode();
+    let verified = verify_name_proof(&root.tree_root, &name.hash(), &proof).unwrap();
+    let lookup = hnsfleet_proto::convert::name_lookup(
+        &name,
+        root.height,
+        &root.tree_root,
+        verified.state(),
+        Bytes::from(proof),
+        Some(Network::Regtest),
+        105,
+    );
+    (
+        pb::LookupNameResponse {
+            lookup: Some(lookup),
+        },
+        root,
+    )
+}
+
+fn verdict(attempt: Attempt) -> (&'static str, &'static str) {
+    match attempt {
+        Attempt::Verified(_) => ("verified", ""),
+        Attempt::Failed(reason, _) => ("failed", reason),
+        Attempt::Lie(reason, _) => ("lie", reason),
+    }
+}
+
+#[test]
+fn honest_answers_verify_for_present_and_absent_names() {
+    for name in ["bench3", "absentname"] {
+        let (answer, root) = honest(name);
+        let n = Name::parse(name).unwrap();
+        match check_answer(&n, root, Network::Regtest, answer.clone()) {
+            Attempt::Verified(lookup) => assert_eq!(Some(lookup), answer.lookup),
+            other => panic!("{name}: {:?}", verdict(other)),
+        }
+    }
+}
+
+#[test]
+fn every_kind_of_lie_is_named() {
+    let name = Name::parse("bench3").unwrap();
+    let (answer, root) = honest("bench3");
+    let tamper = |f: &dyn Fn(&mut pb::NameLookup)| {
+        let mut bad = answer.clone();
+        f(bad.lookup.as_mut().unwrap());
+        verdict(check_answer(&name, root, Network::Regtest, bad))
+    };
+    assert_eq!(
+        tamper(&|l| {
+            let mut p = l.proof.to_vec();
+            let i = p.len() / 2;
+            p[i] ^= 1;
+            l.proof = p.into();
+        }),
+        ("lie", "bad_proof")
+    );
+    assert_eq!(tamper(&|l| l.exists = false), ("lie", "bad_proof"));
+    assert_eq!(tamper(&|l| l.height += 5), ("lie", "wrong_root"));
+    assert_eq!(
+        tamper(&|l| l.tree_root = Bytes::from(vec![9; 32])),
+        ("lie", "wrong_root")
+    );
+    assert_eq!(
+        tamper(&|l| l.tree_root = Bytes::from(vec![9; 3])),
+        ("lie", "malformed")
+    );
+    assert_eq!(
+        tamper(&|l| l.network = pb::Network::Main as i32),
+        ("lie", "wrong_network")
+    );
+    assert_eq!(tamper(&|l| l.name = "bench4".into()), ("lie", "bad_proof"));
+    let empty = pb::LookupNameResponse { lookup: None };
+    assert_eq!(
+        verdict(check_answer(&name, root, Network::Regtest, empty)),
+        ("lie", "malformed")
+    );
+    // Against another root, even an honest proof is a lie for this one.
+    let other = SafeRoot {
+        height: 100,
+        tree_root: TreeRoot([1; 32]),
+    };
+    assert_eq!(
+        verdict(check_answer(&name, other, Network::Regtest, answer.clone())),
+        ("lie", "wrong_root")
+    );
+}
+
+#[test]
+fn follower_errors_get_stable_labels() {
+    use pb::ErrorReason as R;
+    for (status, label) in [
+        (
+            R::UnknownRoot.status(tonic::Code::FailedPrecondition, "x"),
+            "unknown_root",
+        ),
+        (
+            R::NotSynced.status(tonic::Code::Unavailable, "x"),
+            "not_synced",
+        ),
+        (
+            R::Overloaded.status(tonic::Code::ResourceExhausted, "x"),
+            "overloaded",
+        ),
+        (
+            tonic::Status::unavailable("connection refused"),
+            "unavailable",
+        ),
+        (tonic::Status::internal("?"), "other"),
+    ] {
+        assert_eq!(status_reason(&status), label);
+    }
+}

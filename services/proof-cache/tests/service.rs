@@ -1,0 +1,207 @@
+//! The `hnsfleet-proof-cache` binary without hsd: configuration errors, readiness before a
+//! quorum, the answers and single-flight against a synthetic follower (a real gRPC follower
+//! API over an in-memory Urkel tree), the memory bound under a flood of distinct names, and
+//! a clean stop on SIGTERM.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use hnsfleet_hns::name::Name;
+use hnsfleet_proof_cache::metrics as m;
+use hnsfleet_proof_cache::synthetic::SyntheticFollower;
+use hnsfleet_proto::cache::v1 as pb;
+use hnsfleet_proto::cache::v1::ErrorReason;
+use hnsfleet_proto::cache::v1::proof_cache_service_client::ProofCacheServiceClient;
+use hnsfleet_testkit::service::ServiceProcess;
+use hnsfleet_verify::LookupClaim;
+use hnsfleet_verify::verify_lookup;
+use tokio::task::JoinSet;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hnsfleet-proof-cache");
+
+async fn start(followers: &[&str], flags: &[&str], log: &str) -> ServiceProcess {
+    let mut args: Vec<String> = [
+        "--network",
+        "regtest",
+        "--grpc-listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+    ]
+    .iter()
+    .chain(flags)
+    .map(|s| s.to_string())
+    .collect();
+    for f in followers {
+        args.extend(["--follower".to_string(), f.to_string()]);
+    }
+    ServiceProcess::spawn(Path::new(BIN), &args, log)
+        .await
+        .unwrap()
+}
+
+async fn lookup(
+    api: &mut ProofCacheServiceClient<tonic::transport::Channel>,
+    name: &str,
+) -> Result<pb::LookupNameResponse, tonic::Status> {
+    Ok(api
+        .lookup_name(pb::LookupNameRequest { name: name.into() })
+        .await?
+        .into_inner())
+}
+
+#[tokio::test]
+async fn bad_configuration_exits_64_naming_the_key() {
+    for (args, key) in [
+        (vec!["--network", "regtest"], "followers"),
+        (
+            vec!["--follower", "http://127.0.0.1:1", "--quorum", "2"],
+            "quorum",
+        ),
+        (vec!["--follower", "127.0.0.1:1"], "follower"),
+        (
+            vec![
+                "--follower",
+                "http://127.0.0.1:1",
+                "--cache-capacity",
+                "1 KiB",
+            ],
+            "cache_capacity",
+        ),
+    ] {
+        let out = tokio::process::Command::new(BIN)
+            .args(&args)
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(out.status.code(), Some(64), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(key), "{args:?}: {err}");
+    }
+    let out = tokio::process::Command::new(BIN)
+        .args([
+            "--follower",
+            "http://127.0.0.1:1",
+            "--follower",
+            "http://127.0.0.1:2",
+        ])
+        .args(["--follower", "http://127.0.0.1:3", "--check-config"])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("quorum = 2"), "{printed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_ready_and_no_answers_before_a_quorum_root() {
+    let mut cache = start(
+        &["http://127.0.0.1:1"],
+        &["--shutdown-drain", "0s"],
+        "pc-noquorum",
+    )
+    .await;
+    assert_eq!(cache.admin_get("/healthz").await.unwrap().0, 200);
+    let body = cache
+        .poll(Duration::from_secs(5), "readiness evaluated", async |c| {
+            let (status, body) = c.admin_get("/readyz").await.ok()?;
+            (status == 503 && body.contains("trusted_root")).then_some(body)
+        })
+        .await
+        .unwrap();
+    assert!(body.contains("no safe root"), "{body}");
+    let mut api = ProofCacheServiceClient::connect(cache.grpc_url().unwrap())
+        .await
+        .unwrap();
+    let err = lookup(&mut api, "bench1").await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unavailable);
+    assert_eq!(ErrorReason::of(&err), Some(ErrorReason::NoTrustedRoot));
+    let root = api
+        .get_trusted_root(pb::GetTrustedRootRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(root.trusted_root.is_none());
+
+    // SIGTERM: a clean exit.
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &cache.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = cache.poll_exit(Duration::from_secs(15)).await.unwrap();
+    assert_eq!(status.code(), Some(0), "{}", cache.log_tail(20));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verified_answers_single_flight_and_a_memory_bound_against_a_synthetic_follower() {
+    let follower = SyntheticFollower::start(2_000).await.unwrap();
+    let cache = start(
+        &[&follower.url],
+        &["--cache-capacity", "1 MiB"],
+        "pc-synthetic",
+    )
+    .await;
+    cache.wait_ready(Duration::from_secs(10)).await.unwrap();
+    let mut api = ProofCacheServiceClient::connect(cache.grpc_url().unwrap())
+        .await
+        .unwrap();
+
+    // A registered and an absent name: verified, miss then hit.
+    for (name, exists) in [("bench1", true), ("nosuchname", false)] {
+        let first = lookup(&mut api, name).await.unwrap();
+        let second = lookup(&mut api, name).await.unwrap();
+        assert!(!first.from_cache && second.from_cache, "{name}");
+        let claim = LookupClaim::try_from(second.lookup.as_ref().unwrap()).unwrap();
+        let v = verify_lookup(&Name::parse(name).unwrap(), claim).unwrap();
+        assert_eq!(v.exists(), exists, "{name}");
+        assert_eq!(*v.tree_root(), follower.root);
+    }
+
+    // 500 concurrent look-ups of one cold name: one follower request.
+    let before = follower.lookups();
+    let mut all = JoinSet::new();
+    for _ in 0..500 {
+        let mut api = api.clone();
+        all.spawn(async move { lookup(&mut api, "bench7").await.unwrap() });
+    }
+    while let Some(answer) = all.join_next().await {
+        assert!(answer.unwrap().lookup.unwrap().exists);
+    }
+    assert_eq!(follower.lookups() - before, 1);
+
+    // A flood of distinct names (a stranger filling the cache): memory stays within the
+    // configured 1 MiB, every answer is still verified.
+    let mut flood = JoinSet::new();
+    for t in 0..8 {
+        let mut api = api.clone();
+        flood.spawn(async move {
+            for i in 0..250 {
+                let name = format!("flood{t}x{i}");
+                let answer = lookup(&mut api, &name).await.unwrap();
+                let claim = LookupClaim::try_from(answer.lookup.as_ref().unwrap()).unwrap();
+                verify_lookup(&Name::parse(&name).unwrap(), claim).unwrap();
+            }
+        });
+    }
+    while let Some(done) = flood.join_next().await {
+        done.unwrap();
+    }
+    let (entries, bytes) = cache
+        .poll(Duration::from_secs(10), "size gauges", async |c| {
+            let entries = c.metric(m::ENTRIES, &[]).await.ok()??;
+            let bytes = c.metric(m::SIZE, &[]).await.ok()??;
+            (entries > 100.0).then_some((entries, bytes))
+        })
+        .await
+        .unwrap();
+    assert!(bytes <= 1024.0 * 1024.0, "{bytes} bytes held");
+    assert!(
+        entries < 2_000.0,
+        "{entries} entries: eviction did not bound the cache"
+    );
+}
