@@ -1,149 +1,20 @@
-//! The README's config table ("The chain-follower", columns key / flag / env / default) lists
-//! exactly the follower's keys, each with its real flag and variable and its real default, so
-//! the README and the code cannot drift. The keys come from the serialized default config,
-//! the flags from the clap command, the variables from the loader's naming rule.
+//! The README's config table ("The chain-follower") lists exactly the follower's keys, each
+//! with its real flag and variable and its real default (checked by
+//! `hnsfleet_testkit::readme`).
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
-
-use std::collections::BTreeSet;
 
 use hnsfleet_chain_follower::cli::FollowerArgs;
 use hnsfleet_chain_follower::config::FollowerConfig;
-use hnsfleet_service_kit::config::{env_name, flag_names};
+use hnsfleet_service_kit::config::flag_names;
 
 const README: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"));
-const HEADER: &str = "| key (TOML) | flag | env | default |";
-/// Flags that are not config keys.
-const NOT_KEYS: [&str; 2] = ["--config", "--check-config"];
-
-/// One table row: the backticked words of each cell.
-struct Row {
-    keys: Vec<String>,
-    flags: Vec<String>,
-    envs: Vec<String>,
-    default: String,
-}
-
-/// The cells of a markdown table row (`\|` is a pipe inside a cell).
-fn cells(line: &str) -> Vec<String> {
-    let line = line.trim().trim_start_matches('|').trim_end_matches('|');
-    let mut cells = vec![String::new()];
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek() == Some(&'|') => {
-                chars.next();
-                cells.last_mut().unwrap().push('|');
-            }
-            '|' => cells.push(String::new()),
-            c => cells.last_mut().unwrap().push(c),
-        }
-    }
-    cells.iter().map(|c| c.trim().to_string()).collect()
-}
-
-fn code_spans(cell: &str) -> Vec<String> {
-    cell.split('`')
-        .skip(1)
-        .step_by(2)
-        .map(String::from)
-        .collect()
-}
-
-fn table() -> Vec<Row> {
-    let section = README
-        .split("\n## The chain-follower\n")
-        .nth(1)
-        .expect("README section \"The chain-follower\"");
-    let section = section.split("\n## ").next().unwrap();
-    let mut lines = section
-        .lines()
-        .skip_while(|l| l.trim() != HEADER)
-        .skip(2)
-        .take_while(|l| l.starts_with('|'));
-    let mut rows = Vec::new();
-    for line in lines.by_ref() {
-        let [key, flag, env, default] =
-            <[String; 4]>::try_from(cells(line)).unwrap_or_else(|c| panic!("not 4 cells: {c:?}"));
-        rows.push(Row {
-            keys: code_spans(&key),
-            flags: code_spans(&flag)
-                .into_iter()
-                .filter(|f| f.starts_with("--"))
-                .map(|f| f.split_whitespace().next().unwrap().to_string())
-                .collect(),
-            envs: code_spans(&env)
-                .into_iter()
-                .filter(|e| e.starts_with("HNSFLEET_"))
-                .collect(),
-            default,
-        });
-    }
-    assert!(!rows.is_empty(), "no table under {HEADER}");
-    rows
-}
 
 #[test]
 fn readme_config_table_lists_exactly_the_keys_flags_variables_and_defaults() {
-    let defaults = serde_json::to_value(FollowerConfig::default()).unwrap();
-    let defaults = defaults.as_object().unwrap();
-    let keys: BTreeSet<String> = defaults.keys().cloned().collect();
-    let flags = flag_names::<FollowerArgs>();
-    let key_flags: BTreeSet<&String> = flags
-        .values()
-        .filter(|f| !NOT_KEYS.contains(&f.as_str()))
-        .collect();
-
-    let mut listed = BTreeSet::new();
-    let mut listed_flags = BTreeSet::new();
-    for row in table() {
-        assert_eq!(
-            row.keys.len(),
-            row.flags.len(),
-            "{:?} vs {:?}",
-            row.keys,
-            row.flags
-        );
-        assert_eq!(
-            row.keys.len(),
-            row.envs.len(),
-            "{:?} vs {:?}",
-            row.keys,
-            row.envs
-        );
-        for ((key, flag), env) in row.keys.iter().zip(&row.flags).zip(&row.envs) {
-            assert!(
-                keys.contains(key),
-                "README lists `{key}`, which is not a config key"
-            );
-            assert!(listed.insert(key.clone()), "`{key}` listed twice");
-            assert_eq!(Some(flag), flags.get(key), "flag of `{key}`");
-            listed_flags.insert(flag.clone());
-            assert_eq!(env, &env_name(key), "variable of `{key}`");
-            // A fixed default is written in the table as the config file spells it.
-            let default = match &defaults[key] {
-                serde_json::Value::String(s) => Some(s.clone()),
-                serde_json::Value::Number(n) => Some(n.to_string()),
-                serde_json::Value::Bool(b) => Some(b.to_string()),
-                _ => None,
-            };
-            if let Some(default) = default {
-                assert!(
-                    row.default.contains(&default),
-                    "`{key}` defaults to {default:?}, README says {:?}",
-                    row.default
-                );
-            }
-        }
-    }
-    let missing: Vec<&String> = keys.difference(&listed).collect();
-    assert!(missing.is_empty(), "README table lacks {missing:?}");
-    let unlisted: Vec<&&String> = key_flags
-        .iter()
-        .filter(|f| !listed_flags.contains(**f))
-        .collect();
-    assert!(
-        unlisted.is_empty(),
-        "flags without a README row: {unlisted:?}"
+    hnsfleet_testkit::readme::assert_config_table(
+        README,
+        "The chain-follower",
+        &serde_json::to_value(FollowerConfig::default()).unwrap(),
+        &flag_names::<FollowerArgs>(),
     );
-    assert_eq!(key_flags.len(), keys.len(), "one flag per key: {flags:?}");
 }
