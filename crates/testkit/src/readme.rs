@@ -90,7 +90,9 @@ pub fn assert_config_table(
     defaults: &serde_json::Value,
     flags: &BTreeMap<String, String>,
 ) {
-    let defaults = defaults.as_object().expect("the config serializes to an object");
+    let defaults = defaults
+        .as_object()
+        .expect("the config serializes to an object");
     let keys: BTreeSet<String> = defaults.keys().cloned().collect();
     let key_flags: BTreeSet<&String> = flags
         .values()

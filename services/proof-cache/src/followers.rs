@@ -46,6 +46,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const FAILURES_BEFORE_BACKOFF: u32 = 2;
 /// HTTP/2 keep-alive pings on follower channels, so a dead follower is noticed.
 const KEEPALIVE: Duration = Duration::from_secs(10);
+/// Largest follower message decoded: a look-up with the largest Urkel proof
+/// (`hnsfleet_hns::urkel::MAX_PROOF_SIZE`, about 17.6 KiB) and its name state fits many times
+/// over; anything bigger is refused before it is buffered whole.
+const MAX_FOLLOWER_MESSAGE: usize = 64 * 1024;
 
 /// How the followers are asked.
 #[derive(Debug, Clone)]
@@ -154,7 +158,8 @@ impl Followers {
             metrics.add_follower(url.as_str());
             members.push(Arc::new(Member {
                 url: url.clone(),
-                client: ChainFollowerServiceClient::new(endpoint.connect_lazy()),
+                client: ChainFollowerServiceClient::new(endpoint.connect_lazy())
+                    .max_decoding_message_size(MAX_FOLLOWER_MESSAGE),
                 state: Mutex::new(MemberState::default()),
             }));
         }

@@ -47,6 +47,7 @@ struct Service {
     tree: TestTree,
     root: TreeRoot,
     lookups: Arc<AtomicU64>,
+    delay: std::time::Duration,
 }
 
 /// The name state of `bench{i}`: the template, renamed.
@@ -69,6 +70,15 @@ fn hex_decode(text: &str) -> Vec<u8> {
 impl SyntheticFollower {
     /// Builds the tree of `names` names and serves it on `127.0.0.1:0`.
     pub async fn start(names: usize) -> std::io::Result<SyntheticFollower> {
+        Self::start_slow(names, std::time::Duration::ZERO).await
+    }
+
+    /// [`SyntheticFollower::start`], answering every look-up only after `delay` (a slow
+    /// follower, for hedging).
+    pub async fn start_slow(
+        names: usize,
+        delay: std::time::Duration,
+    ) -> std::io::Result<SyntheticFollower> {
         let entries = (0..names)
             .map(|i| {
                 let state = name_state(i);
@@ -87,6 +97,7 @@ impl SyntheticFollower {
             tree,
             root,
             lookups: Arc::clone(&lookups),
+            delay,
         };
         let server = tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
@@ -175,6 +186,9 @@ impl ChainFollowerService for Service {
         request: Request<pb::LookupNameRequest>,
     ) -> Result<Response<pb::LookupNameResponse>, Status> {
         self.lookups.fetch_add(1, Ordering::Relaxed);
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
         let request = request.into_inner();
         if let Some(root) = &request.root
             && (root.height != HEIGHT || root.tree_root[..] != self.root.as_bytes()[..])

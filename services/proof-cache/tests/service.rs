@@ -205,3 +205,47 @@ async fn verified_answers_single_flight_and_a_memory_bound_against_a_synthetic_f
         "{entries} entries: eviction did not bound the cache"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_follower_is_hedged_to_a_fast_one() {
+    let slow = SyntheticFollower::start_slow(100, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let fast = SyntheticFollower::start(100).await.unwrap();
+    assert_eq!(slow.root, fast.root);
+    let cache = start(
+        &[&slow.url, &fast.url],
+        &["--hedge-after", "50ms", "--follower-timeout", "40s"],
+        "pc-hedge",
+    )
+    .await;
+    cache.wait_ready(Duration::from_secs(10)).await.unwrap();
+    let mut api = ProofCacheServiceClient::connect(cache.grpc_url().unwrap())
+        .await
+        .unwrap();
+    // Every miss is answered by the fast follower, whoever was asked first; the slow one's
+    // answers (30 s away) are never waited for.
+    for i in 0..20 {
+        let mut request = tonic::Request::new(pb::LookupNameRequest {
+            name: format!("bench{i}"),
+        });
+        request.set_timeout(Duration::from_secs(10));
+        let answer = api.lookup_name(request).await.unwrap().into_inner();
+        assert!(!answer.from_cache);
+        if slow.lookups() > 0 {
+            break;
+        }
+    }
+    assert!(
+        slow.lookups() > 0,
+        "the slow follower was never asked first"
+    );
+    assert!(
+        cache
+            .metric(m::FOLLOWER_HEDGES, &[])
+            .await
+            .unwrap()
+            .unwrap()
+            >= 1.0
+    );
+}
