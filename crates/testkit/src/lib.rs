@@ -6,6 +6,7 @@
 //! drop, so a failing test leaves nothing running.
 #![forbid(unsafe_code)]
 
+pub mod dashboard;
 pub mod readme;
 pub mod service;
 

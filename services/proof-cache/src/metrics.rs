@@ -53,6 +53,25 @@ pub const ROOT_CHANGES: &str = "hnsfleet_cache_trusted_root_changes_total";
 /// Reasons a look-up fails (label of [`LOOKUP_ERRORS`]).
 pub const LOOKUP_ERROR_REASONS: [&str; 3] =
     ["no_trusted_root", "followers_unavailable", "stale_expired"];
+/// Reasons a follower request fails without a lie (label of [`FOLLOWER_ERRORS`]): the
+/// follower's error reason in lower case, or the transport's.
+pub const FOLLOWER_ERROR_REASONS: [&str; 13] = [
+    "timeout",
+    "not_synced",
+    "no_peers",
+    "proof_timeout",
+    "all_peers_failed",
+    "deadline_exceeded",
+    "overloaded",
+    "draining",
+    "unknown_root",
+    "refused",
+    "unavailable",
+    "cancelled",
+    "other",
+];
+/// Results of a follower request (label of [`FOLLOWER_LATENCY`]).
+pub const FOLLOWER_RESULTS: [&str; 3] = ["ok", "error", "lie"];
 /// Reasons a follower lies (label of [`FOLLOWER_LIES`]).
 pub const LIE_REASONS: [&str; 5] = [
     "bad_proof",
@@ -187,11 +206,18 @@ impl Metrics {
         Ok(m)
     }
 
-    /// Creates the per-follower series at zero for `follower`.
+    /// Creates the per-follower series at zero for `follower`, so dashboards and alerts see
+    /// them before the first event.
     pub fn add_follower(&self, follower: &str) {
         self.follower_requests.with_label_values(&[follower]);
         for reason in LIE_REASONS {
             self.follower_lies.with_label_values(&[follower, reason]);
+        }
+        for reason in FOLLOWER_ERROR_REASONS {
+            self.follower_errors.with_label_values(&[follower, reason]);
+        }
+        for result in FOLLOWER_RESULTS {
+            self.follower_latency.with_label_values(&[follower, result]);
         }
     }
 }

@@ -133,4 +133,35 @@ fn follower_errors_get_stable_labels() {
     ] {
         assert_eq!(status_reason(&status), label);
     }
+    // Every label the classifier can give is declared (and so exported at zero).
+    for reason in [
+        R::NotSynced,
+        R::NoPeers,
+        R::ProofTimeout,
+        R::AllPeersFailed,
+        R::DeadlineExceeded,
+        R::Overloaded,
+        R::Draining,
+        R::UnknownRoot,
+        R::InvalidName,
+        R::InvalidRoot,
+        R::TooManyWatchers,
+    ] {
+        let label = status_reason(&reason.status(tonic::Code::Unavailable, "x"));
+        assert!(
+            crate::metrics::FOLLOWER_ERROR_REASONS.contains(&label),
+            "{label}"
+        );
+    }
+    for code in [
+        tonic::Code::Unavailable,
+        tonic::Code::DeadlineExceeded,
+        tonic::Code::Cancelled,
+    ] {
+        let label = status_reason(&tonic::Status::new(code, "x"));
+        assert!(
+            crate::metrics::FOLLOWER_ERROR_REASONS.contains(&label),
+            "{label}"
+        );
+    }
 }
