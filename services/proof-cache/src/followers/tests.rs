@@ -3,6 +3,7 @@ use hnsfleet_hns::types::TreeRoot;
 use hnsfleet_hns::urkel::testtree::TestTree;
 use hnsfleet_hns::urkel::verify_name_proof;
 
+use super::member::{Attempt, check_answer, status_reason};
 use super::*;
 use crate::synthetic::name_state;
 
