@@ -140,3 +140,99 @@ pub fn announce_listening(listeners: &[(&str, SocketAddr)]) -> std::io::Result<(
     }
     Ok(())
 }
+
+/// The two sockets every service serves on.
+#[derive(Debug)]
+pub struct Listeners {
+    /// gRPC.
+    pub grpc: tokio::net::TcpListener,
+    /// Admin HTTP (`/metrics`, `/healthz`, `/readyz`).
+    pub admin: tokio::net::TcpListener,
+}
+
+/// Why a service could not start listening.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ListenError {
+    /// A listener could not be bound (the message names the config key and address).
+    #[error("{key} {addr}: {source}")]
+    Bind {
+        /// The config key of the address.
+        key: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The signal handlers or the listening line failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The first steps of every service's `run_until_signal`: binds `grpc_listen` and
+/// `admin_listen`, builds the shutdown [`Lifecycle`](crate::Lifecycle) from `settings` and
+/// watches SIGTERM/SIGINT (before the listening line, so a signal sent as soon as it is read is
+/// not lost), then prints `{"event":"listening","grpc":..,"admin":..}`.
+pub async fn listen(
+    grpc_listen: SocketAddr,
+    admin_listen: SocketAddr,
+    settings: &crate::config::ServiceSettings,
+) -> Result<(Listeners, crate::Lifecycle), ListenError> {
+    let bind = |key, addr| async move {
+        tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| ListenError::Bind { key, addr, source })
+    };
+    let grpc = bind("grpc_listen", grpc_listen).await?;
+    let admin = bind("admin_listen", admin_listen).await?;
+    let lifecycle = crate::Lifecycle::from_settings(settings);
+    let io = |what| move |source| ListenError::Io { what, source };
+    lifecycle.watch_signals().map_err(io("signal handlers"))?;
+    let addrs = [
+        ("grpc", grpc.local_addr().map_err(io("grpc address"))?),
+        ("admin", admin.local_addr().map_err(io("admin address"))?),
+    ];
+    announce_listening(&addrs).map_err(io("listening line"))?;
+    Ok((Listeners { grpc, admin }, lifecycle))
+}
+
+/// A service's whole `main` after parsing: loads the configuration (exit 64 on a bad one;
+/// `--check-config` prints it), starts telemetry and a multi-threaded runtime, and runs `serve`
+/// until it returns (exit 0, or 1 with the error on stderr and in the log).
+pub fn run_service<C, A, F, Fut>(args: &A, service: &ServiceArgs, name: &str, serve: F) -> ExitCode
+where
+    C: ServiceConfig,
+    A: clap::Args + Serialize,
+    F: FnOnce(C) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let config: C = match start(args, service) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "{name} stopped");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

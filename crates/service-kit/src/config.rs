@@ -38,6 +38,7 @@ use crate::telemetry::LogFormat;
 
 pub mod duration;
 mod keys;
+pub mod text;
 
 pub use keys::{env_name, flag_names};
 

@@ -3,7 +3,6 @@
 //! service kit, telemetry, runtime, and the exit codes operators script against (0 clean stop,
 //! 1 runtime failure, 64 bad configuration).
 
-use std::fmt::Display;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,8 +11,8 @@ use std::time::Duration;
 use hnsfleet_hns::params::Network;
 use hnsfleet_service_kit::cli::ServiceArgs;
 pub use hnsfleet_service_kit::config::EXIT_CONFIG;
-use hnsfleet_service_kit::config::{ConfigError, Env, ProcessEnv, duration};
-use serde::{Serialize, Serializer};
+use hnsfleet_service_kit::config::{ConfigError, Env, ProcessEnv, duration, text};
+use serde::Serialize;
 
 use crate::config::{FollowerConfig, PeerAddr, SeedHost};
 
@@ -24,7 +23,10 @@ use crate::config::{FollowerConfig, PeerAddr, SeedHost};
 pub struct FollowerArgs {
     /// Network: main, testnet, regtest or simnet.
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_text")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "text::option::serialize"
+    )]
     pub network: Option<Network>,
     /// Peer to keep connected, HOST:PORT (plain TCP) or KEY@HOST:PORT (brontide); repeatable.
     /// `HNSFLEET_PEERS` takes a comma-separated list.
@@ -119,37 +121,14 @@ impl FollowerArgs {
     }
 }
 
-fn as_text<T: Display, S: Serializer>(value: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(v) => s.collect_str(v),
-        None => s.serialize_none(),
-    }
-}
-
 /// Loads the configuration (exit 64 on a bad one; `--check-config` prints it), starts
 /// telemetry and a multi-threaded runtime, and runs the follower until SIGINT/SIGTERM and
 /// its drain.
 pub fn main_with(args: FollowerArgs) -> ExitCode {
-    let config: FollowerConfig = match hnsfleet_service_kit::cli::start(&args, &args.service) {
-        Ok(config) => config,
-        Err(code) => return code,
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: tokio runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(crate::service::run_until_signal(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "follower stopped");
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    hnsfleet_service_kit::cli::run_service(
+        &args,
+        &args.service,
+        "follower",
+        crate::service::run_until_signal,
+    )
 }

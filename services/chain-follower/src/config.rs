@@ -17,28 +17,9 @@ use std::time::Duration;
 
 use hnsfleet_hns::params::{Network, NetworkParams};
 pub use hnsfleet_service_kit::config::ConfigError;
-use hnsfleet_service_kit::config::{Loader, ServiceConfig, ServiceSettings, duration};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use hnsfleet_service_kit::config::{Loader, ServiceConfig, ServiceSettings, duration, text};
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
-
-/// Serializes a type as its `Display` text and deserializes it through `FromStr`, so the
-/// config file takes the same spelling as the flags.
-macro_rules! serde_as_string {
-    ($ty:ty) => {
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
 
 /// A peer to dial: `HOST:PORT` for plain TCP, `KEY@HOST:PORT` for brontide, where KEY is the
 /// peer's 33-byte compressed secp256k1 identity key in hsd's base32 form (or 66 hex digits).
@@ -86,7 +67,7 @@ pub struct BadSeedHost {
 #[serde(default)]
 pub struct FollowerConfig {
     /// `main`, `testnet`, `regtest` or `simnet`.
-    #[serde(with = "network_serde")]
+    #[serde(with = "text")]
     pub network: Network,
     /// Peers to keep connected; empty means the network's built-in seeds.
     pub peers: Vec<PeerAddr>,
@@ -212,7 +193,7 @@ impl fmt::Display for SeedHost {
     }
 }
 
-serde_as_string!(SeedHost);
+hnsfleet_service_kit::serde_as_text!(SeedHost);
 
 impl FromStr for PeerAddr {
     type Err = BadPeerAddr;
@@ -263,7 +244,7 @@ impl fmt::Display for PeerAddr {
     }
 }
 
-serde_as_string!(PeerAddr);
+hnsfleet_service_kit::serde_as_text!(PeerAddr);
 
 /// hsd's base32 (lower case, no padding) or hex of a 33-byte compressed key.
 fn parse_identity(key: &str) -> Option<[u8; 33]> {
@@ -276,20 +257,6 @@ fn parse_identity(key: &str) -> Option<[u8; 33]> {
     };
     let key = <[u8; 33]>::try_from(bytes.as_slice()).ok()?;
     matches!(key[0], 2 | 3).then_some(key)
-}
-
-mod network_serde {
-    use hnsfleet_hns::params::Network;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(n: &Network, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(n)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Network, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
 }
 
 // === impl FollowerConfig ===

@@ -17,7 +17,6 @@ use hnsfleet_service_kit::shutdown::Ending;
 use hnsfleet_service_kit::{Lifecycle, admin, cli, metrics as kit_metrics};
 use prometheus::Registry;
 use secp256k1::SecretKey;
-use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use crate::config::FollowerConfig;
@@ -42,30 +41,16 @@ const GRPC_PER_CONNECTION: usize = 128;
 /// gRPC: HTTP/2 streams per connection (bounds what one connection can queue).
 const GRPC_STREAMS_PER_CONNECTION: u32 = 256;
 
-/// The bound sockets a follower serves on.
-#[derive(Debug)]
-pub struct Listeners {
-    /// gRPC.
-    pub grpc: TcpListener,
-    /// Admin HTTP.
-    pub admin: TcpListener,
-}
+/// The bound sockets a service serves on.
+pub use hnsfleet_service_kit::cli::Listeners;
 
 /// Binds the configured listeners, watches SIGTERM/SIGINT, prints
 /// `{"event":"listening","grpc":..,"admin":..}` on stdout, and runs until a signal and the
 /// shutdown sequence end it.
 pub async fn run_until_signal(config: FollowerConfig) -> anyhow::Result<()> {
-    let grpc = TcpListener::bind(config.grpc_listen)
-        .await
-        .with_context(|| format!("grpc_listen {}", config.grpc_listen))?;
-    let admin = TcpListener::bind(config.admin_listen)
-        .await
-        .with_context(|| format!("admin_listen {}", config.admin_listen))?;
-    let lifecycle = Lifecycle::from_settings(&config.service);
-    // Before the listening line: a signal sent as soon as it is read must not be lost.
-    lifecycle.watch_signals().context("signal handlers")?;
-    cli::announce_listening(&[("grpc", grpc.local_addr()?), ("admin", admin.local_addr()?)])?;
-    run(config, Listeners { grpc, admin }, lifecycle).await
+    let (listeners, lifecycle) =
+        cli::listen(config.grpc_listen, config.admin_listen, &config.service).await?;
+    run(config, listeners, lifecycle).await
 }
 
 /// Runs the follower on bound `listeners` until `lifecycle`'s shutdown sequence ends

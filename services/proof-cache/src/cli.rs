@@ -3,7 +3,6 @@
 //! service kit, telemetry, runtime, and the exit codes (0 clean stop, 1 runtime failure, 64
 //! bad configuration).
 
-use std::fmt::Display;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -12,8 +11,8 @@ use bytesize::ByteSize;
 use hnsfleet_hns::params::Network;
 use hnsfleet_service_kit::cli::ServiceArgs;
 pub use hnsfleet_service_kit::config::EXIT_CONFIG;
-use hnsfleet_service_kit::config::{ConfigError, Env, ProcessEnv, duration};
-use serde::{Serialize, Serializer};
+use hnsfleet_service_kit::config::{ConfigError, Env, ProcessEnv, duration, text};
+use serde::Serialize;
 
 use crate::config::{CacheConfig, FollowerUrl};
 
@@ -24,7 +23,10 @@ use crate::config::{CacheConfig, FollowerUrl};
 pub struct CacheArgs {
     /// The followers' network: main, testnet, regtest or simnet.
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_text")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "text::option::serialize"
+    )]
     pub network: Option<Network>,
     /// A chain-follower's gRPC URL, http://HOST:PORT; repeatable. `HNSFLEET_FOLLOWERS` takes a
     /// comma-separated list.
@@ -49,7 +51,10 @@ pub struct CacheArgs {
     pub grpc_max_in_flight: Option<usize>,
     /// Memory the cached look-ups may take (e.g. "256 MiB").
     #[arg(long, value_name = "SIZE")]
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_text")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "text::option::serialize"
+    )]
     pub cache_capacity: Option<ByteSize>,
     /// Longest life of a cached look-up (e.g. 1h).
     #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
@@ -92,37 +97,14 @@ impl CacheArgs {
     }
 }
 
-fn as_text<T: Display, S: Serializer>(value: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(v) => s.collect_str(v),
-        None => s.serialize_none(),
-    }
-}
-
 /// Loads the configuration (exit 64 on a bad one; `--check-config` prints it), starts
 /// telemetry and a multi-threaded runtime, and runs the proof-cache until SIGINT/SIGTERM and
 /// its drain.
 pub fn main_with(args: CacheArgs) -> ExitCode {
-    let config: CacheConfig = match hnsfleet_service_kit::cli::start(&args, &args.service) {
-        Ok(config) => config,
-        Err(code) => return code,
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: tokio runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(crate::service::run_until_signal(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "proof-cache stopped");
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    hnsfleet_service_kit::cli::run_service(
+        &args,
+        &args.service,
+        "proof-cache",
+        crate::service::run_until_signal,
+    )
 }

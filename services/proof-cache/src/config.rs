@@ -11,8 +11,8 @@ use std::time::Duration;
 use bytesize::ByteSize;
 use hnsfleet_hns::params::Network;
 pub use hnsfleet_service_kit::config::ConfigError;
-use hnsfleet_service_kit::config::{Loader, ServiceConfig, ServiceSettings, duration};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use hnsfleet_service_kit::config::{Loader, ServiceConfig, ServiceSettings, duration, text};
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// A chain-follower's gRPC endpoint, `http://HOST:PORT` (or `https://`).
@@ -35,7 +35,7 @@ pub struct BadFollowerUrl {
 pub struct CacheConfig {
     /// The followers' network (`main`, `testnet`, `regtest`, `simnet`); a follower on another
     /// network is left out.
-    #[serde(with = "network_serde")]
+    #[serde(with = "text")]
     pub network: Network,
     /// The chain-followers to ask, each `http://HOST:PORT`.
     pub followers: Vec<FollowerUrl>,
@@ -118,32 +118,7 @@ impl fmt::Display for FollowerUrl {
     }
 }
 
-impl Serialize for FollowerUrl {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for FollowerUrl {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-mod network_serde {
-    use hnsfleet_hns::params::Network;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(n: &Network, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(n)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Network, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+hnsfleet_service_kit::serde_as_text!(FollowerUrl);
 
 // === impl CacheConfig ===
 

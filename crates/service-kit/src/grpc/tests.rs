@@ -224,7 +224,7 @@ async fn handlers_stop_at_the_sooner_of_the_client_deadline_and_the_server_timeo
     );
     let info = status.get_details_error_info().unwrap();
     assert_eq!(info.metadata["source"], "client");
-    assert_eq!(info.metadata["timeout_ms"], "45");
+    assert_eq!(info.metadata["timeout_ms"], "30");
     // No client deadline (or a longer one): the server's timeout.
     let mut lax = request("/test.v1.TestService/Hang");
     lax.headers_mut()
