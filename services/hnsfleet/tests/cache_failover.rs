@@ -40,7 +40,14 @@ async fn single_flight_failover_and_bounded_stale_serving() {
         f3.grpc_url().unwrap(),
     ];
     let serve_stale = Duration::from_secs(4);
-    let cache = proof_cache(&urls, &[("--serve-stale", "4s")], "cache-failover-cache").await;
+    // No hedging within the test's time frame: "one follower request" must not depend on how
+    // fast a loaded CI host answers (failover on errors is immediate anyway).
+    let cache = proof_cache(
+        &urls,
+        &[("--serve-stale", "4s"), ("--hedge-after", "3s")],
+        "cache-failover-cache",
+    )
+    .await;
     cache.wait_ready(Duration::from_secs(30)).await.unwrap();
     let api = connect(&cache).await;
 
