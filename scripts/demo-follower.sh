@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The main job on one machine, loopback only: a real hsd regtest node holding names registered
-# through real auctions, an hnsfleet follower syncing and validating its chain, and the CLI
-# asking the follower for the tip and for every name (each answer verified from an Urkel proof
-# against the follower's PoW-validated headers; compare with hsd's getnameresource).
+# through real auctions, an hnsfleet follower syncing and validating its chain, a proof-cache in
+# front of it, and the CLI asking the follower for the tip and for every name (each answer
+# verified from an Urkel proof against the follower's PoW-validated headers; compare with hsd's
+# getnameresource), then every name again through the proof-cache (twice: a miss, then a hit;
+# the printed JSON must be the follower's).
 #
 #   bash scripts/demo-follower.sh
 #
-# Never dials anything but 127.0.0.1. Stops hsd and the follower on exit.
+# Never dials anything but 127.0.0.1. Stops hsd, the follower and the cache on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +22,9 @@ bin=target/release/hnsfleet
 node=demo-follower
 work=$(mktemp -d)
 pid=
+cache_pid=
 cleanup() {
+    [ -n "$cache_pid" ] && kill "$cache_pid" 2>/dev/null && wait "$cache_pid" 2>/dev/null
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
     bash scripts/hsd/hsd.sh stop "$node" >/dev/null 2>&1 || true
     rm -rf "$work"
@@ -57,3 +61,32 @@ for name in $(jq -r '.names | keys[]' "$manifest") $(jq -r '.absent[]' "$manifes
 done
 echo "== metrics (http://$admin/metrics)"
 curl -sf "http://$admin/metrics" | grep -E '^hnsfleet_follower_(tip_height|peers_connected|headers_validated_total|proofs_served_total)'
+
+log "starting the proof-cache (follower http://$grpc)"
+"$bin" proof-cache --network regtest --follower "http://$grpc" \
+    --grpc-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+    >"$work/cache.stdout" 2>"$work/cache.log" &
+cache_pid=$!
+for _ in $(seq 100); do
+    [ -s "$work/cache.stdout" ] && break
+    sleep 0.1
+done
+cache_grpc=$(head -n1 "$work/cache.stdout" | jq -r .grpc)
+cache_admin=$(head -n1 "$work/cache.stdout" | jq -r .admin)
+for _ in $(seq 100); do
+    curl -sf "http://$cache_admin/readyz" >/dev/null && break
+    sleep 0.1
+done
+curl -sf "http://$cache_admin/readyz" >/dev/null || { tail "$work/cache.log"; exit 1; }
+for name in $(jq -r '.names | keys[]' "$manifest") $(jq -r '.absent[]' "$manifest"); do
+    echo "== hnsfleet lookup $name --cache http://$cache_grpc (twice)"
+    direct=$("$bin" lookup "$name" --follower "http://$grpc")
+    for _ in 1 2; do
+        cached=$("$bin" lookup "$name" --cache "http://$cache_grpc")
+        [ "$cached" = "$direct" ] || { echo "cache and follower differ for $name" >&2; exit 1; }
+    done
+    echo "$cached"
+done
+echo "== proof-cache metrics (http://$cache_admin/metrics)"
+curl -sf "http://$cache_admin/metrics" |
+    grep -E '^hnsfleet_cache_(hits_total|misses_total|entries|trusted_root_height) '
