@@ -87,6 +87,11 @@ for name in $(jq -r '.names | keys[]' "$manifest") $(jq -r '.absent[]' "$manifes
     done
     echo "$cached"
 done
+# The entry and size gauges are sampled once a second.
+for _ in $(seq 30); do
+    curl -sf "http://$cache_admin/metrics" | grep -q '^hnsfleet_cache_entries [1-9]' && break
+    sleep 0.1
+done
 echo "== proof-cache metrics (http://$cache_admin/metrics)"
 curl -sf "http://$cache_admin/metrics" |
-    grep -E '^hnsfleet_cache_(hits_total|misses_total|entries|trusted_root_height) '
+    grep -E '^hnsfleet_cache_(hits_total|misses_total|entries|size_bytes|trusted_root_height) '
