@@ -1,8 +1,9 @@
 //! The `hnsfleet` command line.
 //!
 //! It carries the offline `inspect` tools over the protocol crate, the chain-follower service
-//! (`follower`), the proof-cache service (`proof-cache`) and their clients (`tip`, `lookup`);
-//! later issues add the other services and the all-in-one mode. Output meant for scripts is JSON on stdout; errors are one line on stderr
+//! (`follower`), the proof-cache service (`proof-cache`) and their clients (`tip`, `lookup`),
+//! and the SIG(0) key tools (`sig0 keygen|pubkey`); later issues add the other services and the
+//! all-in-one mode. Output meant for scripts is JSON on stdout; errors are one line on stderr
 //! and exit status 1 (a service's bad configuration: 64).
 #![forbid(unsafe_code)]
 
@@ -12,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 pub mod follower_client;
 pub mod inspect;
+pub mod sig0_keys;
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
@@ -36,6 +38,9 @@ pub enum Command {
     Lookup(follower_client::LookupArgs),
     /// Run the proof-cache service (same flags as `hnsfleet-proof-cache`).
     ProofCache(Box<hnsfleet_proof_cache::cli::CacheArgs>),
+    /// Make and inspect the SIG(0) key frontends sign responses with.
+    #[command(subcommand)]
+    Sig0(sig0_keys::Sig0Command),
 }
 
 /// Runs one command. `input` is standard input (read when an argument is `-`).
@@ -44,6 +49,7 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyhow::Re
         Command::Inspect(args) => inspect::run(args, input, out),
         Command::Tip(args) => follower_client::run_tip(args, out),
         Command::Lookup(args) => follower_client::run_lookup(args, out),
+        Command::Sig0(command) => sig0_keys::run(command, out),
         Command::Follower(_) | Command::ProofCache(_) => {
             anyhow::bail!("services run from `main` (they have their own exit codes)")
         }
