@@ -42,6 +42,8 @@ pub(crate) fn rdata_bytes(record: &Record) -> Vec<u8> {
     buf
 }
 
+pub(crate) use crate::TldState;
+
 pub(crate) fn query(name: &str, qtype: RecordType) -> Query {
     Query {
         name: dns_name(name),
