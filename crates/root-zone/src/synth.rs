@@ -52,3 +52,6 @@ fn too_long(name: &Name) -> DnsError {
         name: name.to_ascii(),
     }
 }
+
+#[cfg(test)]
+mod tests;
