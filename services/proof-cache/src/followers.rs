@@ -183,11 +183,14 @@ impl Followers {
             let change = trust.update(&views, now.into_std());
             (change, trust.snapshot(now.into_std()))
         };
-        if let Some(trusted) = snapshot.root {
-            for member in &self.members {
-                member.note_branch(trusted, &self.metrics);
-            }
-        }
+        let forked: Vec<bool> = self
+            .members
+            .iter()
+            .map(|member| match snapshot.root {
+                Some(trusted) => member.note_branch(trusted, &self.metrics),
+                None => member.state.lock().forked,
+            })
+            .collect();
         if let Change::Moved { from, to } = change {
             self.metrics.root_changes.inc();
             tracing::info!(
@@ -197,18 +200,17 @@ impl Followers {
                 "trusted root moved"
             );
         }
-        self.publish(&snapshot, &views);
+        self.publish(&snapshot, &views, &forked);
     }
 
-    fn publish(&self, snapshot: &TrustSnapshot, views: &[FollowerView]) {
+    fn publish(&self, snapshot: &TrustSnapshot, views: &[FollowerView], forked: &[bool]) {
         let m = &self.metrics;
         m.trusted_root_height
             .set(snapshot.root.map_or(0, |r| i64::from(r.height)));
         m.trusted_root_stale.set(i64::from(snapshot.stale));
         let mut counts = [0i64; 5];
-        for (member, view) in self.members.iter().zip(views) {
-            let forked = member.state.lock().forked;
-            counts[state_index(view, forked, snapshot.root)] += 1;
+        for (view, forked) in views.iter().zip(forked) {
+            counts[state_index(view, *forked, snapshot.root)] += 1;
         }
         for (state, count) in crate::metrics::FOLLOWER_STATES.iter().zip(counts) {
             m.followers.with_label_values(&[state]).set(count);

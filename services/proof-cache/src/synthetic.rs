@@ -53,16 +53,10 @@ struct Service {
 /// The name state of `bench{i}`: the template, renamed.
 #[allow(clippy::expect_used)] // A constant, checked by this module's test.
 pub fn name_state(i: usize) -> NameState {
-    let raw = hex_decode(TEMPLATE_STATE.trim());
+    let raw = hex::decode(TEMPLATE_STATE.trim()).expect("the bench name state template is hex");
     let mut state = NameState::decode(&raw).expect("the bench name state template decodes");
     state.name = format!("bench{i}").into_bytes();
     state
-}
-
-fn hex_decode(text: &str) -> Vec<u8> {
-    (0..text.len() / 2)
-        .filter_map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect()
 }
 
 // === impl SyntheticFollower ===
@@ -233,7 +227,7 @@ mod tests {
 
     #[test]
     fn the_template_is_a_name_state_with_a_resource() {
-        let raw = hex_decode(TEMPLATE_STATE.trim());
+        let raw = hex::decode(TEMPLATE_STATE.trim()).unwrap();
         let state = NameState::decode(&raw).unwrap();
         assert!(state.resource_data().is_some());
         assert_eq!(name_state(7).name, b"bench7");

@@ -59,8 +59,8 @@ pub(super) enum Attempt {
 impl Member {
     /// Notes whether this follower is on another branch than `trusted`: it announces another
     /// root at the same height, or refused `trusted` as not on its chain. Counted (as the lie
-    /// reason `minority_fork`) and logged once per episode.
-    pub(super) fn note_branch(&self, trusted: SafeRoot, metrics: &Metrics) {
+    /// reason `minority_fork`) and logged once per episode. Returns whether it is.
+    pub(super) fn note_branch(&self, trusted: SafeRoot, metrics: &Metrics) -> bool {
         let mut s = self.state.lock();
         let forked = s.connected
             && (s.refused_root == Some(trusted)
@@ -79,6 +79,7 @@ impl Member {
             );
         }
         s.forked = forked;
+        forked
     }
 
     pub(super) fn view(&self, now: Instant) -> FollowerView {
