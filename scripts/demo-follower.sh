@@ -36,22 +36,29 @@ bash scripts/hsd/prepare-chain.sh "$node" 900 >/dev/null
 p2p=$(bash scripts/hsd/hsd.sh env "$node" | sed -n 's/^HSD_P2P_PORT=//p')
 manifest=${HSD_RUN_DIR:-/tmp/hnsfleet-hsd}/$node/names.json
 
+# wait_ready NAME TENTHS: waits for service NAME's listening line ($work/NAME.stdout), sets
+# grpc and admin from it, then waits up to TENTHS × 0.1 s for its /readyz.
+wait_ready() {
+    local name=$1 tenths=$2
+    for _ in $(seq 100); do
+        [ -s "$work/$name.stdout" ] && break
+        sleep 0.1
+    done
+    grpc=$(head -n1 "$work/$name.stdout" | jq -r .grpc)
+    admin=$(head -n1 "$work/$name.stdout" | jq -r .admin)
+    for _ in $(seq "$tenths"); do
+        curl -sf "http://$admin/readyz" >/dev/null && return 0
+        sleep 0.1
+    done
+    curl -sf "http://$admin/readyz" >/dev/null || { tail "$work/$name.log"; exit 1; }
+}
+
 log "starting the follower (peer 127.0.0.1:$p2p)"
 "$bin" follower --network regtest --peer "127.0.0.1:$p2p" --data-dir "$work/data" \
     --grpc-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --checkpoint false \
-    >"$work/stdout" 2>"$work/follower.log" &
+    >"$work/follower.stdout" 2>"$work/follower.log" &
 pid=$!
-for _ in $(seq 100); do
-    [ -s "$work/stdout" ] && break
-    sleep 0.1
-done
-grpc=$(head -n1 "$work/stdout" | jq -r .grpc)
-admin=$(head -n1 "$work/stdout" | jq -r .admin)
-for _ in $(seq 300); do
-    curl -sf "http://$admin/readyz" >/dev/null && break
-    sleep 0.1
-done
-curl -sf "http://$admin/readyz" >/dev/null || { tail "$work/follower.log"; exit 1; }
+wait_ready follower 300
 
 echo "== hnsfleet tip --follower http://$grpc"
 "$bin" tip --follower "http://$grpc"
@@ -67,17 +74,10 @@ log "starting the proof-cache (follower http://$grpc)"
     --grpc-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
     >"$work/cache.stdout" 2>"$work/cache.log" &
 cache_pid=$!
-for _ in $(seq 100); do
-    [ -s "$work/cache.stdout" ] && break
-    sleep 0.1
-done
-cache_grpc=$(head -n1 "$work/cache.stdout" | jq -r .grpc)
-cache_admin=$(head -n1 "$work/cache.stdout" | jq -r .admin)
-for _ in $(seq 100); do
-    curl -sf "http://$cache_admin/readyz" >/dev/null && break
-    sleep 0.1
-done
-curl -sf "http://$cache_admin/readyz" >/dev/null || { tail "$work/cache.log"; exit 1; }
+follower_grpc=$grpc follower_admin=$admin
+wait_ready cache 100
+cache_grpc=$grpc cache_admin=$admin
+grpc=$follower_grpc admin=$follower_admin
 for name in $(jq -r '.names | keys[]' "$manifest") $(jq -r '.absent[]' "$manifest"); do
     echo "== hnsfleet lookup $name --cache http://$cache_grpc (twice)"
     direct=$("$bin" lookup "$name" --follower "http://$grpc")
