@@ -265,6 +265,34 @@ impl CacheClient {
         })
     }
 
+    /// The tree root the replicas trust now: asks every replica (within
+    /// [`ClientOptions::attempt_timeout`] each, concurrently) and returns the answers of those
+    /// that have one. Frontends use it for readiness: none means no verified data can be
+    /// served. The replicas' word, not proven; look-ups are verified on their own.
+    pub async fn trusted_roots(&self) -> Vec<(Replica, pb::TrustedRoot)> {
+        let channels = self.channels();
+        let budget = self.options.attempt_timeout;
+        let asks = channels.rendezvous().replicas().iter().map(|replica| {
+            let channel = channels.get(replica);
+            async move {
+                let mut client = ProofCacheServiceClient::new(channel.ok()?)
+                    .max_decoding_message_size(MAX_RESPONSE_BYTES);
+                let mut request = tonic::Request::new(pb::GetTrustedRootRequest {});
+                request.set_timeout(budget);
+                let response = tokio::time::timeout(budget, client.get_trusted_root(request))
+                    .await
+                    .ok()?
+                    .ok()?;
+                Some((*replica, response.into_inner().trusted_root?))
+            }
+        });
+        futures_util::future::join_all(asks)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
     /// The channels of the current replica set, brought up to date if the set changed.
     fn channels(&self) -> Arc<Channels> {
         let (channels, changed) = self.pool.channels_for(&self.replicas);

@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 pub mod follower_client;
 pub mod inspect;
 pub mod sig0_keys;
+pub mod up;
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
@@ -38,6 +39,11 @@ pub enum Command {
     Lookup(follower_client::LookupArgs),
     /// Run the proof-cache service (same flags as `hnsfleet-proof-cache`).
     ProofCache(Box<hnsfleet_proof_cache::cli::CacheArgs>),
+    /// Run the frontend: Do53/DoT/DoH resolver and HNS root (same flags as
+    /// `hnsfleet-frontend`).
+    Frontend(Box<hnsfleet_frontend::cli::FrontendArgs>),
+    /// Run follower, proof-cache and frontend in one process with one config.
+    Up(Box<up::UpArgs>),
     /// Make and inspect the SIG(0) key frontends sign responses with.
     #[command(subcommand)]
     Sig0(sig0_keys::Sig0Command),
@@ -50,7 +56,7 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyhow::Re
         Command::Tip(args) => follower_client::run_tip(args, out),
         Command::Lookup(args) => follower_client::run_lookup(args, out),
         Command::Sig0(command) => sig0_keys::run(command, out),
-        Command::Follower(_) | Command::ProofCache(_) => {
+        Command::Follower(_) | Command::ProofCache(_) | Command::Frontend(_) | Command::Up(_) => {
             anyhow::bail!("services run from `main` (they have their own exit codes)")
         }
     }

@@ -16,6 +16,8 @@ fn main() -> ExitCode {
             return hnsfleet_chain_follower::cli::main_with(*args);
         }
         hnsfleet::Command::ProofCache(args) => return hnsfleet_proof_cache::cli::main_with(*args),
+        hnsfleet::Command::Frontend(args) => return hnsfleet_frontend::cli::main_with(*args),
+        hnsfleet::Command::Up(args) => return hnsfleet::up::main_with(*args),
         command => hnsfleet::Cli { command },
     };
     let stdin = std::io::stdin();

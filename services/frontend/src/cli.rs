@@ -1,0 +1,173 @@
+//! Command-line entry shared by the `hnsfleet-frontend` binary and `hnsfleet frontend`: the
+//! flags (one per config key, overriding it only when given), config loading through the
+//! service kit, telemetry, runtime, and the exit codes (0 clean stop, 1 runtime failure, 64
+//! bad configuration).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use bytesize::ByteSize;
+use hnsfleet_hns::params::Network;
+use hnsfleet_service_kit::cli::ServiceArgs;
+pub use hnsfleet_service_kit::config::EXIT_CONFIG;
+use hnsfleet_service_kit::config::{ConfigError, Env, ProcessEnv, duration, text};
+use serde::Serialize;
+
+use crate::config::{CacheUrl, FrontendConfig};
+
+/// Flags of the frontend, each named after its config key (`--dns-listen` sets `dns_listen`;
+/// lists are singular: `--cache`). A flag overrides the `HNSFLEET_*` variable, the file and
+/// the default only when given.
+#[derive(Debug, Clone, Default, clap::Args, Serialize)]
+pub struct FrontendArgs {
+    /// The chain's network: main, testnet, regtest or simnet.
+    #[arg(long)]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "text::option::serialize"
+    )]
+    pub network: Option<Network>,
+    /// A proof-cache's gRPC URL, http://HOST:PORT; repeatable (names are sharded over them).
+    /// `HNSFLEET_CACHES` takes a comma-separated list.
+    #[arg(long = "cache", value_name = "URL", value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub caches: Vec<CacheUrl>,
+    /// Do53 (UDP and TCP) listen address of the resolver.
+    #[arg(long, value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_listen: Option<SocketAddr>,
+    /// Listen address (UDP and TCP) of the HNS root authority alone.
+    #[arg(long, value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_listen: Option<SocketAddr>,
+    /// DNS over TLS listen address.
+    #[arg(long, value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dot_listen: Option<SocketAddr>,
+    /// DNS over HTTPS listen address (path /dns-query).
+    #[arg(long, value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doh_listen: Option<SocketAddr>,
+    /// TLS certificate chain (PEM) for DoT and DoH.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for DoT and DoH.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// Make a throw-away self-signed certificate for localhost (a local try).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub self_signed: bool,
+    /// SIG(0) key file (hnsfleet sig0 keygen): sign Do53 responses.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sig0_key: Option<PathBuf>,
+    /// Also sign DoT responses (true/false).
+    #[arg(long, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sig0_dot: Option<bool>,
+    /// Also sign DoH responses (true/false).
+    #[arg(long, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sig0_doh: Option<bool>,
+    /// Signatures per second per client prefix.
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sig0_client_rate: Option<u32>,
+    /// Signature burst per client prefix.
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sig0_client_burst: Option<u32>,
+    /// Signatures per second for all clients.
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sig0_global_rate: Option<u32>,
+    /// Address advertised as the root's name server.
+    #[arg(long, value_name = "IP")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_host: Option<IpAddr>,
+    /// ICANN root hints file (named.root format).
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icann_root_hints: Option<PathBuf>,
+    /// ICANN trust anchors file (DS records).
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icann_trust_anchors: Option<PathBuf>,
+    /// Admin HTTP listen address: /metrics, /healthz, /readyz.
+    #[arg(long, value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_listen: Option<SocketAddr>,
+    /// Memory the answer cache may take (e.g. "256 MiB").
+    #[arg(long, value_name = "SIZE")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "text::option::serialize"
+    )]
+    pub answer_cache_capacity: Option<ByteSize>,
+    /// How long expired answers may be served when a refresh fails (e.g. 1d).
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
+    pub serve_stale: Option<Duration>,
+    /// Longest recursive resolution (e.g. 5s).
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
+    pub resolve_timeout: Option<Duration>,
+    /// Refresh popular answers before they expire (true/false).
+    #[arg(long, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefetch: Option<bool>,
+    /// Let recursion query loopback and private addresses (labs, tests).
+    #[arg(long, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_private_upstreams: Option<bool>,
+    /// EDNS0 UDP payload size offered (512–4096).
+    #[arg(long, value_name = "BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub udp_payload: Option<u16>,
+    /// Stream connections open at once.
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<usize>,
+    /// Close idle stream connections after this long (e.g. 10s).
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
+    pub idle_timeout: Option<Duration>,
+    /// Queries resolved at once.
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<usize>,
+    /// The flags every service takes: --config, --check-config, logging, shutdown.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub service: ServiceArgs,
+}
+
+impl FrontendArgs {
+    /// Defaults, then the config file, then the process's `HNSFLEET_*` variables, then these
+    /// flags; validated.
+    pub fn resolve(&self) -> Result<FrontendConfig, ConfigError> {
+        self.resolve_with(&ProcessEnv)
+    }
+
+    /// [`FrontendArgs::resolve`] with the environment `env` (tests).
+    pub fn resolve_with(&self, env: &impl Env) -> Result<FrontendConfig, ConfigError> {
+        Ok(hnsfleet_service_kit::cli::load(self, &self.service, env)?.config)
+    }
+}
+
+/// Loads the configuration (exit 64 on a bad one; `--check-config` prints it), starts
+/// telemetry and a multi-threaded runtime, and runs the frontend until SIGINT/SIGTERM and its
+/// drain.
+pub fn main_with(args: FrontendArgs) -> ExitCode {
+    hnsfleet_service_kit::cli::run_service(
+        &args,
+        &args.service,
+        "frontend",
+        crate::service::run_until_signal,
+    )
+}

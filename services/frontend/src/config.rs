@@ -1,0 +1,347 @@
+//! The frontend's one typed configuration, loaded by the service kit's layered loader
+//! (defaults, then the TOML file, then `HNSFLEET_*` variables, then the flags given). Every key
+//! is declared once, here, with its doc comment. [`FrontendConfig::validate`] checks the whole
+//! result and names the bad key.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use bytesize::ByteSize;
+use hnsfleet_hns::params::Network;
+pub use hnsfleet_service_kit::config::ConfigError;
+use hnsfleet_service_kit::config::{Loader, ServiceConfig, ServiceSettings, duration, text};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A proof-cache replica set: `http://HOST:PORT`. An IP literal is one replica; a host name is
+/// resolved again and again, each of its addresses a replica (a Kubernetes headless Service).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CacheUrl {
+    host: String,
+    port: u16,
+}
+
+/// A cache URL that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("bad proof-cache URL {input:?}: {why} (expected http://HOST:PORT)")]
+pub struct BadCacheUrl {
+    input: String,
+    why: &'static str,
+}
+
+/// Everything a frontend can be told: every key, once. The README's config table lists the
+/// same keys, each with its flag `--key-name` (lists singular: `--cache`) and variable
+/// `HNSFLEET_KEY_NAME`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FrontendConfig {
+    /// The chain's network; a proof-cache answering for another network is not believed.
+    #[serde(with = "text")]
+    pub network: Network,
+    /// The proof-cache replicas, each `http://HOST:PORT` (a host name is a replica set found
+    /// through DNS). Names are sharded over them by rendezvous hashing.
+    pub caches: Vec<CacheUrl>,
+    /// Do53 (UDP and TCP) listen address of the full resolver; unset: none.
+    pub dns_listen: Option<SocketAddr>,
+    /// Listen address (UDP and TCP) of the HNS root authority alone, for validating resolvers
+    /// that use the fleet as their root (Unbound's `stub-zone: "."`); unset: none.
+    pub root_listen: Option<SocketAddr>,
+    /// DNS over TLS (RFC 7858) listen address; needs a certificate; unset: none.
+    pub dot_listen: Option<SocketAddr>,
+    /// DNS over HTTPS (RFC 8484, HTTP/2, path `/dns-query`) listen address; needs a
+    /// certificate; unset: none.
+    pub doh_listen: Option<SocketAddr>,
+    /// TLS certificate chain (PEM) for DoT and DoH.
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for DoT and DoH.
+    pub tls_key: Option<PathBuf>,
+    /// Make a throw-away self-signed certificate for `localhost` at start (a local try; never
+    /// for users).
+    pub self_signed: bool,
+    /// SIG(0) secret key file (`hnsfleet sig0 keygen`); with it, Do53 responses are signed.
+    pub sig0_key: Option<PathBuf>,
+    /// Also sign DoT responses with SIG(0).
+    pub sig0_dot: bool,
+    /// Also sign DoH responses with SIG(0).
+    pub sig0_doh: bool,
+    /// Signatures per second one client prefix (IPv4 /24, IPv6 /56) may cost.
+    pub sig0_client_rate: u32,
+    /// Signatures one client prefix may cost in a burst above its rate.
+    pub sig0_client_burst: u32,
+    /// Signatures per second for all clients together (bounds the CPU signing may take).
+    pub sig0_global_rate: u32,
+    /// The address advertised as the root's name server (`.` NS and its glue); default: the
+    /// Do53 or root listener's address, or 127.0.0.1 when that is unspecified.
+    pub public_host: Option<IpAddr>,
+    /// ICANN root hints (named.root format); the ICANN side of the fallback asks these.
+    /// Unset: the built-in IANA root servers.
+    pub icann_root_hints: Option<PathBuf>,
+    /// ICANN trust anchors (DS records, zone-file text). Unset: the built-in IANA root KSKs.
+    pub icann_trust_anchors: Option<PathBuf>,
+    /// Admin HTTP listen address (`/metrics`, `/healthz`, `/readyz`).
+    pub admin_listen: SocketAddr,
+    /// Memory the answer cache may take.
+    pub answer_cache_capacity: ByteSize,
+    /// How long an expired answer may still be served when its refresh fails (RFC 8767).
+    #[serde(with = "duration")]
+    pub serve_stale: Duration,
+    /// Longest a recursive resolution may take before the client gets SERVFAIL (or a stale
+    /// answer).
+    #[serde(with = "duration")]
+    pub resolve_timeout: Duration,
+    /// Refresh popular answers in the background before they expire.
+    pub prefetch: bool,
+    /// Let recursion query name servers at loopback and private addresses (labs and tests);
+    /// off for a public resolver, so a stranger's zone cannot point it at internal hosts.
+    pub allow_private_upstreams: bool,
+    /// UDP payload size the frontend offers and answers within (EDNS0); larger answers are
+    /// truncated (TC=1) so the client retries over TCP.
+    pub udp_payload: u16,
+    /// TCP, DoT and DoH connections open at once; more are refused.
+    pub max_connections: usize,
+    /// An idle TCP, DoT or DoH connection is closed after this long.
+    #[serde(with = "duration")]
+    pub idle_timeout: Duration,
+    /// Queries being resolved at once (all transports); more get SERVFAIL at once.
+    pub max_in_flight: usize,
+    /// The keys every service shares: `log`, `log_format`, `shutdown_drain`, `shutdown_grace`.
+    #[serde(flatten)]
+    pub service: ServiceSettings,
+}
+
+// === impl CacheUrl ===
+
+impl CacheUrl {
+    /// The host (name or IP literal, without brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The replica's address when the host is an IP literal.
+    pub fn socket_addr(&self) -> Option<SocketAddr> {
+        self.host
+            .parse::<IpAddr>()
+            .ok()
+            .map(|ip| SocketAddr::new(ip, self.port))
+    }
+}
+
+impl FromStr for CacheUrl {
+    type Err = BadCacheUrl;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let bad = |why| BadCacheUrl {
+            input: input.to_string(),
+            why,
+        };
+        let uri: http::Uri = input.parse().map_err(|_| bad("not a URL"))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(bad("scheme must be http"));
+        }
+        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        let port = match authority.port_u16() {
+            Some(port) if port != 0 => port,
+            _ => return Err(bad("no port")),
+        };
+        if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+            return Err(bad("no path or query allowed"));
+        }
+        Ok(CacheUrl {
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for CacheUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "http://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "http://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+hnsfleet_service_kit::serde_as_text!(CacheUrl);
+
+// === impl FrontendConfig ===
+
+impl Default for FrontendConfig {
+    fn default() -> Self {
+        FrontendConfig {
+            network: Network::Main,
+            caches: Vec::new(),
+            dns_listen: Some(SocketAddr::from(([0, 0, 0, 0], 53))),
+            root_listen: None,
+            dot_listen: None,
+            doh_listen: None,
+            tls_cert: None,
+            tls_key: None,
+            self_signed: false,
+            sig0_key: None,
+            sig0_dot: false,
+            sig0_doh: false,
+            sig0_client_rate: 200,
+            sig0_client_burst: 400,
+            sig0_global_rate: 20_000,
+            public_host: None,
+            icann_root_hints: None,
+            icann_trust_anchors: None,
+            admin_listen: SocketAddr::from(([0, 0, 0, 0], 9551)),
+            answer_cache_capacity: ByteSize::mib(256),
+            serve_stale: Duration::from_secs(24 * 60 * 60),
+            resolve_timeout: Duration::from_secs(5),
+            prefetch: true,
+            allow_private_upstreams: false,
+            udp_payload: 1232,
+            max_connections: 10_000,
+            idle_timeout: Duration::from_secs(10),
+            max_in_flight: 10_000,
+            service: ServiceSettings::default(),
+        }
+    }
+}
+
+impl FrontendConfig {
+    /// Defaults overlaid with TOML text, validated (tests; services load through the CLI).
+    pub fn from_toml(text: &str) -> Result<FrontendConfig, ConfigError> {
+        Ok(Loader::new().toml(text).load::<FrontendConfig>()?.config)
+    }
+
+    /// Whether DoT or DoH is on, so a certificate is needed.
+    pub fn needs_tls(&self) -> bool {
+        self.dot_listen.is_some() || self.doh_listen.is_some()
+    }
+
+    /// The root's advertised name server address: `public_host`, else the address of the Do53
+    /// or root listener, else 127.0.0.1.
+    pub fn effective_public_host(&self) -> IpAddr {
+        self.public_host.unwrap_or_else(|| {
+            [self.dns_listen, self.root_listen]
+                .into_iter()
+                .flatten()
+                .map(|a| a.ip())
+                .find(|ip| !ip.is_unspecified())
+                .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+        })
+    }
+
+    /// Checks the values that types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, message: &str| Err(ConfigError::invalid(key, message));
+        if self.caches.is_empty() {
+            return invalid("caches", "at least one proof-cache is required");
+        }
+        if self.caches.len() > 64 {
+            return invalid("caches", "at most 64 proof-cache URLs");
+        }
+        let named = self
+            .caches
+            .iter()
+            .filter(|c| c.socket_addr().is_none())
+            .count();
+        if named > 0 && self.caches.len() > 1 {
+            return invalid(
+                "caches",
+                "give either IP:PORT replicas or one host name to resolve, not both",
+            );
+        }
+        if self.dns_listen.is_none()
+            && self.root_listen.is_none()
+            && self.dot_listen.is_none()
+            && self.doh_listen.is_none()
+        {
+            return invalid(
+                "dns_listen",
+                "no listener: set dns_listen, root_listen, dot_listen or doh_listen",
+            );
+        }
+        if self.needs_tls() {
+            match (&self.tls_cert, &self.tls_key, self.self_signed) {
+                (Some(_), Some(_), false) | (None, None, true) => {}
+                (Some(_), None, _) | (None, Some(_), _) => {
+                    return invalid("tls_cert", "tls_cert and tls_key go together");
+                }
+                (Some(_), Some(_), true) => {
+                    return invalid("self_signed", "give a certificate or self_signed, not both");
+                }
+                (None, None, false) => {
+                    return invalid(
+                        "tls_cert",
+                        "DoT/DoH need a certificate: tls_cert and tls_key, or self_signed",
+                    );
+                }
+            }
+        }
+        if self.sig0_client_rate == 0 || self.sig0_global_rate == 0 {
+            return invalid(
+                "sig0_client_rate",
+                "signing rates must be at least 1 per second",
+            );
+        }
+        if self.sig0_client_burst < self.sig0_client_rate {
+            return invalid("sig0_client_burst", "must be at least sig0_client_rate");
+        }
+        if !(512..=4096).contains(&self.udp_payload) {
+            return invalid("udp_payload", "must be between 512 and 4096");
+        }
+        if self.answer_cache_capacity < ByteSize::mib(1) {
+            return invalid("answer_cache_capacity", "must be at least 1 MiB");
+        }
+        if self.serve_stale > Duration::from_secs(7 * 24 * 60 * 60) {
+            return invalid("serve_stale", "must be at most 7d");
+        }
+        let ms = Duration::from_millis;
+        if !(ms(100)..=ms(60_000)).contains(&self.resolve_timeout) {
+            return invalid("resolve_timeout", "must be between 100ms and 1m");
+        }
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            return invalid("max_connections", "must be between 1 and 1000000");
+        }
+        if self.idle_timeout < ms(100) {
+            return invalid("idle_timeout", "must be at least 100ms");
+        }
+        if !(1..=1_000_000).contains(&self.max_in_flight) {
+            return invalid("max_in_flight", "must be between 1 and 1000000");
+        }
+        self.service.validate()
+    }
+}
+
+impl ServiceConfig for FrontendConfig {
+    const LIST_KEYS: &'static [&'static str] = &["caches"];
+
+    fn settings(&self) -> &ServiceSettings {
+        &self.service
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        FrontendConfig::validate(self)
+    }
+
+    fn resolved(&self) -> Self {
+        FrontendConfig {
+            public_host: Some(self.effective_public_host()),
+            ..self.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,23 @@
+//! The frontend: what users touch. It answers HNS and ICANN names over Do53 (UDP and TCP), DNS
+//! over TLS and DNS over HTTPS, with every HNS answer traced to a verified Urkel proof.
+//!
+//! A query goes through one pipeline ([`frontend`]): [`wire`] checks it, the answer cache
+//! ([`answers`]) or recursion ([`recursion`], hickory's validating iterative resolver) answers
+//! it, rooted at the fleet's own HNS root authority ([`root`]), which builds `.` from proofs
+//! fetched through the proof-cache tier; responses are signed with SIG(0) ([`sig0`]) when a key
+//! is configured. [`listen`] holds the transports; [`service`] wires it all and runs it with
+//! the service kit's admin endpoints and shutdown; [`config`] and [`cli`] are its typed
+//! configuration and flags; [`metrics`] its Prometheus metrics.
+#![forbid(unsafe_code)]
+
+pub mod answers;
+pub mod cli;
+pub mod config;
+pub mod frontend;
+pub mod listen;
+pub mod metrics;
+pub mod recursion;
+pub mod root;
+pub mod service;
+pub mod sig0;
+pub mod wire;

@@ -1,0 +1,191 @@
+//! The frontend's Prometheus metrics (`hnsfleet_frontend_<what>[_<unit>]`, counters `_total`),
+//! registered into the registry the service creates. Names are `pub const`s so dashboards and
+//! tests refer to the same strings. Every label has a bounded set of values.
+
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
+
+/// Queries answered, by `transport` (udp, tcp, tls, https), `service` (resolver, root),
+/// `qtype` (common types by name, others `other`) and `rcode`.
+pub const QUERIES: &str = "hnsfleet_frontend_queries_total";
+/// Time from a query's arrival to its response being ready, by transport and service.
+pub const LATENCY: &str = "hnsfleet_frontend_query_duration_seconds";
+/// Answer-cache results: `hit`, `miss`, `stale` (served expired, RFC 8767), `prefetch`.
+pub const ANSWER_CACHE: &str = "hnsfleet_frontend_answer_cache_total";
+/// Root-answer reuse: `hit` or `miss` (a miss asks the proof-cache tier and signs).
+pub const ROOT_ANSWERS: &str = "hnsfleet_frontend_root_answers_total";
+/// Failures of what the frontend depends on, by `reason`: the root's (`not_ready`,
+/// `cache_unavailable`, `wrong_network`, `build`) and recursion's (`bogus`, `unreachable`,
+/// `root`, `upstream`).
+pub const UPSTREAM_ERRORS: &str = "hnsfleet_frontend_upstream_errors_total";
+/// Responses signed with SIG(0).
+pub const SIG0_SIGNED: &str = "hnsfleet_frontend_sig0_signed_total";
+/// Responses left unsigned because the client's prefix or everyone together was over the
+/// signing budget, by `scope` (`client`, `global`).
+pub const SIG0_OVER_BUDGET: &str = "hnsfleet_frontend_sig0_over_budget_total";
+/// Queries being resolved now.
+pub const IN_FLIGHT: &str = "hnsfleet_frontend_in_flight";
+/// Queries refused at once because `max_in_flight` were being resolved.
+pub const OVERLOADED: &str = "hnsfleet_frontend_overloaded_total";
+/// Stream connections (TCP, TLS, HTTPS) open now.
+pub const CONNECTIONS: &str = "hnsfleet_frontend_connections";
+/// Stream connections refused because `max_connections` were open.
+pub const CONNECTIONS_REFUSED: &str = "hnsfleet_frontend_connections_refused_total";
+/// Packets or streams dropped without an answer, by `reason` (`malformed`, `response`,
+/// `tls_handshake`, `http`).
+pub const DROPPED: &str = "hnsfleet_frontend_dropped_total";
+/// 1 while a proof-cache reports a trusted root (the frontend can serve verified data).
+pub const TRUSTED_ROOT: &str = "hnsfleet_frontend_trusted_root";
+/// Height of the trusted root the proof-caches report (0 before there is one).
+pub const TRUSTED_ROOT_HEIGHT: &str = "hnsfleet_frontend_trusted_root_height";
+
+/// Query types with their own `qtype` label value; others are `other`.
+pub const QTYPES: [&str; 14] = [
+    "A", "AAAA", "NS", "DS", "DNSKEY", "SOA", "TXT", "MX", "CNAME", "PTR", "SRV", "HTTPS", "ANY",
+    "other",
+];
+
+/// Every metric of the frontend.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    /// [`QUERIES`].
+    pub queries: IntCounterVec,
+    /// [`LATENCY`].
+    pub latency: HistogramVec,
+    /// [`ANSWER_CACHE`].
+    pub answer_cache: IntCounterVec,
+    /// [`ROOT_ANSWERS`].
+    pub root_answers: IntCounterVec,
+    /// [`UPSTREAM_ERRORS`].
+    pub upstream_errors: IntCounterVec,
+    /// [`SIG0_SIGNED`].
+    pub sig0_signed: IntCounter,
+    /// [`SIG0_OVER_BUDGET`].
+    pub sig0_over_budget: IntCounterVec,
+    /// [`IN_FLIGHT`].
+    pub in_flight: IntGauge,
+    /// [`OVERLOADED`].
+    pub overloaded: IntCounter,
+    /// [`CONNECTIONS`].
+    pub connections: IntGauge,
+    /// [`CONNECTIONS_REFUSED`].
+    pub connections_refused: IntCounter,
+    /// [`DROPPED`].
+    pub dropped: IntCounterVec,
+    /// [`TRUSTED_ROOT`].
+    pub trusted_root: IntGauge,
+    /// [`TRUSTED_ROOT_HEIGHT`].
+    pub trusted_root_height: IntGauge,
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn register(registry: &Registry) -> prometheus::Result<Metrics> {
+        fn reg<C: prometheus::core::Collector + Clone + 'static>(
+            registry: &Registry,
+            c: C,
+        ) -> prometheus::Result<C> {
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        }
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            reg(registry, IntCounterVec::new(Opts::new(name, help), labels)?)
+        };
+        let latency = HistogramVec::new(
+            HistogramOpts::new(LATENCY, "Time to answer a query.").buckets(vec![
+                0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05,
+                0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["transport", "service"],
+        )?;
+        Ok(Metrics {
+            queries: counter(
+                QUERIES,
+                "Queries answered, by transport, service, query type and response code.",
+                &["transport", "service", "qtype", "rcode"],
+            )?,
+            latency: reg(registry, latency)?,
+            answer_cache: counter(ANSWER_CACHE, "Answer-cache results.", &["result"])?,
+            root_answers: counter(ROOT_ANSWERS, "Root-answer reuse.", &["result"])?,
+            upstream_errors: counter(
+                UPSTREAM_ERRORS,
+                "Failures of the proof-cache tier, the root and recursion, by reason.",
+                &["reason"],
+            )?,
+            sig0_signed: reg(
+                registry,
+                IntCounter::new(SIG0_SIGNED, "Responses signed with SIG(0).")?,
+            )?,
+            sig0_over_budget: counter(
+                SIG0_OVER_BUDGET,
+                "Responses not signed because a signing budget was spent.",
+                &["scope"],
+            )?,
+            in_flight: reg(
+                registry,
+                IntGauge::new(IN_FLIGHT, "Queries being resolved.")?,
+            )?,
+            overloaded: reg(
+                registry,
+                IntCounter::new(OVERLOADED, "Queries refused at the in-flight limit.")?,
+            )?,
+            connections: reg(
+                registry,
+                IntGauge::new(CONNECTIONS, "Stream connections open.")?,
+            )?,
+            connections_refused: reg(
+                registry,
+                IntCounter::new(CONNECTIONS_REFUSED, "Connections refused at the limit.")?,
+            )?,
+            dropped: counter(
+                DROPPED,
+                "Packets or streams dropped unanswered.",
+                &["reason"],
+            )?,
+            trusted_root: reg(
+                registry,
+                IntGauge::new(
+                    TRUSTED_ROOT,
+                    "1 while a proof-cache reports a trusted root.",
+                )?,
+            )?,
+            trusted_root_height: reg(
+                registry,
+                IntGauge::new(TRUSTED_ROOT_HEIGHT, "Height of the trusted root.")?,
+            )?,
+        })
+    }
+
+    /// Metrics registered nowhere (tests and benches).
+    pub fn unregistered() -> Metrics {
+        // A private registry: the same metrics, just not exported.
+        #[allow(clippy::expect_used)]
+        Metrics::register(&Registry::new()).expect("fresh registry accepts every metric")
+    }
+}
+
+/// The `qtype` label of a query type.
+pub fn qtype_label(qtype: hickory_proto::rr::RecordType) -> &'static str {
+    let text = qtype.to_string();
+    QTYPES
+        .iter()
+        .find(|t| **t == text)
+        .copied()
+        .unwrap_or("other")
+}
+
+/// The `rcode` label of a response code: its mnemonic (`NOERROR`, `NXDOMAIN`, ...).
+pub fn rcode_label(rcode: hickory_proto::op::ResponseCode) -> &'static str {
+    use hickory_proto::op::ResponseCode as R;
+    match rcode {
+        R::NoError => "NOERROR",
+        R::FormErr => "FORMERR",
+        R::ServFail => "SERVFAIL",
+        R::NXDomain => "NXDOMAIN",
+        R::NotImp => "NOTIMP",
+        R::Refused => "REFUSED",
+        R::BADVERS => "BADVERS",
+        _ => "other",
+    }
+}

@@ -1,0 +1,224 @@
+//! The HNS root authority: answers for `.` built from verified proofs.
+//!
+//! A query is routed by [`RootZone::route`]; when it needs its TLD's state, the name is looked
+//! up through the proof-cache tier ([`CacheClient`], which re-verifies every proof), and the
+//! answer is built and signed by `hnsfleet-root-zone`. Signed answers are cached per
+//! (name, type, DO) for as long as the trusted root stays the same, so a busy root does not
+//! ask the caches or sign again for every query ([`RootAnswers`]).
+//!
+//! The same authority serves the `root_listen` port (for Unbound/BIND configured with the
+//! fleet as their root) and, in process, the recursion's root server ([`crate::recursion`]).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{Name, Record, RecordType};
+use hnsfleet_cache_client::{CacheClient, CacheClientError, ErrorReason};
+use hnsfleet_hns::params::Network;
+use hnsfleet_root_zone::{Answer, Query, RootZone, TldState};
+use moka::future::Cache;
+use thiserror::Error;
+
+use crate::metrics::Metrics;
+use crate::wire::Ede;
+
+/// Longest time a root answer is reused (the trusted root changing clears them all sooner).
+const ANSWER_REUSE: Duration = Duration::from_secs(300);
+/// Root answers kept (each a few hundred bytes).
+const ANSWERS_KEPT: u64 = 100_000;
+
+/// A root answer, signed, ready to go into a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootAnswer {
+    /// The response code.
+    pub rcode: ResponseCode,
+    /// The AA flag.
+    pub authoritative: bool,
+    /// The answer section.
+    pub answers: Vec<Record>,
+    /// The authority section.
+    pub authorities: Vec<Record>,
+    /// The additional section.
+    pub additionals: Vec<Record>,
+}
+
+/// Why the root could not answer (the client gets SERVFAIL with this EDE).
+#[derive(Debug, Clone, Error)]
+pub enum RootFailure {
+    /// No proof-cache has a trusted root: the fleet is not synchronized.
+    #[error("no trusted chain state yet")]
+    NotReady,
+    /// The proof-cache tier could not be reached or gave nothing usable.
+    #[error("proof-cache unavailable: {0}")]
+    Upstream(String),
+    /// A cache answered for another network.
+    #[error("proof-cache answered for network {0}")]
+    WrongNetwork(String),
+    /// The verified data could not be turned into an answer (a resource that does not decode).
+    #[error("cannot build the root answer: {0}")]
+    Build(String),
+}
+
+/// The HNS root authority. Cheap to share (`Arc`).
+#[derive(Debug)]
+pub struct RootAuthority {
+    zone: RootZone,
+    cache: CacheClient,
+    network: Network,
+    answers: RootAnswers,
+    metrics: Metrics,
+}
+
+/// Signed root answers by (lower-case name, type, DO).
+#[derive(Debug)]
+struct RootAnswers {
+    cache: Cache<(Name, RecordType, bool), Arc<RootAnswer>>,
+}
+
+// === impl RootFailure ===
+
+impl RootFailure {
+    /// The Extended DNS Error the client gets.
+    pub fn ede(&self) -> Ede {
+        match self {
+            RootFailure::NotReady => Ede::NotReady,
+            RootFailure::Upstream(_) => Ede::NoReachableAuthority,
+            RootFailure::WrongNetwork(_) | RootFailure::Build(_) => Ede::InvalidData,
+        }
+    }
+
+    /// The metrics label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            RootFailure::NotReady => "not_ready",
+            RootFailure::Upstream(_) => "cache_unavailable",
+            RootFailure::WrongNetwork(_) => "wrong_network",
+            RootFailure::Build(_) => "build",
+        }
+    }
+}
+
+// === impl RootAuthority ===
+
+impl RootAuthority {
+    /// A root authority advertising `public_host`, looking TLDs up through `cache`.
+    pub fn new(
+        public_host: std::net::IpAddr,
+        cache: CacheClient,
+        network: Network,
+        metrics: Metrics,
+    ) -> Self {
+        RootAuthority {
+            zone: RootZone::new(public_host),
+            cache,
+            network,
+            answers: RootAnswers {
+                cache: Cache::builder()
+                    .max_capacity(ANSWERS_KEPT)
+                    .time_to_live(ANSWER_REUSE)
+                    .build(),
+            },
+            metrics,
+        }
+    }
+
+    /// Forgets every reused answer (the trusted root changed).
+    pub fn root_changed(&self) {
+        self.answers.cache.invalidate_all();
+    }
+
+    /// The answer to `query`.
+    pub async fn answer(&self, query: &Query) -> Result<Arc<RootAnswer>, RootFailure> {
+        let key = (query.name.to_lowercase(), query.qtype, query.dnssec_ok);
+        if let Some(found) = self.answers.cache.get(&key).await {
+            self.metrics.root_answers.with_label_values(&["hit"]).inc();
+            return Ok(found);
+        }
+        self.metrics.root_answers.with_label_values(&["miss"]).inc();
+        let built = Arc::new(self.build(query).await?);
+        if built.rcode != ResponseCode::ServFail {
+            self.answers.cache.insert(key, Arc::clone(&built)).await;
+        }
+        Ok(built)
+    }
+
+    async fn build(&self, query: &Query) -> Result<RootAnswer, RootFailure> {
+        let now = unix_now();
+        let route = self.zone.route(query);
+        let answer = match route.lookup() {
+            None => self.zone.answer(query, TldState::NotLookedUp, now),
+            Some(tld) => {
+                let found = self.cache.lookup(tld).await.map_err(cache_failure)?;
+                if let Some(network) = found.lookup.network()
+                    && network != self.network
+                {
+                    return Err(RootFailure::WrongNetwork(network.to_string()));
+                }
+                self.zone.answer(query, TldState::from(&found.lookup), now)
+            }
+        }
+        .map_err(|e| RootFailure::Build(e.to_string()))?;
+        Ok(sign(answer, now))
+    }
+
+    /// A whole response to `request` from the root (the `root_listen` port and the
+    /// recursion's in-process root): AA as the zone says, RA=0.
+    pub async fn respond(&self, request: &crate::wire::Request, udp_payload: u16) -> Message {
+        let query = Query {
+            name: request.query.name().clone(),
+            qtype: request.query.query_type(),
+            qclass: request.query.query_class(),
+            opcode: request.message.op_code,
+            dnssec_ok: request.dnssec_ok(),
+        };
+        match self.answer(&query).await {
+            Ok(answer) => {
+                let mut response = request.response(answer.rcode, udp_payload);
+                response.metadata.authoritative = answer.authoritative;
+                response.answers = answer.answers.clone();
+                response.authorities = answer.authorities.clone();
+                response.additionals = answer.additionals.clone();
+                response
+            }
+            Err(failure) => {
+                self.metrics
+                    .upstream_errors
+                    .with_label_values(&[failure.label()])
+                    .inc();
+                let mut response = request.response(ResponseCode::ServFail, udp_payload);
+                crate::wire::add_ede(&mut response, failure.ede(), &failure.to_string());
+                response
+            }
+        }
+    }
+}
+
+/// Maps a cache-client failure: "no trusted root" and "stale expired" are the tier not being
+/// ready; anything else is the tier being unreachable.
+fn cache_failure(error: CacheClientError) -> RootFailure {
+    match error.reason() {
+        Some(ErrorReason::NoTrustedRoot | ErrorReason::StaleExpired) => RootFailure::NotReady,
+        _ => RootFailure::Upstream(error.to_string()),
+    }
+}
+
+/// The answer's records in wire order with their RRSIGs.
+fn sign(answer: Answer, now: u64) -> RootAnswer {
+    // Signing lands with the root-zone crate's signer (branch `rootsign`).
+    let _ = now;
+    RootAnswer {
+        rcode: answer.rcode,
+        authoritative: answer.authoritative,
+        answers: answer.answer_records().cloned().collect(),
+        authorities: answer.authority_records().cloned().collect(),
+        additionals: answer.additional_records().cloned().collect(),
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

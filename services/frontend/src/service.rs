@@ -1,0 +1,331 @@
+//! The running frontend: binds its listeners, builds the pipeline (root authority, recursion,
+//! answer cache, signer), keeps readiness current from the proof-caches' trusted root, and
+//! stops through the service kit's shutdown sequence (not ready at once, listeners close after
+//! the drain window, in-flight queries get the grace period).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use hnsfleet_cache_client::{CacheClient, CacheClientMetrics, ClientOptions};
+use hnsfleet_ratelimit::Budget;
+use hnsfleet_service_kit::readiness::Check;
+use hnsfleet_service_kit::shutdown::Ending;
+use hnsfleet_service_kit::{Lifecycle, admin, cli, metrics as kit_metrics};
+use hnsfleet_upstream::{DnsTarget, ReplicaSet, ReplicaSource, ReplicaWatcher, WatchOptions};
+use prometheus::Registry;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use crate::answers::AnswerCache;
+use crate::config::FrontendConfig;
+use crate::frontend::{Frontend, Parts, Service, SignOn};
+use crate::listen::stream::StreamLimits;
+use crate::listen::tls::{ALPN_DOT, ALPN_H2, Certificate};
+use crate::listen::{doh, stream, udp};
+use crate::metrics::Metrics;
+use crate::recursion::Recursion;
+use crate::root::RootAuthority;
+use crate::sig0::{Signer, read_key};
+
+/// How often the proof-caches are asked for their trusted root (readiness).
+const ROOT_PROBE: Duration = Duration::from_secs(1);
+
+/// Every socket the frontend serves on, bound.
+#[derive(Debug)]
+pub struct Listeners {
+    /// Do53 UDP and TCP of the resolver.
+    pub dns: Option<(UdpSocket, TcpListener)>,
+    /// Do53 UDP and TCP of the root authority alone.
+    pub root: Option<(UdpSocket, TcpListener)>,
+    /// DoT.
+    pub dot: Option<TcpListener>,
+    /// DoH.
+    pub doh: Option<TcpListener>,
+    /// Admin HTTP.
+    pub admin: TcpListener,
+}
+
+impl Listeners {
+    /// Binds every configured listener (a UDP and a TCP socket on the same port for Do53:
+    /// with port 0 the TCP port picked is then also bound for UDP).
+    pub async fn bind(config: &FrontendConfig) -> anyhow::Result<Listeners> {
+        async fn tcp(key: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("{key} {addr}"))
+        }
+        async fn both(key: &str, addr: SocketAddr) -> anyhow::Result<(UdpSocket, TcpListener)> {
+            let tcp = tcp(key, addr).await?;
+            let port = tcp.local_addr()?.port();
+            let udp = UdpSocket::bind(SocketAddr::new(addr.ip(), port))
+                .await
+                .with_context(|| format!("{key} {addr} (udp)"))?;
+            Ok((udp, tcp))
+        }
+        Ok(Listeners {
+            dns: match config.dns_listen {
+                Some(addr) => Some(both("dns_listen", addr).await?),
+                None => None,
+            },
+            root: match config.root_listen {
+                Some(addr) => Some(both("root_listen", addr).await?),
+                None => None,
+            },
+            dot: match config.dot_listen {
+                Some(addr) => Some(tcp("dot_listen", addr).await?),
+                None => None,
+            },
+            doh: match config.doh_listen {
+                Some(addr) => Some(tcp("doh_listen", addr).await?),
+                None => None,
+            },
+            admin: tcp("admin_listen", config.admin_listen).await?,
+        })
+    }
+
+    /// `(name, address)` of every bound listener, for the listening line.
+    pub fn addresses(&self) -> std::io::Result<Vec<(&'static str, SocketAddr)>> {
+        let mut out = Vec::new();
+        if let Some((_, tcp)) = &self.dns {
+            out.push(("dns", tcp.local_addr()?));
+        }
+        if let Some((_, tcp)) = &self.root {
+            out.push(("root", tcp.local_addr()?));
+        }
+        if let Some(dot) = &self.dot {
+            out.push(("dot", dot.local_addr()?));
+        }
+        if let Some(doh) = &self.doh {
+            out.push(("doh", doh.local_addr()?));
+        }
+        out.push(("admin", self.admin.local_addr()?));
+        Ok(out)
+    }
+}
+
+/// Binds the configured listeners, watches SIGTERM/SIGINT, prints
+/// `{"event":"listening","dns":..,"root":..,"dot":..,"doh":..,"admin":..}` on stdout, and runs
+/// until a signal and the shutdown sequence end it.
+pub async fn run_until_signal(config: FrontendConfig) -> anyhow::Result<()> {
+    let listeners = Listeners::bind(&config).await?;
+    let lifecycle = Lifecycle::from_settings(&config.service);
+    lifecycle.watch_signals().context("signal handlers")?;
+    cli::announce_listening(&listeners.addresses()?).context("listening line")?;
+    run(config, listeners, lifecycle).await
+}
+
+/// The proof-cache replica source of the configured URLs.
+fn replica_source(config: &FrontendConfig) -> anyhow::Result<ReplicaSource> {
+    let fixed: Option<Vec<SocketAddr>> = config.caches.iter().map(|c| c.socket_addr()).collect();
+    match fixed {
+        Some(addrs) => Ok(ReplicaSource::Static(
+            addrs.into_iter().collect::<ReplicaSet>(),
+        )),
+        None => {
+            let url = config.caches.first().context("no proof-cache")?;
+            let target = DnsTarget::parse(&format!("{}:{}", url.host(), url.port()))
+                .map_err(|e| anyhow::anyhow!("caches: {e}"))?;
+            Ok(ReplicaSource::Dns(target))
+        }
+    }
+}
+
+/// Runs the frontend on bound `listeners` until `lifecycle`'s shutdown sequence ends.
+pub async fn run(
+    config: FrontendConfig,
+    listeners: Listeners,
+    lifecycle: Lifecycle,
+) -> anyhow::Result<()> {
+    let registry = Registry::new();
+    kit_metrics::register_service(&registry, "frontend")?;
+    let metrics = Metrics::register(&registry)?;
+    let stopped = lifecycle.stopped();
+    let mut tasks = JoinSet::new();
+
+    let watcher = ReplicaWatcher::new(replica_source(&config)?, WatchOptions::default())
+        .map_err(|e| anyhow::anyhow!("caches: {e}"))?;
+    let replicas = watcher.subscribe();
+    tasks.spawn(watcher.run(stopped.clone()));
+    let cache = CacheClient::new(replicas, ClientOptions::default())
+        .map_err(|e| anyhow::anyhow!("cache client: {e}"))?
+        .with_metrics(CacheClientMetrics::register(&registry)?);
+
+    let root = Arc::new(RootAuthority::new(
+        config.effective_public_host(),
+        cache.clone(),
+        config.network,
+        metrics.clone(),
+    ));
+    let recursion = Arc::new(Recursion::new(
+        Arc::clone(&root),
+        config.allow_private_upstreams,
+        config.resolve_timeout,
+    )?);
+    let signer = match &config.sig0_key {
+        Some(path) => Some(Signer::new(
+            read_key(path)?,
+            Budget {
+                per_second: config.sig0_client_rate,
+                burst: config.sig0_client_burst,
+            },
+            Budget {
+                per_second: config.sig0_global_rate,
+                burst: config.sig0_global_rate,
+            },
+            metrics.clone(),
+        )?),
+        None => None,
+    };
+    let frontend = Arc::new(Frontend::new(Parts {
+        root: Arc::clone(&root),
+        recursion,
+        answers: AnswerCache::new(
+            config.answer_cache_capacity.as_u64(),
+            config.serve_stale,
+            config.prefetch,
+            metrics.clone(),
+        ),
+        signer,
+        sign_on: SignOn {
+            tls: config.sig0_dot,
+            https: config.sig0_doh,
+        },
+        udp_payload: config.udp_payload,
+        max_in_flight: config.max_in_flight,
+        metrics: metrics.clone(),
+    }));
+
+    // Readiness: a proof-cache reports a trusted root.
+    let readiness = lifecycle.readiness().clone();
+    {
+        let (frontend, cache, stopped, readiness) = (
+            Arc::clone(&frontend),
+            cache.clone(),
+            stopped.clone(),
+            readiness.clone(),
+        );
+        tasks.spawn(async move {
+            let mut last_root = None;
+            let mut tick = tokio::time::interval(ROOT_PROBE);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = stopped.cancelled() => return,
+                }
+                let roots = cache.trusted_roots().await;
+                let best = roots
+                    .iter()
+                    .filter(|(_, r)| !r.stale)
+                    .filter_map(|(_, r)| r.root.as_ref())
+                    .max_by_key(|r| r.height)
+                    .or_else(|| {
+                        roots
+                            .iter()
+                            .filter_map(|(_, r)| r.root.as_ref())
+                            .max_by_key(|r| r.height)
+                    });
+                let ready = best.is_some();
+                frontend.set_ready(ready);
+                let metrics = frontend.metrics();
+                metrics.trusted_root.set(i64::from(ready));
+                metrics
+                    .trusted_root_height
+                    .set(best.map_or(0, |r| i64::from(r.height)));
+                let root_now = best.map(|r| r.tree_root.clone());
+                if root_now.is_some() && root_now != last_root {
+                    frontend.root().root_changed();
+                    last_root = root_now;
+                }
+                let detail = match best {
+                    Some(r) => format!("trusted root at height {}", r.height),
+                    None => "no proof-cache reports a trusted root".to_string(),
+                };
+                readiness.report(vec![Check::new("trusted_root", ready, detail)]);
+            }
+        });
+    }
+
+    let stop_accepting = lifecycle.stop_accepting();
+    let limits = StreamLimits {
+        connections: Arc::new(Semaphore::new(config.max_connections)),
+        idle_timeout: config.idle_timeout,
+    };
+    let certificate = if config.needs_tls() {
+        Some(match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Certificate::from_files(cert, key)?,
+            _ => Certificate::self_signed()?,
+        })
+    } else {
+        None
+    };
+    let mut servers: JoinSet<std::io::Result<()>> = JoinSet::new();
+    for (sockets, service) in [
+        (listeners.dns, Service::Resolver),
+        (listeners.root, Service::Root),
+    ] {
+        if let Some((udp_socket, tcp_listener)) = sockets {
+            servers.spawn(udp::serve(
+                udp_socket,
+                Arc::clone(&frontend),
+                service,
+                stop_accepting.clone(),
+            ));
+            servers.spawn(stream::serve(
+                tcp_listener,
+                None,
+                Arc::clone(&frontend),
+                service,
+                limits.clone(),
+                stop_accepting.clone(),
+            ));
+        }
+    }
+    if let (Some(listener), Some(certificate)) = (listeners.dot, &certificate) {
+        let acceptor = TlsAcceptor::from(certificate.server_config(&[ALPN_DOT])?);
+        servers.spawn(stream::serve(
+            listener,
+            Some(acceptor),
+            Arc::clone(&frontend),
+            Service::Resolver,
+            limits.clone(),
+            stop_accepting.clone(),
+        ));
+    }
+    if let (Some(listener), Some(certificate)) = (listeners.doh, &certificate) {
+        let acceptor = TlsAcceptor::from(certificate.server_config(&[ALPN_H2, b"http/1.1"])?);
+        servers.spawn(doh::serve(
+            listener,
+            acceptor,
+            Arc::clone(&frontend),
+            limits.clone(),
+            stop_accepting.clone(),
+        ));
+    }
+    let admin_server = admin::serve(listeners.admin, registry, readiness, stop_accepting.clone());
+    let dns_servers = async {
+        let mut first_error = None;
+        while let Some(joined) = servers.join_next().await {
+            if let Ok(Err(error)) = joined {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    };
+    let ending = lifecycle
+        .serve(async { tokio::join!(dns_servers, admin_server) })
+        .await;
+    tasks.shutdown().await;
+    match ending {
+        Ending::Served((dns, admin)) => {
+            dns.context("dns listeners")?;
+            admin.context("admin server")?;
+        }
+        Ending::GraceExpired | Ending::Forced => {}
+    }
+    tracing::info!("stopped");
+    Ok(())
+}

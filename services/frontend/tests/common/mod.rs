@@ -1,0 +1,155 @@
+//! A small fleet for the frontend's hsd-free tests: a synthetic follower (a real gRPC follower
+//! API over an in-memory Urkel tree of `bench0`..), a real proof-cache in process, and the
+//! `hnsfleet-frontend` binary in front; plus DNS query helpers over UDP and TCP.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use hickory_proto::op::{Edns, Message, Query};
+use hickory_proto::rr::{Name, RecordType};
+use hnsfleet_proof_cache::config::CacheConfig;
+use hnsfleet_proof_cache::synthetic::SyntheticFollower;
+use hnsfleet_service_kit::Lifecycle;
+use hnsfleet_service_kit::cli::Listeners;
+use hnsfleet_testkit::service::ServiceProcess;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_hnsfleet-frontend");
+
+/// A synthetic follower and a proof-cache in process.
+pub struct Tier {
+    pub follower: SyntheticFollower,
+    pub cache_url: String,
+    lifecycle: Lifecycle,
+}
+
+impl Tier {
+    /// A follower with `names` names and a cache trusting it.
+    pub async fn start(names: usize) -> Tier {
+        let follower = SyntheticFollower::start(names).await.unwrap();
+        let listeners = Listeners {
+            grpc: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            admin: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        };
+        let cache_url = format!("http://{}", listeners.grpc.local_addr().unwrap());
+        let config = CacheConfig::from_toml(&format!(
+            "network = \"regtest\"\nfollowers = [\"{}\"]\nquorum = 1\n",
+            follower.url
+        ))
+        .unwrap();
+        let lifecycle = Lifecycle::new(Duration::ZERO, Duration::from_secs(1));
+        tokio::spawn(hnsfleet_proof_cache::service::run(
+            config,
+            listeners,
+            lifecycle.clone(),
+        ));
+        Tier {
+            follower,
+            cache_url,
+            lifecycle,
+        }
+    }
+}
+
+impl Drop for Tier {
+    fn drop(&mut self) {
+        self.lifecycle.force();
+    }
+}
+
+/// Starts the frontend binary against `cache_url` with Do53 and root listeners on loopback.
+pub async fn frontend(cache_url: &str, flags: &[&str], log: &str) -> ServiceProcess {
+    let mut args: Vec<String> = [
+        "--network",
+        "regtest",
+        "--cache",
+        cache_url,
+        "--dns-listen",
+        "127.0.0.1:0",
+        "--root-listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+    ]
+    .iter()
+    .chain(flags)
+    .map(|s| s.to_string())
+    .collect();
+    args.shrink_to_fit();
+    ServiceProcess::spawn(Path::new(BIN), &args, log)
+        .await
+        .unwrap()
+}
+
+/// A query for `name`/`qtype` with EDNS0 (DO as given).
+pub fn query(name: &str, qtype: RecordType, dnssec_ok: bool) -> Message {
+    let mut message = Message::query();
+    message.add_query(Query::query(Name::from_ascii(name).unwrap(), qtype));
+    let mut edns = Edns::new();
+    edns.set_max_payload(1232);
+    edns.set_dnssec_ok(dnssec_ok);
+    message.set_edns(edns);
+    message.metadata.recursion_desired = true;
+    message
+}
+
+/// Sends `bytes` over UDP to `server`; the raw answer, if one comes within 5 s.
+pub async fn udp_raw(server: SocketAddr, bytes: &[u8]) -> Option<Vec<u8>> {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.send_to(bytes, server).await.unwrap();
+    let mut buffer = vec![0u8; 65_535];
+    match tokio::time::timeout(Duration::from_secs(5), socket.recv_from(&mut buffer)).await {
+        Ok(Ok((len, _))) => Some(buffer[..len].to_vec()),
+        _ => None,
+    }
+}
+
+/// Sends `message` over UDP; the parsed answer.
+pub async fn udp(server: SocketAddr, message: &Message) -> Message {
+    let raw = udp_raw(server, &message.to_vec().unwrap())
+        .await
+        .expect("an answer over UDP");
+    Message::from_vec(&raw).unwrap()
+}
+
+/// Sends `message` over a new TCP connection; the parsed answer.
+pub async fn tcp(server: SocketAddr, message: &Message) -> Message {
+    let mut stream = TcpStream::connect(server).await.unwrap();
+    let bytes = message.to_vec().unwrap();
+    stream
+        .write_all(&(bytes.len() as u16).to_be_bytes())
+        .await
+        .unwrap();
+    stream.write_all(&bytes).await.unwrap();
+    let mut len = [0u8; 2];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut len))
+        .await
+        .expect("an answer over TCP")
+        .unwrap();
+    let mut answer = vec![0u8; u16::from_be_bytes(len) as usize];
+    stream.read_exact(&mut answer).await.unwrap();
+    Message::from_vec(&answer).unwrap()
+}
+
+/// Runs a command-line client (dig, kdig, curl) with a deadline; its stdout.
+pub async fn run_client(program: &str, args: &[&str]) -> String {
+    let output = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::process::Command::new(program).args(args).output(),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{program} {args:?} did not finish"))
+    .unwrap_or_else(|e| panic!("{program}: {e}"));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

@@ -1,0 +1,353 @@
+//! The `hnsfleet-frontend` binary without hsd, in front of a real proof-cache and a synthetic
+//! follower: configuration errors, not-ready answers, the root authority over UDP and TCP,
+//! DoT and DoH with real clients (kdig, dig, curl), SIG(0) and its budget, and garbage that
+//! must leave the server answering.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{Tier, frontend, query, run_client, tcp, udp, udp_raw};
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+use hnsfleet_frontend::metrics as m;
+use hnsfleet_frontend::wire::ede_of;
+use hnsfleet_testkit::service::ServiceProcess;
+use rand::Rng;
+use tokio::io::AsyncWriteExt;
+
+#[tokio::test]
+async fn bad_configuration_exits_64_naming_the_key() {
+    for (args, key) in [
+        (vec!["--dns-listen", "127.0.0.1:0"], "caches"),
+        (
+            vec![
+                "--cache",
+                "http://127.0.0.1:1",
+                "--dot-listen",
+                "127.0.0.1:0",
+            ],
+            "tls_cert",
+        ),
+        (vec!["--cache", "ftp://127.0.0.1:1"], "cache"),
+        (
+            vec!["--cache", "http://127.0.0.1:1", "--udp-payload", "100"],
+            "udp_payload",
+        ),
+    ] {
+        let output = tokio::process::Command::new(common::BIN)
+            .args(&args)
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(64), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(key), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn not_ready_without_a_trusted_root_answers_servfail_not_ready() {
+    // A cache address where nothing listens: no trusted root can ever be known.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let service = frontend(&url, &[], "frontend-not-ready").await;
+    let dns = service.addr("dns").unwrap();
+    let answer = udp(dns, &query("bench0.", RecordType::A, true)).await;
+    assert_eq!(answer.response_code, ResponseCode::ServFail);
+    assert_eq!(
+        ede_of(&answer).map(|(code, _)| code),
+        Some(14),
+        "{answer:?}"
+    );
+    assert!(answer.answers.is_empty());
+    let (status, body) = service.admin_get("/readyz").await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    // The root listener has no verified data either.
+    let root = service.addr("root").unwrap();
+    let answer = udp(root, &query("bench0.", RecordType::NS, true)).await;
+    assert_eq!(answer.response_code, ResponseCode::ServFail);
+    assert!(ede_of(&answer).is_some());
+}
+
+#[tokio::test]
+async fn the_root_answers_from_verified_proofs_over_udp_and_tcp() {
+    let tier = Tier::start(20).await;
+    let service = frontend(&tier.cache_url, &[], "frontend-root").await;
+    service.wait_ready(Duration::from_secs(20)).await.unwrap();
+    let root = service.addr("root").unwrap();
+
+    let apex = udp(root, &query(".", RecordType::SOA, false)).await;
+    assert_eq!(apex.response_code, ResponseCode::NoError);
+    assert!(apex.authoritative);
+    assert_eq!(apex.answers[0].record_type(), RecordType::SOA);
+
+    // bench3 exists in the tree: not NXDOMAIN, and the same answer over TCP.
+    let over_udp = udp(root, &query("bench3.", RecordType::NS, true)).await;
+    assert_ne!(
+        over_udp.response_code,
+        ResponseCode::NXDomain,
+        "{over_udp:?}"
+    );
+    assert_ne!(
+        over_udp.response_code,
+        ResponseCode::ServFail,
+        "{over_udp:?}"
+    );
+    let over_tcp = tcp(root, &query("bench3.", RecordType::NS, true)).await;
+    assert_eq!(over_tcp.answers, over_udp.answers);
+    assert_eq!(over_tcp.authorities, over_udp.authorities);
+
+    // An absent name: NXDOMAIN with the NSEC denial.
+    let absent = udp(root, &query("nosuchname.", RecordType::A, true)).await;
+    assert_eq!(absent.response_code, ResponseCode::NXDomain);
+    assert!(
+        absent
+            .authorities
+            .iter()
+            .any(|r| r.record_type() == RecordType::NSEC)
+    );
+    // The ID and the question as sent come back; RA is not set by the root.
+    let mut asked = query("BeNcH3.", RecordType::NS, false);
+    asked.metadata.id = 4242;
+    let answer = udp(root, &asked).await;
+    assert_eq!(answer.id, 4242);
+    assert_eq!(answer.queries[0].name().to_ascii(), "BeNcH3.");
+    assert!(!answer.recursion_available);
+
+    // Metrics: queries by transport, service, qtype and rcode.
+    let nx = service
+        .metric(
+            m::QUERIES,
+            &[
+                ("transport", "udp"),
+                ("service", "root"),
+                ("qtype", "A"),
+                ("rcode", "NXDOMAIN"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(nx, Some(1.0));
+}
+
+#[tokio::test]
+async fn dot_and_doh_answer_real_clients() {
+    let tier = Tier::start(5).await;
+    let service = frontend(
+        &tier.cache_url,
+        &[
+            "--dot-listen",
+            "127.0.0.1:0",
+            "--doh-listen",
+            "127.0.0.1:0",
+            "--self-signed",
+        ],
+        "frontend-tls",
+    )
+    .await;
+    service.wait_ready(Duration::from_secs(20)).await.unwrap();
+    let dot = service.addr("dot").unwrap();
+    let doh = service.addr("doh").unwrap();
+    // The resolver's answer for the apex (no recursion below the root needed).
+    let out = run_client(
+        "kdig",
+        &[
+            &format!("@{}", dot.ip()),
+            "-p",
+            &dot.port().to_string(),
+            "+tls",
+            ".",
+            "SOA",
+        ],
+    )
+    .await;
+    assert!(out.contains("NOERROR") && out.contains("SOA"), "{out}");
+    for method in ["+https", "+https-get"] {
+        let out = run_client(
+            "kdig",
+            &[
+                &format!("@{}", doh.ip()),
+                "-p",
+                &doh.port().to_string(),
+                method,
+                ".",
+                "NS",
+            ],
+        )
+        .await;
+        assert!(
+            out.contains("NOERROR") && out.contains("_synth"),
+            "{method}: {out}"
+        );
+    }
+    // curl speaks RFC 8484 too: wrong paths and methods get HTTP errors.
+    let status = |args: Vec<String>| async move {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_client("curl", &args).await
+    };
+    let base = format!("https://127.0.0.1:{}", doh.port());
+    let code = status(vec![
+        "-sk".into(),
+        "-o/dev/null".into(),
+        "-w%{http_code}".into(),
+        format!("{base}/elsewhere"),
+    ])
+    .await;
+    assert_eq!(code, "404");
+    let code = status(vec![
+        "-sk".into(),
+        "-o/dev/null".into(),
+        "-w%{http_code}".into(),
+        "-XPOST".into(),
+        "-Hcontent-type: text/plain".into(),
+        "--data-binary".into(),
+        "x".into(),
+        format!("{base}/dns-query"),
+    ])
+    .await;
+    assert_eq!(code, "415");
+    let code = status(vec![
+        "-sk".into(),
+        "-o/dev/null".into(),
+        "-w%{http_code} %{http_version}".into(),
+        format!("{base}/dns-query?dns=AAABAAABAAAAAAAAAAAGAAE"),
+    ])
+    .await;
+    assert_eq!(code, "200 2", "HTTP/2 and 200 for a root SOA query");
+    let tls = service
+        .metric(m::QUERIES, &[("transport", "tls"), ("qtype", "SOA")])
+        .await
+        .unwrap();
+    assert_eq!(tls, Some(1.0));
+}
+
+#[tokio::test]
+async fn sig0_signs_do53_within_the_budget_and_sends_udp_clients_to_tcp_beyond_it() {
+    let tier = Tier::start(5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("sig0.key");
+    let secret = "2c0f7b5f4bd8e1f0b2a9f1c7d6e5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7";
+    let key = hnsfleet_hns::sig0::Sig0Key::from_hex(secret).unwrap();
+    std::fs::write(&key_path, format!("{secret}\n")).unwrap();
+    std::fs::set_permissions(
+        &key_path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let service = frontend(
+        &tier.cache_url,
+        &[
+            "--sig0-key",
+            key_path.to_str().unwrap(),
+            "--sig0-client-rate",
+            "1",
+            "--sig0-client-burst",
+            "2",
+        ],
+        "frontend-sig0",
+    )
+    .await;
+    service.wait_ready(Duration::from_secs(20)).await.unwrap();
+    let dns = service.addr("dns").unwrap();
+    let public = key.public_key();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as u32
+    };
+    let wire = query(".", RecordType::SOA, false).to_vec().unwrap();
+    // The burst: two signed answers that verify; a flipped byte does not.
+    for _ in 0..2 {
+        let raw = udp_raw(dns, &wire).await.unwrap();
+        hnsfleet_hns::sig0::verify(&raw, &public, now()).expect("signed within the budget");
+        let mut flipped = raw.clone();
+        flipped[20] ^= 0x01;
+        assert!(hnsfleet_hns::sig0::verify(&flipped, &public, now()).is_err());
+    }
+    // Beyond it over UDP: TC=1, unsigned, no records.
+    let raw = udp_raw(dns, &wire).await.unwrap();
+    assert!(hnsfleet_hns::sig0::verify(&raw, &public, now()).is_err());
+    let message = hickory_proto::op::Message::from_vec(&raw).unwrap();
+    assert!(message.truncation);
+    assert!(message.answers.is_empty());
+    let over = service
+        .metric(m::SIG0_OVER_BUDGET, &[("scope", "client")])
+        .await
+        .unwrap();
+    assert!(over >= Some(1.0), "{over:?}");
+    let signed = service.metric(m::SIG0_SIGNED, &[]).await.unwrap();
+    assert_eq!(signed, Some(2.0));
+    drop(key_path);
+}
+
+#[tokio::test]
+async fn garbage_and_half_open_connections_leave_the_server_answering() {
+    let tier = Tier::start(5).await;
+    let service = frontend(
+        &tier.cache_url,
+        &[
+            "--dot-listen",
+            "127.0.0.1:0",
+            "--self-signed",
+            "--idle-timeout",
+            "1s",
+        ],
+        "frontend-garbage",
+    )
+    .await;
+    service.wait_ready(Duration::from_secs(20)).await.unwrap();
+    let dns = service.addr("dns").unwrap();
+    let dot = service.addr("dot").unwrap();
+    // Random datagrams of every size: dropped or answered with an error, never a crash.
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut rng = rand::rng();
+    for len in 0..600 {
+        let mut bytes = vec![0u8; len % 300];
+        rng.fill(&mut bytes[..]);
+        if bytes.len() > 2 {
+            bytes[2] &= 0x7f; // a "query", so it goes past the first check
+        }
+        socket.send_to(&bytes, dns).await.unwrap();
+    }
+    // Half-open TCP and TLS connections: a length prefix and nothing more, or no handshake.
+    let mut held = Vec::new();
+    for target in [dns, dot] {
+        for _ in 0..20 {
+            let mut stream = tokio::net::TcpStream::connect(target).await.unwrap();
+            let _ = stream.write_all(&[0x00, 0x40, 0x12]).await;
+            held.push(stream);
+        }
+    }
+    let answer = udp(dns, &query(".", RecordType::NS, false)).await;
+    assert_eq!(answer.response_code, ResponseCode::NoError);
+    let answer = tcp(dns, &query(".", RecordType::NS, false)).await;
+    assert_eq!(answer.response_code, ResponseCode::NoError);
+    // Idle connections are closed after the idle timeout: the count falls back.
+    service
+        .poll(
+            Duration::from_secs(10),
+            "idle connections closed",
+            async |s| {
+                let open = s.metric(m::CONNECTIONS, &[]).await.ok().flatten()?;
+                (open == 0.0).then_some(open)
+            },
+        )
+        .await
+        .unwrap();
+    let malformed = service
+        .metric(m::DROPPED, &[("reason", "malformed")])
+        .await
+        .unwrap();
+    assert!(malformed > Some(0.0));
+    assert!(service_alive(&service));
+    drop(held);
+}
+
+fn service_alive(service: &ServiceProcess) -> bool {
+    Path::new(&format!("/proc/{}", service.pid())).exists()
+}
