@@ -1,1 +1,151 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use hickory_proto::op::{Edns, Message, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, Record, RecordType, rdata::TXT};
+use proptest::prelude::*;
+
+use super::*;
+
+fn query(name: &str, qtype: RecordType) -> Message {
+    let mut message = Message::query();
+    message.add_query(Query::query(Name::from_ascii(name).unwrap(), qtype));
+    message
+}
+
+fn request(message: &Message) -> Request {
+    match parse(&message.to_vec().unwrap()) {
+        Parsed::Query(request) => *request,
+        other => panic!("not a query: {other:?}"),
+    }
+}
+
+#[test]
+fn short_packets_and_responses_are_dropped() {
+    assert!(matches!(parse(&[]), Parsed::Drop));
+    assert!(matches!(parse(&[0; 11]), Parsed::Drop));
+    let mut response = query("a.", RecordType::A).to_vec().unwrap();
+    response[2] |= 0x80;
+    assert!(matches!(parse(&response), Parsed::Drop));
+}
+
+#[test]
+fn a_broken_body_gets_formerr_with_the_id() {
+    let mut bytes = query("example.", RecordType::A).to_vec().unwrap();
+    bytes[0] = 0x12;
+    bytes[1] = 0x34;
+    bytes.truncate(15); // the question is cut
+    let Parsed::Reply(reply) = parse(&bytes) else {
+        panic!("expected a reply")
+    };
+    assert_eq!(reply.id, 0x1234);
+    assert_eq!(reply.response_code, ResponseCode::FormErr);
+}
+
+#[test]
+fn other_opcodes_are_not_implemented_and_two_questions_are_formerr() {
+    let mut notify = query("example.", RecordType::SOA);
+    notify.metadata.op_code = OpCode::Notify;
+    let Parsed::Reply(reply) = parse(&notify.to_vec().unwrap()) else {
+        panic!()
+    };
+    assert_eq!(reply.response_code, ResponseCode::NotImp);
+
+    let mut two = query("a.", RecordType::A);
+    two.add_query(Query::query(Name::from_ascii("b.").unwrap(), RecordType::A));
+    let Parsed::Reply(reply) = parse(&two.to_vec().unwrap()) else {
+        panic!()
+    };
+    assert_eq!(reply.response_code, ResponseCode::FormErr);
+}
+
+#[test]
+fn edns_version_one_gets_badvers() {
+    let mut message = query("a.", RecordType::A);
+    let mut edns = Edns::new();
+    edns.set_version(1);
+    message.set_edns(edns);
+    let Parsed::Reply(reply) = parse(&message.to_vec().unwrap()) else {
+        panic!()
+    };
+    // BADVERS is an extended code: its high bits ride in the OPT record.
+    let bytes = reply.to_vec().unwrap();
+    let back = Message::from_vec(&bytes).unwrap();
+    // 16 is BADVERS in an OPT context (hickory names the shared code BADSIG).
+    assert_eq!(u16::from(back.response_code), 16);
+    assert_eq!(back.edns.as_ref().map(Edns::version), Some(0));
+}
+
+#[test]
+fn responses_copy_id_rd_cd_and_the_question_as_sent() {
+    let mut message = query("ExAmPle.", RecordType::AAAA);
+    message.metadata.id = 777;
+    message.metadata.checking_disabled = true;
+    message.metadata.recursion_desired = true;
+    let mut edns = Edns::new();
+    edns.set_dnssec_ok(true);
+    edns.set_max_payload(4096);
+    message.set_edns(edns);
+    let request = request(&message);
+    assert!(request.dnssec_ok());
+    assert_eq!(request.udp_limit(1232), 1232);
+    let response = request.response(ResponseCode::NoError, 1232);
+    assert_eq!(response.id, 777);
+    assert!(response.recursion_desired);
+    assert!(response.checking_disabled);
+    assert_eq!(response.queries[0].name().to_ascii(), "ExAmPle.");
+    let edns = response.edns.as_ref().unwrap();
+    assert!(edns.flags().dnssec_ok);
+    assert_eq!(edns.max_payload(), 1232);
+}
+
+#[test]
+fn without_edns_the_udp_limit_is_512_and_no_opt_is_added() {
+    let request = request(&query("a.", RecordType::A));
+    assert_eq!(request.udp_limit(1232), CLASSIC_UDP_LIMIT);
+    assert!(request.response(ResponseCode::NoError, 1232).edns.is_none());
+}
+
+#[test]
+fn ede_round_trips() {
+    let request = request(&query("a.", RecordType::A));
+    let mut response = request.response(ResponseCode::ServFail, 1232);
+    add_ede(&mut response, Ede::NotReady, "not synced");
+    let back = Message::from_vec(&response.to_vec().unwrap()).unwrap();
+    assert_eq!(ede_of(&back), Some((14, "not synced".to_string())));
+}
+
+#[test]
+fn oversized_answers_are_truncated_keeping_question_and_opt() {
+    let mut message = query("big.", RecordType::TXT);
+    message.set_edns(Edns::new());
+    let request = request(&message);
+    let mut response = request.response(ResponseCode::NoError, 1232);
+    for i in 0..40 {
+        response.add_answer(Record::from_rdata(
+            Name::from_ascii("big.").unwrap(),
+            300,
+            RData::TXT(TXT::new(vec![format!("{i:0>60}")])),
+        ));
+    }
+    let full = encode(&response, STREAM_LIMIT).unwrap();
+    assert!(full.len() > 1232);
+    let cut = encode(&response, 1232).unwrap();
+    assert!(cut.len() <= 1232);
+    let back = Message::from_vec(&cut).unwrap();
+    assert!(back.truncation);
+    assert!(back.answers.is_empty());
+    assert_eq!(back.queries.len(), 1);
+    assert!(back.edns.is_some());
+}
+
+proptest! {
+    /// Whatever arrives, parse answers, replies or drops; a reply always carries the ID.
+    #[test]
+    fn parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        match parse(&bytes) {
+            Parsed::Reply(reply) => prop_assert_eq!(reply.id, u16::from_be_bytes([bytes[0], bytes[1]])),
+            Parsed::Query(request) => prop_assert_eq!(request.message.queries.len(), 1),
+            Parsed::Drop => {}
+        }
+    }
+}
