@@ -9,10 +9,12 @@
 #       PORT_OFFSET (p2p 14038, brontide 26806, http 14037, wallet 14039, ns 25349, rs 25350; the
 #       brontide base is moved down from regtest's 46806, which lies in Linux's ephemeral port
 #       range 32768-60999 where an outgoing connection can take it first); use
-#       offsets that are multiples of 10 for several nodes (14037..14039 are adjacent). DNS
-#       servers are disabled (--no-dns). Waits (bounded) until node and wallet RPC answer, then
+#       offsets that are multiples of 10 for several nodes (14037..14039 are adjacent). The root
+#       name server runs on 127.0.0.1 (ns port, UDP and TCP) for comparisons with the fleet's
+#       root; the recursive server does not (--no-rs). Never query it about reserved or ICANN
+#       names: for those hsd asks the real ICANN root servers. Waits (bounded) until node and wallet RPC answer, then
 #       writes NAME/env (shell-sourceable) and prints it:
-#         HSD_P2P_PORT HSD_BRONTIDE_PORT HSD_HTTP_PORT HSD_WALLET_PORT HSD_API_KEY HSD_PID
+#         HSD_P2P_PORT HSD_BRONTIDE_PORT HSD_HTTP_PORT HSD_WALLET_PORT HSD_NS_PORT HSD_API_KEY HSD_PID
 #         (plus HSD_NAME HSD_DIR HSD_PREFIX HSD_LOG). Log: NAME/hsd.log (console) + data/regtest/debug.log.
 #   hsd.sh stop NAME                          graceful stop (SIGINT, bounded wait, then SIGKILL)
 #   hsd.sh rpc NAME METHOD [JSON_PARAM...]    node JSON-RPC; prints the JSON "result"
@@ -121,7 +123,7 @@ cmd_start() {
         --upnp=false \
         --http-host=127.0.0.1 --http-port=$http --api-key=$API_KEY \
         --wallet-http-host=127.0.0.1 --wallet-http-port=$wallet --wallet-api-key=$API_KEY \
-        --no-dns=true --ns-host=127.0.0.1 --ns-port=$ns --rs-host=127.0.0.1 --rs-port=$rs \
+        --no-dns=false --no-rs=true --ns-host=127.0.0.1 --ns-port=$ns --rs-host=127.0.0.1 --rs-port=$rs \
         --workers=false --log-level="${HSD_LOG_LEVEL:-debug}" \
         </dev/null >>"$d/hsd.log" 2>&1 &
     local pid=$!
@@ -148,6 +150,7 @@ HSD_P2P_PORT=$p2p
 HSD_BRONTIDE_PORT=$bront
 HSD_HTTP_PORT=$http
 HSD_WALLET_PORT=$wallet
+HSD_NS_PORT=$ns
 HSD_API_KEY=$API_KEY
 HSD_PID=$pid
 EOF

@@ -160,6 +160,15 @@ impl Hsd {
         )))
     }
 
+    /// The node's root name server (UDP and TCP): hsd's own HNS root authority. Never ask it
+    /// about reserved or ICANN names (it would query the real ICANN root servers).
+    pub fn ns_addr(&self) -> Result<SocketAddr, TestkitError> {
+        Ok(SocketAddr::from((
+            [127, 0, 0, 1],
+            self.port("HSD_NS_PORT")?,
+        )))
+    }
+
     /// The node's HTTP/JSON-RPC address.
     pub fn http_addr(&self) -> Result<SocketAddr, TestkitError> {
         Ok(SocketAddr::from((

@@ -3,6 +3,7 @@
 //! front of them, gRPC clients, and the comparison with hsd's own answers.
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+pub(crate) mod dns;
 pub(crate) mod liar;
 
 use std::path::Path;
