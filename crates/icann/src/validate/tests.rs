@@ -1,0 +1,1 @@
+//! Unit tests of the validator (in tests/ for the network paths).
