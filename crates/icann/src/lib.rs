@@ -129,8 +129,9 @@ pub enum AttemptError {
     /// Datagrams from the server were ignored: wrong ID, not a response, or another question.
     #[error("response does not match the query: {0}")]
     Mismatch(&'static str),
-    /// A response larger than the advertised UDP payload size.
-    #[error("oversized response: {0} bytes")]
+    /// A response larger than the advertised UDP payload size (the size seen is capped at one
+    /// byte over it).
+    #[error("oversized response: {0} bytes or more")]
     Oversized(usize),
     /// The server answered with an rcode other than NOERROR or NXDOMAIN.
     #[error("rcode {0}")]
