@@ -178,3 +178,6 @@ impl IcannError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -214,7 +214,7 @@ fn prove_nxdomain(tld: &Name, authority: &[Record], keys: &[DNSKEY], now: u64) -
 
 /// Whether the NSEC at `owner` proves `name` absent: `owner < name < next` in canonical order,
 /// or, for the last NSEC of the zone (whose next name is the apex), `owner < name`.
-fn covers(owner: &Name, nsec: &NSEC, name: &Name) -> bool {
+pub(crate) fn covers(owner: &Name, nsec: &NSEC, name: &Name) -> bool {
     let next = nsec.next_domain_name();
     if owner >= name {
         return false;
@@ -286,6 +286,3 @@ fn cap(ttl: u32, max: Duration) -> u32 {
 fn secs(ttl: u32) -> Duration {
     Duration::from_secs(u64::from(ttl))
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,1 +1,0 @@
-//! Unit tests of the validator (in tests/ for the network paths).
