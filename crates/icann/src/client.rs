@@ -95,7 +95,10 @@ impl IcannRoot {
                     Ok((_, ttl)) => *ttl,
                     Err(_) => self.inner.config.negative_ttl,
                 };
-                Timed { value: value.map(|(f, _)| f), ttl }
+                Timed {
+                    value: value.map(|(f, _)| f),
+                    ttl,
+                }
             })
             .await;
         if let Some(m) = &self.inner.metrics {
@@ -147,7 +150,11 @@ impl IcannRoot {
                 validate_referral(tld, msg, &keys, unix_now(), max_ttl)
             })
             .await;
-        if let Err(IcannError::Bogus { reason: Bogus::NoValidSignature(_), .. }) = &result {
+        if let Err(IcannError::Bogus {
+            reason: Bogus::NoValidSignature(_),
+            ..
+        }) = &result
+        {
             // The root may have rolled its zone key since the set was cached: fetch it again
             // on the next look-up (after this failure's negative TTL).
             self.inner.keys.invalidate(&()).await;
@@ -190,8 +197,14 @@ impl IcannRoot {
             }
         }
         match bogus {
-            Some(reason) => Err(IcannError::Bogus { qtype: rtype, reason }),
-            None => Err(IcannError::Unreachable { attempts: config.attempts, last }),
+            Some(reason) => Err(IcannError::Bogus {
+                qtype: rtype,
+                reason,
+            }),
+            None => Err(IcannError::Unreachable {
+                attempts: config.attempts,
+                last,
+            }),
         }
     }
 

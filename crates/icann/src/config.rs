@@ -86,7 +86,11 @@ impl IcannConfig {
         if self.anchors.is_empty() {
             return bad("no trust anchors");
         }
-        if self.anchors.iter().any(|a| !a.name.is_root() || a.record_type() != RecordType::DS) {
+        if self
+            .anchors
+            .iter()
+            .any(|a| !a.name.is_root() || a.record_type() != RecordType::DS)
+        {
             return bad("trust anchors must be DS records owned by `.`");
         }
         if self.attempts == 0 || self.timeout.is_zero() {
@@ -115,7 +119,9 @@ pub fn parse_anchors(text: &str) -> Result<Vec<Record>, IcannError> {
         .filter(|r| matches!(r.data, RData::DNSSEC(DNSSECRData::DS(_))))
         .collect();
     if ds.iter().any(|r| !r.name.is_root()) {
-        return Err(IcannError::Config("a trust anchor is not owned by `.`".into()));
+        return Err(IcannError::Config(
+            "a trust anchor is not owned by `.`".into(),
+        ));
     }
     if ds.is_empty() || ds.len() > MAX_ANCHORS {
         return Err(IcannError::Config(format!(
@@ -168,7 +174,9 @@ pub fn parse_root_hints(text: &str) -> Result<Vec<SocketAddr>, IcannError> {
         }
     }
     if seen.is_empty() {
-        return Err(IcannError::Config("root hints name no server address".into()));
+        return Err(IcannError::Config(
+            "root hints name no server address".into(),
+        ));
     }
     seen.truncate(MAX_SERVERS);
     Ok(seen)

@@ -58,10 +58,8 @@ use hickory_proto::rr::{Record, RecordType};
 use thiserror::Error;
 
 pub use client::IcannRoot;
-pub use config::{
-    DEFAULT_ANCHORS, IcannConfig, default_anchors, parse_anchors, parse_root_hints,
-};
-pub use metrics::{IcannMetrics, LOOKUPS, LOOKUP_OUTCOMES, UPSTREAM_QUERIES};
+pub use config::{DEFAULT_ANCHORS, IcannConfig, default_anchors, parse_anchors, parse_root_hints};
+pub use metrics::{IcannMetrics, LOOKUP_OUTCOMES, LOOKUPS, UPSTREAM_QUERIES};
 pub use validate::{RootKeys, validate_referral, validate_root_keys};
 
 /// What ICANN says about a TLD, validated.
@@ -171,7 +169,10 @@ impl IcannError {
     pub fn label(&self) -> &'static str {
         match self {
             IcannError::Config(_) => "config",
-            IcannError::Unreachable { last: AttemptError::Timeout, .. } => "timeout",
+            IcannError::Unreachable {
+                last: AttemptError::Timeout,
+                ..
+            } => "timeout",
             IcannError::Unreachable { .. } => "unreachable",
             IcannError::Bogus { .. } => "bogus",
             IcannError::NotATld(_) => "not_a_tld",

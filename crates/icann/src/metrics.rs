@@ -32,12 +32,18 @@ impl IcannMetrics {
             &["outcome"],
         )?;
         let upstream_queries = IntCounterVec::new(
-            Opts::new(UPSTREAM_QUERIES, "Queries sent to ICANN root servers, by result"),
+            Opts::new(
+                UPSTREAM_QUERIES,
+                "Queries sent to ICANN root servers, by result",
+            ),
             &["result"],
         )?;
         registry.register(Box::new(lookups.clone()))?;
         registry.register(Box::new(upstream_queries.clone()))?;
-        Ok(IcannMetrics { lookups, upstream_queries })
+        Ok(IcannMetrics {
+            lookups,
+            upstream_queries,
+        })
     }
 
     pub(crate) fn upstream(&self, result: Result<(), &AttemptError>, bogus: bool) {

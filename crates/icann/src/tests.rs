@@ -29,7 +29,9 @@ fn default_anchors_are_ksk_2017_and_ksk_2024() {
     let bundled = TrustAnchors::default();
     assert_eq!(bundled.len(), 2);
     for anchor in &anchors {
-        let RData::DNSSEC(DNSSECRData::DS(ds)) = &anchor.data else { panic!() };
+        let RData::DNSSEC(DNSSECRData::DS(ds)) = &anchor.data else {
+            panic!()
+        };
         let covered = (0..bundled.len()).any(|i| {
             let key = DNSKEY::with_flags(257, bundled.get(i).unwrap().clone());
             ds.covers(&Name::root(), &key).unwrap()
@@ -74,7 +76,10 @@ UNRELATED.EXAMPLE.       3600000      A     192.0.2.9
 #[test]
 fn anchors_must_be_root_ds() {
     assert!(parse_anchors("com. DS 1 13 2 AAAA\n").is_err());
-    assert!(parse_anchors(". 3600 IN NS a.example.\n").is_err(), "no DS at all");
+    assert!(
+        parse_anchors(". 3600 IN NS a.example.\n").is_err(),
+        "no DS at all"
+    );
     let one = parse_anchors(". 86400 IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n").unwrap();
     assert_eq!(one.len(), 1);
     assert_eq!(one[0].record_type(), RecordType::DS);
@@ -83,9 +88,19 @@ fn anchors_must_be_root_ds() {
 #[test]
 fn config_is_checked() {
     let server: SocketAddr = "127.0.0.1:53".parse().unwrap();
-    assert!(IcannConfig::new(vec![server], default_anchors()).validate().is_ok());
-    assert!(matches!(IcannRoot::new(IcannConfig::new(vec![], default_anchors())), Err(IcannError::Config(_))));
-    assert!(matches!(IcannRoot::new(IcannConfig::new(vec![server], vec![])), Err(IcannError::Config(_))));
+    assert!(
+        IcannConfig::new(vec![server], default_anchors())
+            .validate()
+            .is_ok()
+    );
+    assert!(matches!(
+        IcannRoot::new(IcannConfig::new(vec![], default_anchors())),
+        Err(IcannError::Config(_))
+    ));
+    assert!(matches!(
+        IcannRoot::new(IcannConfig::new(vec![server], vec![])),
+        Err(IcannError::Config(_))
+    ));
     let mut zero = IcannConfig::new(vec![server], default_anchors());
     zero.attempts = 0;
     assert!(zero.validate().is_err());
@@ -97,11 +112,20 @@ fn from_files_reads_hints_and_anchors() {
     let hints = dir.path().join("named.root");
     std::fs::write(&hints, ". NS A.ROOT.\nA.ROOT. A 192.0.2.1\n").unwrap();
     let config = IcannConfig::from_files(&hints, None).unwrap();
-    assert_eq!(config.servers, ["192.0.2.1:53".parse::<SocketAddr>().unwrap()]);
+    assert_eq!(
+        config.servers,
+        ["192.0.2.1:53".parse::<SocketAddr>().unwrap()]
+    );
     assert_eq!(config.anchors, default_anchors());
     let anchors = dir.path().join("anchors");
     std::fs::write(&anchors, ". DS 12345 13 2 AAAAAAAA\n").unwrap();
-    assert_eq!(IcannConfig::from_files(&hints, Some(&anchors)).unwrap().anchors.len(), 1);
+    assert_eq!(
+        IcannConfig::from_files(&hints, Some(&anchors))
+            .unwrap()
+            .anchors
+            .len(),
+        1
+    );
     assert!(IcannConfig::from_files(&dir.path().join("missing"), None).is_err());
 }
 
@@ -110,8 +134,16 @@ fn nsec_coverage_in_canonical_order() {
     let nsec = |next: &str| NSEC::new(name(next), [RecordType::NS]);
     // aaa. -> com. covers b., not aaa. itself nor com. nor d.
     assert!(validate::covers(&name("aaa."), &nsec("com."), &name("b.")));
-    assert!(!validate::covers(&name("aaa."), &nsec("com."), &name("aaa.")));
-    assert!(!validate::covers(&name("aaa."), &nsec("com."), &name("com.")));
+    assert!(!validate::covers(
+        &name("aaa."),
+        &nsec("com."),
+        &name("aaa.")
+    ));
+    assert!(!validate::covers(
+        &name("aaa."),
+        &nsec("com."),
+        &name("com.")
+    ));
     assert!(!validate::covers(&name("aaa."), &nsec("com."), &name("d.")));
     // The apex NSEC covers the wildcard (`*` sorts before letters).
     assert!(validate::covers(&Name::root(), &nsec("aaa."), &name("*.")));

@@ -47,7 +47,8 @@ fn build_query(id: u16, name: &Name, rtype: RecordType) -> Result<Vec<u8>, Attem
     let mut edns = Edns::new();
     edns.set_dnssec_ok(true).set_max_payload(UDP_PAYLOAD);
     msg.set_edns(edns);
-    msg.to_vec().map_err(|e| AttemptError::Malformed(format!("encoding the query: {e}")))
+    msg.to_vec()
+        .map_err(|e| AttemptError::Malformed(format!("encoding the query: {e}")))
 }
 
 /// Checks a datagram or TCP message against the query; `Err` says why it is ignored.
@@ -58,8 +59,7 @@ fn check(bytes: &[u8], id: u16, name: &Name, rtype: RecordType) -> Result<Messag
         return Err(AttemptError::Mismatch("id"));
     }
     let msg = Message::from_vec(bytes).map_err(|e| AttemptError::Malformed(e.to_string()))?;
-    if msg.metadata.message_type != MessageType::Response || msg.metadata.op_code != OpCode::Query
-    {
+    if msg.metadata.message_type != MessageType::Response || msg.metadata.op_code != OpCode::Query {
         return Err(AttemptError::Mismatch("not a query response"));
     }
     let echoed = msg.queries.len() == 1
@@ -139,5 +139,7 @@ async fn tcp(
         check(&buf, id, name, rtype)
     };
     let left = deadline.saturating_duration_since(Instant::now());
-    timeout(left, work).await.map_err(|_| AttemptError::Timeout)?
+    timeout(left, work)
+        .await
+        .map_err(|_| AttemptError::Timeout)?
 }

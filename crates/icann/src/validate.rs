@@ -86,7 +86,10 @@ pub fn validate_root_keys(
         .filter(|k| k.zone_key() && !k.revoke())
         .cloned()
         .collect();
-    Ok(RootKeys { keys, ttl: cap(set_ttl.min(sig_ttl), max_ttl) })
+    Ok(RootKeys {
+        keys,
+        ttl: cap(set_ttl.min(sig_ttl), max_ttl),
+    })
 }
 
 /// Validates the root's response to `<tld>. NS` with the root's zone keys at `now`. Returns what
@@ -125,10 +128,16 @@ fn referral(
     now: u64,
 ) -> Result<(IcannDelegation, u32), Bogus> {
     if !msg.answers.is_empty() {
-        return Err(Bogus::Shape("answer section in a referral (authoritative for the TLD?)"));
+        return Err(Bogus::Shape(
+            "answer section in a referral (authoritative for the TLD?)",
+        ));
     }
     let of_type = |t: RecordType| -> Vec<Record> {
-        msg.authorities.iter().filter(|r| r.record_type() == t).cloned().collect()
+        msg.authorities
+            .iter()
+            .filter(|r| r.record_type() == t)
+            .cloned()
+            .collect()
     };
     let ns = of_type(RecordType::NS);
     if ns.is_empty() {
@@ -162,7 +171,9 @@ fn referral(
         ttl = ttl.min(record.ttl).min(sig);
     } else {
         let sig = signed_set(tld, RecordType::DS, &msg.authorities, keys, now)?;
-        ttl = ttl.min(ds.iter().map(|r| r.ttl).min().unwrap_or(0)).min(sig);
+        ttl = ttl
+            .min(ds.iter().map(|r| r.ttl).min().unwrap_or(0))
+            .min(sig);
     }
     let targets: Vec<&Name> = ns
         .iter()
@@ -182,7 +193,12 @@ fn referral(
 }
 
 /// NXDOMAIN for a TLD: signed NSECs covering the TLD and the root wildcard `*.`.
-fn prove_nxdomain(tld: &Name, authority: &[Record], keys: &[DNSKEY], now: u64) -> Result<u32, Bogus> {
+fn prove_nxdomain(
+    tld: &Name,
+    authority: &[Record],
+    keys: &[DNSKEY],
+    now: u64,
+) -> Result<u32, Bogus> {
     let wildcard = Name::from_ascii("*.").map_err(|_| Bogus::UnprovenNxDomain)?;
     let mut covered_tld = None;
     let mut covered_wild = None;

@@ -21,7 +21,8 @@ fn flip_id(mut b: Vec<u8>) -> Vec<u8> {
 
 fn strip_rrsigs(b: Vec<u8>) -> Vec<u8> {
     let mut m = Message::from_vec(&b).unwrap();
-    m.authorities.retain(|r| r.record_type() != RecordType::RRSIG);
+    m.authorities
+        .retain(|r| r.record_type() != RecordType::RRSIG);
     m.to_vec().unwrap()
 }
 
@@ -77,18 +78,28 @@ async fn transport_level_lies_are_typed_errors() {
     ] {
         fake.mode.store(mode, Ordering::SeqCst);
         icann.clear();
-        assert_eq!(icann.delegation(&name("com.")).await.unwrap_err(), want, "mode {mode}");
+        assert_eq!(
+            icann.delegation(&name("com.")).await.unwrap_err(),
+            want,
+            "mode {mode}"
+        );
     }
     fake.mode.store(2, Ordering::SeqCst);
     icann.clear();
     assert!(matches!(
         icann.delegation(&name("com.")).await.unwrap_err(),
-        IcannError::Unreachable { last: AttemptError::Malformed(_), .. }
+        IcannError::Unreachable {
+            last: AttemptError::Malformed(_),
+            ..
+        }
     ));
 
     // The failure is cached for the negative TTL: an honest server is not asked meanwhile.
     fake.mode.store(0, Ordering::SeqCst);
-    assert!(icann.delegation(&name("com.")).await.is_err(), "negative cache");
+    assert!(
+        icann.delegation(&name("com.")).await.is_err(),
+        "negative cache"
+    );
     // Then it expires and the honest answer validates (polling to a deadline).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
@@ -105,7 +116,9 @@ async fn transport_level_lies_are_typed_errors() {
     // Truncated over UDP: the client retries over TCP and validates.
     fake.mode.store(5, Ordering::SeqCst);
     icann.clear();
-    assert!(matches!(icann.delegation(&name("com.")).await, Ok(Fallback::Delegation(d)) if d.ds.len() == 1));
+    assert!(
+        matches!(icann.delegation(&name("com.")).await, Ok(Fallback::Delegation(d)) if d.ds.len() == 1)
+    );
 }
 
 #[tokio::test]
@@ -125,7 +138,10 @@ async fn dnssec_level_lies_are_bogus() {
     });
     let fake = fake(addr(68), root, script).await;
     let icann = client(vec![addr(68)], &si.root);
-    let bogus = |reason| IcannError::Bogus { qtype: RecordType::NS, reason };
+    let bogus = |reason| IcannError::Bogus {
+        qtype: RecordType::NS,
+        reason,
+    };
 
     assert_eq!(
         icann.delegation(&name("com.")).await.unwrap_err(),
@@ -144,5 +160,8 @@ async fn dnssec_level_lies_are_bogus() {
     );
     fake.mode.store(2, Ordering::SeqCst);
     icann.clear();
-    assert_eq!(icann.delegation(&name("org.")).await.unwrap_err(), bogus(Bogus::UnprovenNxDomain));
+    assert_eq!(
+        icann.delegation(&name("org.")).await.unwrap_err(),
+        bogus(Bogus::UnprovenNxDomain)
+    );
 }

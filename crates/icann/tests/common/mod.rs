@@ -1,7 +1,13 @@
 //! Shared fixtures: a real Knot stand-in for the ICANN root (signed `.` with a secure `com.`
 //! delegation, an insecure `net.` one) and a scriptable fake root server on loopback that can
 //! relay to it, lie, or stay silent.
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, dead_code, unreachable_pub)]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    dead_code,
+    unreachable_pub
+)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,9 +43,12 @@ pub async fn stand_in(root_ip: u8, com_ip: u8, signing: Signing) -> StandIn {
         "$ORIGIN com.\n$TTL 3600\n@ SOA ns.com. host.com. 1 3600 900 604800 300\n@ NS ns.com.\n\
          ns A 127.0.0.{com_ip}\n"
     );
-    let com = Knot::start(addr(com_ip), vec![ZoneSpec::signed("com.", &com_text).unwrap()])
-        .await
-        .expect("com starts");
+    let com = Knot::start(
+        addr(com_ip),
+        vec![ZoneSpec::signed("com.", &com_text).unwrap()],
+    )
+    .await
+    .expect("com starts");
     let ds: Vec<String> = com
         .keys(&name("com."))
         .unwrap()
@@ -56,9 +65,12 @@ pub async fn stand_in(root_ip: u8, com_ip: u8, signing: Signing) -> StandIn {
          net. 172800 NS ns.net.\nns.net. 172800 A 127.0.0.99\n",
         ds = ds.join("\n")
     );
-    let root = Knot::start(addr(root_ip), vec![ZoneSpec::new(".", &root_text, signing).unwrap()])
-        .await
-        .expect("root starts");
+    let root = Knot::start(
+        addr(root_ip),
+        vec![ZoneSpec::new(".", &root_text, signing).unwrap()],
+    )
+    .await
+    .expect("root starts");
     StandIn { root, com }
 }
 
@@ -124,9 +136,13 @@ pub async fn fake(at: SocketAddr, tcp_upstream: SocketAddr, script: Script) -> F
     let udp_task = tokio::spawn(async move {
         let mut buf = vec![0u8; 4096];
         loop {
-            let Ok((n, from)) = udp.recv_from(&mut buf).await else { return };
+            let Ok((n, from)) = udp.recv_from(&mut buf).await else {
+                return;
+            };
             let query = buf[..n].to_vec();
-            let Ok(msg) = Message::from_vec(&query) else { continue };
+            let Ok(msg) = Message::from_vec(&query) else {
+                continue;
+            };
             let reply = match script(&msg, &query, m.load(Ordering::SeqCst)) {
                 Reply::Relay(up) => relay_udp(up, &query).await,
                 Reply::RelayEdit(up, edit) => edit(relay_udp(up, &query).await),
@@ -138,7 +154,9 @@ pub async fn fake(at: SocketAddr, tcp_upstream: SocketAddr, script: Script) -> F
     });
     let tcp_task = tokio::spawn(async move {
         loop {
-            let Ok((mut conn, _)) = tcp.accept().await else { return };
+            let Ok((mut conn, _)) = tcp.accept().await else {
+                return;
+            };
             tokio::spawn(async move {
                 let len = conn.read_u16().await.unwrap();
                 let mut q = vec![0u8; usize::from(len)];
@@ -154,10 +172,15 @@ pub async fn fake(at: SocketAddr, tcp_upstream: SocketAddr, script: Script) -> F
             });
         }
     });
-    Fake { mode, tasks: vec![udp_task, tcp_task] }
+    Fake {
+        mode,
+        tasks: vec![udp_task, tcp_task],
+    }
 }
 
 /// Whether a query asks for `. DNSKEY`.
 pub fn is_dnskey(msg: &Message) -> bool {
-    msg.queries.first().is_some_and(|q| q.query_type() == RecordType::DNSKEY)
+    msg.queries
+        .first()
+        .is_some_and(|q| q.query_type() == RecordType::DNSKEY)
 }
