@@ -151,3 +151,12 @@ fn nsec_coverage_in_canonical_order() {
     assert!(validate::covers(&name("zip."), &nsec("."), &name("zzz.")));
     assert!(!validate::covers(&name("zip."), &nsec("."), &name("abc.")));
 }
+
+#[test]
+fn the_built_in_root_hints_are_the_thirteen_iana_servers_on_both_families() {
+    let servers = parse_root_hints(IANA_ROOT_HINTS).unwrap();
+    assert_eq!(servers.len(), 26);
+    assert_eq!(servers.iter().filter(|s| s.is_ipv4()).count(), 13);
+    assert!(servers.iter().all(|s| s.port() == 53));
+    assert!(servers.iter().all(|s| !s.ip().is_loopback()));
+}
