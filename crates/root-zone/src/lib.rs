@@ -26,12 +26,19 @@
 //! than QUERY and REFUSED for classes other than IN, where hsd answers as if the query were an
 //! IN query; AAAA glue for IPv4-mapped addresses (inherited from `hnsfleet-hns-dns`).
 //!
-//! This crate must not do I/O, read a clock, cache, decide on ICANN fallback (the frontend does
-//! that before asking for the NXDOMAIN proof), or build whole DNS messages (header, question,
-//! EDNS, truncation and SIG(0) are the frontend's).
+//! ICANN fallback (§3.1): when the caller has decided to fall back and has a validated ICANN
+//! delegation for the TLD, [`TldState::Icann`] renders it as hsd does (DS answered and
+//! re-signed by the ZSK, or a referral with ICANN's NS and glue unsigned and the DS set or the
+//! insecure-delegation NSEC signed).
+//!
+//! This crate must not do I/O, read a clock, cache, decide on ICANN fallback or fetch ICANN
+//! data (the frontend and its ICANN client do that before asking for the NXDOMAIN proof), or
+//! build whole DNS messages (header, question, EDNS, truncation and SIG(0) are the
+//! frontend's).
 #![forbid(unsafe_code)]
 
 mod apex;
+mod icann;
 mod keys;
 mod nsec;
 mod sign;
@@ -50,6 +57,7 @@ use hnsfleet_hns_dns::DnsError;
 use hnsfleet_verify::VerifiedLookup;
 
 pub use apex::{APEX_NS_TTL, SOA_TTL, soa_serial};
+pub use icann::IcannDelegation;
 pub use keys::{
     DNSKEY_TTL, KSK_FLAGS, KSK_KEY_TAG, KSK_PRIVATE_KEY, KSK_PUBLIC_KEY, RRSIG_TTL, ZSK_FLAGS,
     ZSK_KEY_TAG, ZSK_PRIVATE_KEY, ZSK_PUBLIC_KEY, dnskey,
@@ -84,6 +92,9 @@ pub enum TldState<'a> {
     Exists(&'a [u8]),
     /// A proof showed the name does not exist.
     Absent,
+    /// The name is absent or empty on chain, reserved with the root flag, and its validated
+    /// ICANN delegation is this (hns-dns.md §3.1). Only the caller decides on this fallback.
+    Icann(&'a IcannDelegation),
     /// The TLD was not looked up (enough for queries whose [`Route::lookup`] is `None`).
     NotLookedUp,
 }
@@ -162,6 +173,14 @@ pub enum RootError {
     /// A record cannot be put on the DNS wire, or a `_synth` label is malformed.
     #[error(transparent)]
     Dns(#[from] DnsError),
+    /// An ICANN delegation fails hsd's checks (NS missing, records not owned by the TLD).
+    #[error("icann delegation of {tld} is unusable: {reason}")]
+    Icann {
+        /// The TLD.
+        tld: HnsName,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// A set could not be signed.
     #[error(transparent)]
     Sign(#[from] SignError),
@@ -372,6 +391,8 @@ impl RootZone {
         state: TldState<'_>,
         now: u64,
     ) -> Result<Answer, RootError> {
+        // ICANN answers come complete (their DS denial puts the SOA first).
+        let mut complete = false;
         let mut answer = match self.route(query) {
             Route::NotImplemented => return Ok(Answer::empty(ResponseCode::NotImp)),
             Route::Refused => return Ok(Answer::empty(ResponseCode::Refused)),
@@ -382,10 +403,14 @@ impl RootZone {
                 TldState::NotLookedUp => return Err(RootError::NotLookedUp(tld)),
                 TldState::Absent | TldState::Exists([]) => nsec::nxdomain(&tld)?,
                 TldState::Exists(data) => tld::answer(&tld, below, data, query.qtype)?,
+                TldState::Icann(delegation) => {
+                    complete = true;
+                    icann::answer(&tld, below, delegation, query.qtype, now)?
+                }
             },
         };
         // hsd step 4f: an authoritative answer without answer records carries the root SOA.
-        if answer.authoritative && answer.answer.is_empty() {
+        if answer.authoritative && answer.answer.is_empty() && !complete {
             answer.authority.push(apex::soa_set(now));
         }
         if !query.dnssec_ok {

@@ -14,12 +14,13 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::str::FromStr as _;
 
 use hickory_proto::op::OpCode;
 use hickory_proto::rr::{DNSClass, Name, RecordType};
 use hickory_proto::serialize::binary::BinEncodable as _;
 use hnsfleet_hns::resource::Resource;
-use hnsfleet_root_zone::{KeyRole, Query, RootZone, TldState, rrsig};
+use hnsfleet_root_zone::{IcannDelegation, KeyRole, Query, RootZone, TldState, rrsig};
 use serde_json::{Value, json};
 
 /// 2023-11-14 22:13:20 UTC.
@@ -27,6 +28,27 @@ const NOW: u64 = 1_700_000_000;
 
 fn blob(json: &str) -> Vec<u8> {
     Resource::from_json(json).unwrap().encode().unwrap()
+}
+
+/// One record from zone-file text (owner, TTL, class, type, rdata).
+fn record(text: &str) -> hickory_proto::rr::Record {
+    let mut parts = text.splitn(5, ' ');
+    let (Some(owner), Some(ttl), Some(_class), Some(rtype), Some(rdata)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        panic!("bad record text {text}");
+    };
+    let rtype = RecordType::from_str(rtype).unwrap();
+    let rdata = hickory_proto::rr::RData::try_from_str(rtype, rdata).unwrap();
+    hickory_proto::rr::Record::from_rdata(
+        Name::from_ascii(owner).unwrap(),
+        ttl.parse().unwrap(),
+        rdata,
+    )
 }
 
 fn query(name: &str, qtype: RecordType) -> Query {
@@ -56,6 +78,19 @@ fn signed_sets() -> Vec<(String, KeyRole, Vec<hickory_proto::rr::Record>)> {
         {"type":"TXT","txt":["zz"]}]}"#,
     );
     let nods = blob(r#"{"records":[{"type":"NS","ns":"ns1.nods."}]}"#);
+    // An ICANN delegation as received: upper-case owner, TTLs of the ICANN root, two DS.
+    let icann = IcannDelegation {
+        ns: vec![record("COM. 172800 IN NS A.GTLD-SERVERS.NET.")],
+        ds: vec![
+            record(
+                "COM. 86400 IN DS 19718 13 2 E2D3C916F6DEEAC73294E8268FB5885044A833FC5459588F4A9184CFC41A5766",
+            ),
+            record(
+                "COM. 86400 IN DS 30909 8 2 E2D3C916F6DEEAC73294E8268FB5885044A833FC5459588F4A9184CFC41A5766",
+            ),
+        ],
+        glue: Vec::new(),
+    };
     let v4 = RootZone::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
     let v6 = RootZone::new(IpAddr::V6(Ipv6Addr::LOCALHOST));
     let long = format!("{}.", "a".repeat(63));
@@ -91,6 +126,7 @@ fn signed_sets() -> Vec<(String, KeyRole, Vec<hickory_proto::rr::Record>)> {
         (&v4, "nods.", RecordType::DS, TldState::Exists(&nods)),
         (&v4, "txt.", RecordType::TXT, TldState::Exists(&txt)),
         (&v4, "www.txt.", RecordType::A, TldState::Exists(&txt)),
+        (&v4, "com.", RecordType::DS, TldState::Icann(&icann)),
     ];
     let mut out = Vec::new();
     for (zone, name, qtype, state) in cases {

@@ -49,6 +49,10 @@ fn sample_answers() -> Vec<(String, Answer)> {
     let z = zone();
     let v6 = RootZone::new(IpAddr::V6(Ipv6Addr::LOCALHOST));
     let (rich, txt) = (rich(), txt_only());
+    let (secure, insecure) = (
+        crate::icann::tests::secure(),
+        crate::icann::tests::insecure(),
+    );
     let mut out = Vec::new();
     let cases: Vec<(&RootZone, &str, RecordType, TldState<'_>)> = vec![
         (&z, ".", RecordType::NS, TldState::NotLookedUp),
@@ -78,6 +82,10 @@ fn sample_answers() -> Vec<(String, Answer)> {
         (&z, "txt.", RecordType::TXT, TldState::Exists(&txt)),
         (&z, "txt.", RecordType::A, TldState::Exists(&txt)),
         (&z, "www.txt.", RecordType::A, TldState::Exists(&txt)),
+        (&z, "com.", RecordType::DS, TldState::Icann(&secure)),
+        (&z, "www.com.", RecordType::A, TldState::Icann(&secure)),
+        (&z, "cf.", RecordType::DS, TldState::Icann(&insecure)),
+        (&z, "cf.", RecordType::A, TldState::Icann(&insecure)),
     ];
     for (zone, name, qtype, state) in cases {
         let answer = zone.answer(&query(name, qtype), state, NOW).unwrap();
@@ -186,7 +194,7 @@ fn every_rrsig_verifies_with_hickory_and_has_hsds_fields() {
         assert_eq!(stripped, unsigned, "{label}");
         total += count;
     }
-    assert!(total >= 25, "only {total} signatures checked");
+    assert!(total >= 30, "only {total} signatures checked");
 }
 
 #[test]
