@@ -12,6 +12,7 @@
 //! - [`params`]: per-network constants (mainnet, testnet, regtest, simnet) as data.
 //! - [`header`], [`pow`], [`chain`]: block headers, proof of work, retargeting, header-chain rules.
 //! - [`name`], [`namestate`]: name rules, name hashes, the name state stored in the tree.
+//! - [`reserved`]: hsd's reserved-name table (`names.db`): which TLDs fall back to ICANN.
 //! - [`urkel`]: Urkel tree proofs and their verification against a tree root.
 //! - [`resource`]: on-chain name resources (their conversion to DNS records is the
 //!   `hnsfleet-hns-dns` crate, so users of this crate do not link a DNS library).
@@ -29,6 +30,7 @@ pub mod namestate;
 pub mod p2p;
 pub mod params;
 pub mod pow;
+pub mod reserved;
 pub mod resource;
 pub mod sig0;
 pub mod types;
