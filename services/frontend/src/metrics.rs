@@ -15,8 +15,10 @@ pub const LATENCY: &str = "hnsfleet_frontend_query_duration_seconds";
 pub const ANSWER_CACHE: &str = "hnsfleet_frontend_answer_cache_total";
 /// Root-answer reuse: `hit` or `miss` (a miss asks the proof-cache tier and signs).
 pub const ROOT_ANSWERS: &str = "hnsfleet_frontend_root_answers_total";
+/// Root answers that fell back to ICANN, by `result` (`delegation`, `nxdomain`).
+pub const ICANN_FALLBACKS: &str = "hnsfleet_frontend_icann_fallbacks_total";
 /// Failures of what the frontend depends on, by `reason`: the root's (`not_ready`,
-/// `cache_unavailable`, `wrong_network`, `build`) and recursion's (`bogus`, `unreachable`,
+/// `cache_unavailable`, `icann_bogus`, `wrong_network`, `build`) and recursion's (`bogus`, `unreachable`,
 /// `root`, `upstream`).
 pub const UPSTREAM_ERRORS: &str = "hnsfleet_frontend_upstream_errors_total";
 /// Responses signed with SIG(0).
@@ -59,6 +61,8 @@ pub struct Metrics {
     pub root_answers: IntCounterVec,
     /// [`UPSTREAM_ERRORS`].
     pub upstream_errors: IntCounterVec,
+    /// [`ICANN_FALLBACKS`].
+    pub icann_fallbacks: IntCounterVec,
     /// [`SIG0_SIGNED`].
     pub sig0_signed: IntCounter,
     /// [`SIG0_OVER_BUDGET`].
@@ -112,6 +116,11 @@ impl Metrics {
                 UPSTREAM_ERRORS,
                 "Failures of the proof-cache tier, the root and recursion, by reason.",
                 &["reason"],
+            )?,
+            icann_fallbacks: counter(
+                ICANN_FALLBACKS,
+                "Root answers that fell back to ICANN.",
+                &["result"],
             )?,
             sig0_signed: reg(
                 registry,

@@ -6,6 +6,12 @@
 //! (name, type, DO) for as long as the trusted root stays the same, so a busy root does not
 //! ask the caches or sign again for every query ([`RootAnswers`]).
 //!
+//! ICANN fallback (whitepaper "Root Zone Fallback", hns-dns.md §3.3): only when the proof says
+//! the TLD is absent or has no data, and the TLD is reserved with the root flag in hsd's
+//! `names.db`, the ICANN root is asked (`hnsfleet-icann`, DNSSEC-validated from the ICANN trust
+//! anchors) and its delegation is served re-signed with the HNS root key, as hsd does. An ICANN
+//! answer that does not validate gives SERVFAIL (hsd would serve its NXDOMAIN proof).
+//!
 //! The same authority serves the `root_listen` port (for Unbound/BIND configured with the
 //! fleet as their root) and, in process, the recursion's root server ([`crate::recursion`]).
 
@@ -16,7 +22,8 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, Record, RecordType};
 use hnsfleet_cache_client::{CacheClient, CacheClientError, ErrorReason};
 use hnsfleet_hns::params::Network;
-use hnsfleet_root_zone::{Answer, Query, RootZone, TldState};
+use hnsfleet_icann::{Fallback, IcannError, IcannRoot};
+use hnsfleet_root_zone::{Answer, IcannDelegation, Query, RootZone, TldState};
 use moka::future::Cache;
 use thiserror::Error;
 
@@ -55,6 +62,10 @@ pub enum RootFailure {
     /// A cache answered for another network.
     #[error("proof-cache answered for network {0}")]
     WrongNetwork(String),
+    /// ICANN's answer for a fallback TLD did not validate (served as SERVFAIL, never unsigned
+    /// data or an unproven NXDOMAIN).
+    #[error("ICANN answer did not validate: {0}")]
+    IcannBogus(String),
     /// The verified data could not be turned into an answer (a resource that does not decode).
     #[error("cannot build the root answer: {0}")]
     Build(String),
@@ -65,6 +76,7 @@ pub enum RootFailure {
 pub struct RootAuthority {
     zone: RootZone,
     cache: CacheClient,
+    icann: IcannRoot,
     network: Network,
     answers: RootAnswers,
     metrics: Metrics,
@@ -84,6 +96,7 @@ impl RootFailure {
         match self {
             RootFailure::NotReady => Ede::NotReady,
             RootFailure::Upstream(_) => Ede::NoReachableAuthority,
+            RootFailure::IcannBogus(_) => Ede::DnssecBogus,
             RootFailure::WrongNetwork(_) | RootFailure::Build(_) => Ede::InvalidData,
         }
     }
@@ -93,6 +106,7 @@ impl RootFailure {
         match self {
             RootFailure::NotReady => "not_ready",
             RootFailure::Upstream(_) => "cache_unavailable",
+            RootFailure::IcannBogus(_) => "icann_bogus",
             RootFailure::WrongNetwork(_) => "wrong_network",
             RootFailure::Build(_) => "build",
         }
@@ -102,16 +116,19 @@ impl RootFailure {
 // === impl RootAuthority ===
 
 impl RootAuthority {
-    /// A root authority advertising `public_host`, looking TLDs up through `cache`.
+    /// A root authority advertising `public_host`, looking TLDs up through `cache` and
+    /// falling back to ICANN through `icann`.
     pub fn new(
         public_host: std::net::IpAddr,
         cache: CacheClient,
+        icann: IcannRoot,
         network: Network,
         metrics: Metrics,
     ) -> Self {
         RootAuthority {
             zone: RootZone::new(public_host),
             cache,
+            icann,
             network,
             answers: RootAnswers {
                 cache: Cache::builder()
@@ -155,11 +172,33 @@ impl RootAuthority {
                 {
                     return Err(RootFailure::WrongNetwork(network.to_string()));
                 }
-                self.zone.answer(query, TldState::from(&found.lookup), now)
+                // The whitepaper's rule: ICANN only for a proven absence (or empty data) of a
+                // TLD reserved with the root flag.
+                let absent = found.lookup.resource_data().is_empty();
+                if absent && hnsfleet_hns::reserved::is_root_reserved(tld.as_str()) {
+                    match self.icann_delegation(tld.as_str()).await? {
+                        Some(delegation) => {
+                            self.metrics
+                                .icann_fallbacks
+                                .with_label_values(&["delegation"])
+                                .inc();
+                            self.zone.answer(query, TldState::Icann(&delegation), now)
+                        }
+                        None => {
+                            self.metrics
+                                .icann_fallbacks
+                                .with_label_values(&["nxdomain"])
+                                .inc();
+                            self.zone.answer(query, TldState::Absent, now)
+                        }
+                    }
+                } else {
+                    self.zone.answer(query, TldState::from(&found.lookup), now)
+                }
             }
         }
         .map_err(|e| RootFailure::Build(e.to_string()))?;
-        Ok(sign(answer, now))
+        sign(answer, now)
     }
 
     /// A whole response to `request` from the root (the `root_listen` port and the
@@ -194,6 +233,24 @@ impl RootAuthority {
     }
 }
 
+impl RootAuthority {
+    /// ICANN's validated delegation of `tld`, or `None` when ICANN proves it does not exist.
+    async fn icann_delegation(&self, tld: &str) -> Result<Option<IcannDelegation>, RootFailure> {
+        let name = Name::from_ascii(format!("{tld}."))
+            .map_err(|e| RootFailure::Build(format!("TLD {tld}: {e}")))?;
+        match self.icann.delegation(&name).await {
+            Ok(Fallback::Delegation(d)) => Ok(Some(IcannDelegation {
+                ns: d.ns,
+                ds: d.ds,
+                glue: d.glue,
+            })),
+            Ok(Fallback::NxDomain) => Ok(None),
+            Err(error @ IcannError::Bogus { .. }) => Err(RootFailure::IcannBogus(error.to_string())),
+            Err(error) => Err(RootFailure::Upstream(format!("ICANN root: {error}"))),
+        }
+    }
+}
+
 /// Maps a cache-client failure: "no trusted root" and "stale expired" are the tier not being
 /// ready; anything else is the tier being unreachable.
 fn cache_failure(error: CacheClientError) -> RootFailure {
@@ -203,17 +260,19 @@ fn cache_failure(error: CacheClientError) -> RootFailure {
     }
 }
 
-/// The answer's records in wire order with their RRSIGs.
-fn sign(answer: Answer, now: u64) -> RootAnswer {
-    // Signing lands with the root-zone crate's signer (branch `rootsign`).
-    let _ = now;
-    RootAnswer {
-        rcode: answer.rcode,
-        authoritative: answer.authoritative,
-        answers: answer.answer_records().cloned().collect(),
-        authorities: answer.authority_records().cloned().collect(),
-        additionals: answer.additional_records().cloned().collect(),
-    }
+/// The answer's records in wire order with their RRSIGs (made with the HNS root keys).
+fn sign(answer: Answer, now: u64) -> Result<RootAnswer, RootFailure> {
+    let (rcode, authoritative) = (answer.rcode, answer.authoritative);
+    let signed = answer
+        .into_records(now)
+        .map_err(|e| RootFailure::Build(e.to_string()))?;
+    Ok(RootAnswer {
+        rcode,
+        authoritative,
+        answers: signed.answer,
+        authorities: signed.authority,
+        additionals: signed.additional,
+    })
 }
 
 /// Seconds since the Unix epoch.

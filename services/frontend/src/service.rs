@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use hnsfleet_icann::{IcannConfig, IcannMetrics, IcannRoot};
 use hnsfleet_cache_client::{CacheClient, CacheClientMetrics, ClientOptions};
 use hnsfleet_ratelimit::Budget;
 use hnsfleet_service_kit::readiness::Check;
@@ -134,6 +135,32 @@ fn replica_source(config: &FrontendConfig) -> anyhow::Result<ReplicaSource> {
     }
 }
 
+/// The ICANN side of the fallback: the configured root hints (or IANA's) and trust anchors (or
+/// the built-in KSK-2017 and KSK-2024).
+fn icann_root(config: &FrontendConfig, registry: &Registry) -> anyhow::Result<IcannRoot> {
+    let icann_config = match &config.icann_root_hints {
+        Some(hints) => IcannConfig::from_files(hints, config.icann_trust_anchors.as_deref()),
+        None => {
+            let servers = hnsfleet_icann::parse_root_hints(hnsfleet_icann::IANA_ROOT_HINTS)
+                .map_err(|e| anyhow::anyhow!("built-in root hints: {e}"))?;
+            let anchors = match &config.icann_trust_anchors {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("icann_trust_anchors {}", path.display()))?;
+                    hnsfleet_icann::parse_anchors(&text)
+                        .map_err(|e| anyhow::anyhow!("icann_trust_anchors: {e}"))?
+                }
+                None => hnsfleet_icann::default_anchors(),
+            };
+            Ok(IcannConfig::new(servers, anchors))
+        }
+    }
+    .map_err(|e| anyhow::anyhow!("icann_root_hints: {e}"))?;
+    Ok(IcannRoot::new(icann_config)
+        .map_err(|e| anyhow::anyhow!("icann: {e}"))?
+        .with_metrics(IcannMetrics::register(registry)?))
+}
+
 /// Runs the frontend on bound `listeners` until `lifecycle`'s shutdown sequence ends.
 pub async fn run(
     config: FrontendConfig,
@@ -154,9 +181,11 @@ pub async fn run(
         .map_err(|e| anyhow::anyhow!("cache client: {e}"))?
         .with_metrics(CacheClientMetrics::register(&registry)?);
 
+    let icann = icann_root(&config, &registry)?;
     let root = Arc::new(RootAuthority::new(
         config.effective_public_host(),
         cache.clone(),
+        icann,
         config.network,
         metrics.clone(),
     ));

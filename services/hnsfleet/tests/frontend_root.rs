@@ -40,6 +40,13 @@ pub(crate) async fn fleet_up(
     ] {
         args.extend([flag.to_string(), value.to_string()]);
     }
+    // Never the real ICANN roots: a hints file naming only a dead loopback port, unless the
+    // caller gives its own.
+    if !extra.contains(&"--icann-root-hints") {
+        let hints = data_dir.join("no-icann.hints");
+        std::fs::write(&hints, "127.0.0.1:9\n").unwrap();
+        args.extend(["--icann-root-hints".to_string(), hints.display().to_string()]);
+    }
     args.extend(extra.iter().map(|s| s.to_string()));
     let process = ServiceProcess::spawn(Path::new(BIN), &args, log)
         .await

@@ -67,8 +67,19 @@ impl Drop for Tier {
 }
 
 /// Starts the frontend binary against `cache_url` with Do53 and root listeners on loopback.
+/// A root hints file naming only 127.0.0.1:9 (nothing listens): the tests never let the ICANN
+/// fallback reach a real root server.
+pub fn loopback_hints() -> String {
+    let path = std::env::temp_dir().join("hnsfleet-frontend-test-hints");
+    std::fs::write(&path, "127.0.0.1:9\n").unwrap();
+    path.display().to_string()
+}
+
 pub async fn frontend(cache_url: &str, flags: &[&str], log: &str) -> ServiceProcess {
+    let hints = loopback_hints();
     let mut args: Vec<String> = [
+        "--icann-root-hints",
+        &hints,
         "--network",
         "regtest",
         "--cache",
