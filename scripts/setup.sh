@@ -68,25 +68,27 @@ fi
 install_npm_dir tests/e2e/hsd
 apt_install jq curl  # scripts/hsd/*.sh speak JSON-RPC with curl + jq
 
-# Knot DNS (knotd, keymgr), its tools (kdig) and ldns (ldns-verify-zone): real authoritative
-# servers that the testkit's `knot` module starts on loopback with private configs and temp
-# dirs (the ICANN-fallback tests run a signed stand-in root). The packaged knot.service must
-# never run: a policy-rc.d that denies service starts is in place while installing (Docker
-# images ship one already), and a booted systemd gets the unit stopped and disabled.
-install_knot() {
+# Real DNS software the tests run on loopback with private configs and temp dirs, never as
+# system services: Knot DNS (knotd, keymgr; the testkit's `knot` module serves signed child
+# zones and a stand-in ICANN root), Unbound (a validating resolver using the fleet as its root),
+# and the clients dig (bind9-dnsutils), kdig (knot-dnsutils) and ldns tools. The packaged
+# services must never run: a policy-rc.d that denies service starts is in place while
+# installing (Docker images ship one already), and a booted systemd gets the units stopped and
+# disabled.
+install_daemons() {
     local policy=/usr/sbin/policy-rc.d created=0 rc=0
     if [ ! -e "$policy" ]; then
         printf '#!/bin/sh\nexit 101\n' >"$policy"
         chmod +x "$policy"
         created=1
     fi
-    apt_install knot knot-dnsutils ldnsutils || rc=$?
+    apt_install knot knot-dnsutils ldnsutils unbound bind9-dnsutils || rc=$?
     if [ $created -eq 1 ]; then rm -f "$policy"; fi
     if [ $rc -ne 0 ]; then return $rc; fi
     if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-        systemctl disable --now knot.service >/dev/null 2>&1 || true
+        systemctl disable --now knot.service unbound.service >/dev/null 2>&1 || true
     fi
 }
-[ "$only" = all ] && install_knot
+[ "$only" = all ] && install_daemons
 
 log "ready"

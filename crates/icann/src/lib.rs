@@ -59,8 +59,7 @@ use thiserror::Error;
 
 pub use client::IcannRoot;
 pub use config::{
-    DEFAULT_ANCHORS, IANA_ROOT_HINTS, IcannConfig, default_anchors, parse_anchors,
-    parse_root_hints,
+    DEFAULT_ANCHORS, IANA_ROOT_HINTS, IcannConfig, default_anchors, parse_anchors, parse_root_hints,
 };
 pub use metrics::{IcannMetrics, LOOKUP_OUTCOMES, LOOKUPS, UPSTREAM_QUERIES};
 pub use validate::{RootKeys, validate_referral, validate_root_keys};

@@ -245,7 +245,9 @@ impl RootAuthority {
                 glue: d.glue,
             })),
             Ok(Fallback::NxDomain) => Ok(None),
-            Err(error @ IcannError::Bogus { .. }) => Err(RootFailure::IcannBogus(error.to_string())),
+            Err(error @ IcannError::Bogus { .. }) => {
+                Err(RootFailure::IcannBogus(error.to_string()))
+            }
             Err(error) => Err(RootFailure::Upstream(format!("ICANN root: {error}"))),
         }
     }

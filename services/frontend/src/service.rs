@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use hnsfleet_icann::{IcannConfig, IcannMetrics, IcannRoot};
 use hnsfleet_cache_client::{CacheClient, CacheClientMetrics, ClientOptions};
+use hnsfleet_icann::{IcannConfig, IcannMetrics, IcannRoot};
 use hnsfleet_ratelimit::Budget;
 use hnsfleet_service_kit::readiness::Check;
 use hnsfleet_service_kit::shutdown::Ending;

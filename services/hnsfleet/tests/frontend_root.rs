@@ -45,7 +45,10 @@ pub(crate) async fn fleet_up(
     if !extra.contains(&"--icann-root-hints") {
         let hints = data_dir.join("no-icann.hints");
         std::fs::write(&hints, "127.0.0.1:9\n").unwrap();
-        args.extend(["--icann-root-hints".to_string(), hints.display().to_string()]);
+        args.extend([
+            "--icann-root-hints".to_string(),
+            hints.display().to_string(),
+        ]);
     }
     args.extend(extra.iter().map(|s| s.to_string()));
     let process = ServiceProcess::spawn(Path::new(BIN), &args, log)
@@ -59,7 +62,13 @@ pub(crate) async fn fleet_up(
 async fn the_fleet_root_answers_as_hsd_root_server_does() {
     let (hsd, manifest) = prepared_hsd("frontend-root", 920).await;
     let data = tempfile::tempdir().unwrap();
-    let fleet = fleet_up(hsd.p2p_addr().unwrap(), data.path(), &[], "frontend-root-up").await;
+    let fleet = fleet_up(
+        hsd.p2p_addr().unwrap(),
+        data.path(),
+        &[],
+        "frontend-root-up",
+    )
+    .await;
     let ours = fleet.addr("root").unwrap();
     let theirs = hsd.ns_addr().unwrap();
     // hsd caches root answers: compare with a fresh cache.
@@ -99,14 +108,10 @@ async fn the_fleet_root_answers_as_hsd_root_server_does() {
     }
     // The synthesized name servers of the SYNTH name and of the apex.
     let synth = tcp(theirs, &query("fleetsynth.", RecordType::NS, true, false)).await;
-    for ns in synth
-        .authorities
-        .iter()
-        .filter_map(|r| match &r.data {
-            hickory_proto::rr::RData::NS(ns) => Some(ns.0.to_ascii()),
-            _ => None,
-        })
-    {
+    for ns in synth.authorities.iter().filter_map(|r| match &r.data {
+        hickory_proto::rr::RData::NS(ns) => Some(ns.0.to_ascii()),
+        _ => None,
+    }) {
         questions.push((ns.clone(), RecordType::A));
         questions.push((ns, RecordType::AAAA));
     }
@@ -132,7 +137,9 @@ async fn the_fleet_root_answers_as_hsd_root_server_does() {
             }
             let (a, b) = (comparable(&hsd_answer), comparable(&our_answer));
             if a != b {
-                mismatches.push(format!("{name} {qtype} do={dnssec_ok}\n hsd: {a}\n ours: {b}"));
+                mismatches.push(format!(
+                    "{name} {qtype} do={dnssec_ok}\n hsd: {a}\n ours: {b}"
+                ));
             }
             compared += 1;
         }
@@ -151,8 +158,5 @@ async fn the_fleet_root_answers_as_hsd_root_server_does() {
     let over_udp = udp(ours, &asked).await;
     assert_eq!(over_udp.id, 999);
     assert_eq!(over_udp.queries[0].name().to_ascii(), "FleetNS.");
-    assert_eq!(
-        comparable(&over_udp),
-        comparable(&tcp(ours, &asked).await)
-    );
+    assert_eq!(comparable(&over_udp), comparable(&tcp(ours, &asked).await));
 }
