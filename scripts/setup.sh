@@ -2,7 +2,8 @@
 # Installs everything the tests need, idempotently: Rust tools from crates.io, Debian packages
 # and the pinned npm packages (bns, hsd, buf). Safe to run again and again.
 #   bash scripts/setup.sh        everything
-#   bash scripts/setup.sh hsd    only what running a regtest hsd needs (the demo)
+#   bash scripts/setup.sh hsd    only what running a regtest hsd needs (demo-follower.sh)
+#   bash scripts/setup.sh demo   hsd, bns, Knot, Unbound, dig/kdig (scripts/demo)
 #   bash scripts/setup.sh buf    only the pinned buf CLI (scripts/buf.sh)
 set -euo pipefail
 only=${1:-all}
@@ -60,7 +61,7 @@ if [ "$only" = buf ]; then
     install_npm_dir tools/buf
     exit 0
 fi
-[ "$only" = all ] && install_npm_dir tests/interop
+case $only in all | demo) install_npm_dir tests/interop ;; esac
 # The buf CLI (lint and breaking-change checks of proto/, scripts/buf.sh).
 [ "$only" = all ] && install_npm_dir tools/buf
 # The real hsd (regtest only) for the end-to-end tests, driven by scripts/hsd/hsd.sh.
@@ -89,6 +90,6 @@ install_daemons() {
         systemctl disable --now knot.service unbound.service >/dev/null 2>&1 || true
     fi
 }
-[ "$only" = all ] && install_daemons
+case $only in all | demo) install_daemons ;; esac
 
 log "ready"
