@@ -4,7 +4,7 @@
 //! up through the proof-cache tier ([`CacheClient`], which re-verifies every proof), and the
 //! answer is built and signed by `hnsfleet-root-zone`. Signed answers are cached per
 //! (name, type, DO) for as long as the trusted root stays the same, so a busy root does not
-//! ask the caches or sign again for every query ([`RootAnswers`]).
+//! ask the caches or sign again for every query.
 //!
 //! ICANN fallback (whitepaper "Root Zone Fallback", hns-dns.md §3.3): only when the proof says
 //! the TLD is absent or has no data, and the TLD is reserved with the root flag in hsd's
