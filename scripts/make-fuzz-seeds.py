@@ -27,7 +27,24 @@ def put(target, blob):
     (d / hashlib.sha1(blob).hexdigest()).write_bytes(blob)
 
 
+def dns_query(name, qtype, edns=True, do=True, qid=0x1234):
+    """A DNS query as dig sends it: RD, one question, EDNS0 (1232 bytes, DO) unless `edns` is off."""
+    header = qid.to_bytes(2, "big") + b"\x01\x00" + b"\x00\x01\x00\x00\x00\x00"
+    header += b"\x00\x01" if edns else b"\x00\x00"
+    qname = b"".join(len(l).to_bytes(1, "big") + l.encode() for l in name.split(".") if l) + b"\x00"
+    body = qname + qtype.to_bytes(2, "big") + b"\x00\x01"
+    if edns:
+        body += b"\x00\x00\x29\x04\xd0\x00\x00" + (b"\x80\x00" if do else b"\x00\x00") + b"\x00\x00"
+    return header + body
+
+
 def main():
+    # DNS queries as clients send them (the frontend's request decoder): A/AAAA/TXT/DS/NS of HNS
+    # names with and without EDNS0, the root, and a long name.
+    for name, qtype, edns in [("www.fleetns", 1, True), ("fleetns", 2, True), ("fleettxt", 16, False),
+                              ("", 6, True), ("www.example.com", 28, True), ("fleetds", 43, True),
+                              ("a" * 63 + "." + "b" * 63 + ".hns", 1, True)]:
+        put("dns_query", dns_query(name, qtype, edns))
     # Headers: mainnet test headers, the hnsd checkpoint run, the four genesis headers.
     for h in json.loads((DATA / "mainnet-headers-hsd-testdata.json").read_text())["headers"]:
         put("header", bytes.fromhex(h["headerHex"]))

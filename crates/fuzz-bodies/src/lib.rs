@@ -39,6 +39,7 @@ pub const BODIES: &[(&str, Body)] = &[
     ("attestation", attestation),
     ("brontide_recv", brontide_recv),
     ("checkpoint_blob", checkpoint_blob),
+    ("dns_query", dns_query),
     ("header", header),
     ("hnsconf", hnsconf),
     ("namestate", namestate),
@@ -188,6 +189,36 @@ pub fn sig0(data: &[u8]) -> bool {
         }
     }
     accepted
+}
+
+/// A DNS query as a resolver receives it (`hnsfleet-dns-wire`): deciding what to do never
+/// panics; a reply or a response to an accepted query encodes, within the classic 512-byte UDP
+/// limit too (truncated), and what it encodes to parses back with the request's ID. Accepted
+/// means the bytes were a query worth answering.
+pub fn dns_query(data: &[u8]) -> bool {
+    use hickory_proto::op::{Message, ResponseCode};
+    use hnsfleet_dns_wire::{self as wire, Ede, Parsed};
+    let check = |response: &Message, limit: usize| {
+        if let Some(bytes) = wire::encode(response, limit) {
+            assert!(bytes.len() <= limit, "encoded past the limit");
+            let back = Message::from_vec(&bytes).expect("an encoded response parses");
+            assert_eq!(back.id, response.id, "the ID survives encoding");
+        }
+    };
+    match wire::parse(data) {
+        Parsed::Drop => false,
+        Parsed::Reply(reply) => {
+            check(&reply, wire::CLASSIC_UDP_LIMIT);
+            false
+        }
+        Parsed::Query(request) => {
+            let mut response = request.response(ResponseCode::ServFail, 1232);
+            wire::add_ede(&mut response, Ede::NotReady, "fuzz");
+            check(&response, request.udp_limit(1232));
+            check(&response, wire::STREAM_LIMIT);
+            true
+        }
+    }
 }
 
 /// `hns.conf`: parse `data` as UTF-8 text; a parsed file must print to a canonical text that

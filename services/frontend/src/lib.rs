@@ -20,4 +20,5 @@ pub mod recursion;
 pub mod root;
 pub mod service;
 pub mod sig0;
-pub mod wire;
+/// DNS messages at the edge (the `hnsfleet-dns-wire` crate).
+pub use hnsfleet_dns_wire as wire;

@@ -4,7 +4,9 @@
 //! within a size limit (RFC-style truncation: TC=1, question and OPT kept).
 //!
 //! Nothing here looks at names or data: [`parse`] only decides between "answer this query",
-//! "send this error" and "drop it".
+//! "send this error" and "drop it". Pure (no I/O); the frontend's listeners and pipeline use
+//! it, and a fuzz target (`fuzz/fuzz_targets/dns_query.rs`) drives it with arbitrary bytes.
+#![forbid(unsafe_code)]
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::opt::EdnsOption;
