@@ -218,6 +218,25 @@ async fn dot_and_doh_answer_real_clients() {
     ])
     .await;
     assert_eq!(code, "200 2", "HTTP/2 and 200 for a root SOA query");
+    // Hostile requests: undecodable base64, a missing parameter, an oversized body.
+    for (args, want) in [
+        (vec![format!("{base}/dns-query?dns=%%%%")], "400"),
+        (vec![format!("{base}/dns-query")], "400"),
+        (
+            vec![
+                "-XPOST".into(),
+                "-Hcontent-type: application/dns-message".into(),
+                "--data-binary".into(),
+                format!("@{}", big_body().display()),
+                format!("{base}/dns-query"),
+            ],
+            "413",
+        ),
+    ] {
+        let mut all = vec!["-sk".into(), "-o/dev/null".into(), "-w%{http_code}".into()];
+        all.extend(args);
+        assert_eq!(status(all).await, want);
+    }
     let tls = service
         .metric(m::QUERIES, &[("transport", "tls"), ("qtype", "SOA")])
         .await
@@ -346,6 +365,13 @@ async fn garbage_and_half_open_connections_leave_the_server_answering() {
     assert!(malformed > Some(0.0));
     assert!(service_alive(&service));
     drop(held);
+}
+
+/// A 70,000-byte file (over the 65,535-byte DoH body limit).
+fn big_body() -> std::path::PathBuf {
+    let path = std::env::temp_dir().join("hnsfleet-doh-big-body");
+    std::fs::write(&path, vec![0u8; 70_000]).unwrap();
+    path
 }
 
 fn service_alive(service: &ServiceProcess) -> bool {
