@@ -66,7 +66,7 @@ pub struct Parts {
     pub sign_on: SignOn,
     /// Our EDNS0 UDP payload size.
     pub udp_payload: u16,
-    /// Queries resolved at once.
+    /// Queries being answered at once (resolver and root).
     pub max_in_flight: usize,
     /// Metrics.
     pub metrics: Metrics,
@@ -124,9 +124,25 @@ impl Frontend {
             }
             Parsed::Reply(reply) => (*reply, wire::CLASSIC_UDP_LIMIT),
             Parsed::Query(request) => {
-                let response = match service {
-                    Service::Root => self.root.respond(&request, self.udp_payload).await,
-                    Service::Resolver => self.resolve(&request).await,
+                // Every query that may wait on an upstream holds a permit: a flood gets
+                // SERVFAIL at once instead of piling up tasks and memory.
+                let response = match self.in_flight.try_acquire() {
+                    Err(_) => {
+                        self.metrics.overloaded.inc();
+                        let mut response =
+                            request.response(ResponseCode::ServFail, self.udp_payload);
+                        wire::add_ede(&mut response, Ede::Other, "overloaded");
+                        response
+                    }
+                    Ok(_permit) => {
+                        self.metrics.in_flight.inc();
+                        let response = match service {
+                            Service::Root => self.root.respond(&request, self.udp_payload).await,
+                            Service::Resolver => self.resolve(&request).await,
+                        };
+                        self.metrics.in_flight.dec();
+                        response
+                    }
                 };
                 (response, request.udp_limit(self.udp_payload))
             }
@@ -226,13 +242,6 @@ impl Frontend {
             );
             return response;
         }
-        let Ok(_permit) = self.in_flight.try_acquire() else {
-            self.metrics.overloaded.inc();
-            response.metadata.response_code = ResponseCode::ServFail;
-            wire::add_ede(&mut response, Ede::Other, "overloaded");
-            return response;
-        };
-        self.metrics.in_flight.inc();
         let recursion = Arc::clone(&self.recursion);
         let name = query.name().clone();
         let qtype = query.query_type();
@@ -244,7 +253,6 @@ impl Frontend {
                 async move { recursion.resolve(&name, qtype).await }
             })
             .await;
-        self.metrics.in_flight.dec();
         let (resolved, stale) = match served {
             Ok(Served::Fresh(resolved)) => (resolved, false),
             Ok(Served::Stale(resolved)) => (resolved, true),

@@ -377,3 +377,35 @@ fn big_body() -> std::path::PathBuf {
 fn service_alive(service: &ServiceProcess) -> bool {
     Path::new(&format!("/proc/{}", service.pid())).exists()
 }
+
+#[tokio::test]
+async fn a_flood_beyond_max_in_flight_gets_servfail_at_once_not_a_queue() {
+    // Every proof takes 3 s: queries for distinct names pile up behind the in-flight limit.
+    let tier = Tier::start_slow(50, Duration::from_secs(3)).await;
+    let service = frontend(&tier.cache_url, &["--max-in-flight", "4"], "frontend-flood").await;
+    service.wait_ready(Duration::from_secs(20)).await.unwrap();
+    let root = service.addr("root").unwrap();
+    let started = std::time::Instant::now();
+    let mut asks = Vec::new();
+    for i in 0..12 {
+        asks.push(tokio::spawn(async move {
+            udp(root, &query(&format!("bench{i}."), RecordType::NS, false)).await
+        }));
+    }
+    let mut overloaded = 0;
+    for ask in asks {
+        let answer = ask.await.unwrap();
+        if answer.response_code == ResponseCode::ServFail
+            && ede_of(&answer).is_some_and(|(_, text)| text.contains("overloaded"))
+        {
+            overloaded += 1;
+        }
+    }
+    assert!(
+        overloaded >= 8,
+        "only {overloaded} of 12 refused at the limit of 4"
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+    let counted = service.metric(m::OVERLOADED, &[]).await.unwrap();
+    assert_eq!(counted, Some(overloaded as f64));
+}

@@ -35,7 +35,12 @@ pub struct Tier {
 impl Tier {
     /// A follower with `names` names and a cache trusting it.
     pub async fn start(names: usize) -> Tier {
-        let follower = SyntheticFollower::start(names).await.unwrap();
+        Tier::start_slow(names, Duration::ZERO).await
+    }
+
+    /// [`Tier::start`] with a follower answering every look-up only after `delay`.
+    pub async fn start_slow(names: usize, delay: Duration) -> Tier {
+        let follower = SyntheticFollower::start_slow(names, delay).await.unwrap();
         let listeners = Listeners {
             grpc: TcpListener::bind("127.0.0.1:0").await.unwrap(),
             admin: TcpListener::bind("127.0.0.1:0").await.unwrap(),
