@@ -297,6 +297,32 @@ impl Answer {
         Ok(out)
     }
 
+    /// [`Answer::into_records`] with the signatures made by `sign` (called with each marked
+    /// set, its key and `now`): a caller can memoise [`rrsig`], since identical sets signed in
+    /// the same second give identical signatures.
+    pub fn into_records_with(
+        self,
+        now: u64,
+        sign: &mut dyn FnMut(&[Record], KeyRole, u64) -> Result<Record, SignError>,
+    ) -> Result<SignedAnswer, SignError> {
+        let mut out = SignedAnswer::default();
+        for (sets, records) in [
+            (self.answer, &mut out.answer),
+            (self.authority, &mut out.authority),
+            (self.additional, &mut out.additional),
+        ] {
+            for set in sets {
+                let signature = match set.sign {
+                    Some(key) => Some(sign(&set.records, key, now)?),
+                    None => None,
+                };
+                records.extend(set.records);
+                records.extend(signature);
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether any set is marked for signing (false for DO=0 answers).
     pub fn needs_signing(&self) -> bool {
         self.to_sign().next().is_some()

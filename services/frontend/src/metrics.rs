@@ -15,6 +15,9 @@ pub const LATENCY: &str = "hnsfleet_frontend_query_duration_seconds";
 pub const ANSWER_CACHE: &str = "hnsfleet_frontend_answer_cache_total";
 /// Root-answer reuse: `hit` or `miss` (a miss asks the proof-cache tier and signs).
 pub const ROOT_ANSWERS: &str = "hnsfleet_frontend_root_answers_total";
+/// Root RRSIGs by `result`: `signed` (a P-256 signature made) or `memo` (the same set was
+/// signed this second already).
+pub const RRSIGS: &str = "hnsfleet_frontend_root_rrsigs_total";
 /// Root answers that fell back to ICANN, by `result` (`delegation`, `nxdomain`).
 pub const ICANN_FALLBACKS: &str = "hnsfleet_frontend_icann_fallbacks_total";
 /// Failures of what the frontend depends on, by `reason`: the root's (`not_ready`,
@@ -63,6 +66,8 @@ pub struct Metrics {
     pub upstream_errors: IntCounterVec,
     /// [`ICANN_FALLBACKS`].
     pub icann_fallbacks: IntCounterVec,
+    /// [`RRSIGS`].
+    pub rrsigs: IntCounterVec,
     /// [`SIG0_SIGNED`].
     pub sig0_signed: IntCounter,
     /// [`SIG0_OVER_BUDGET`].
@@ -122,6 +127,7 @@ impl Metrics {
                 "Root answers that fell back to ICANN.",
                 &["result"],
             )?,
+            rrsigs: counter(RRSIGS, "Root RRSIGs made or reused.", &["result"])?,
             sig0_signed: reg(
                 registry,
                 IntCounter::new(SIG0_SIGNED, "Responses signed with SIG(0).")?,

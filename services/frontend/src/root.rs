@@ -20,10 +20,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, Record, RecordType};
+use hickory_proto::serialize::binary::BinEncodable;
 use hnsfleet_cache_client::{CacheClient, CacheClientError, ErrorReason};
 use hnsfleet_hns::params::Network;
 use hnsfleet_icann::{Fallback, IcannError, IcannRoot};
-use hnsfleet_root_zone::{Answer, IcannDelegation, Query, RootZone, TldState};
+use hnsfleet_root_zone::{Answer, IcannDelegation, KeyRole, Query, RootZone, SignError, TldState};
 use moka::future::Cache;
 use thiserror::Error;
 
@@ -79,6 +80,7 @@ pub struct RootAuthority {
     icann: IcannRoot,
     network: Network,
     answers: RootAnswers,
+    signatures: SignatureMemo,
     metrics: Metrics,
 }
 
@@ -136,6 +138,7 @@ impl RootAuthority {
                     .time_to_live(ANSWER_REUSE)
                     .build(),
             },
+            signatures: SignatureMemo::new(metrics.clone()),
             metrics,
         }
     }
@@ -198,7 +201,7 @@ impl RootAuthority {
             }
         }
         .map_err(|e| RootFailure::Build(e.to_string()))?;
-        sign(answer, now)
+        sign(answer, now, &self.signatures)
     }
 
     /// A whole response to `request` from the root (the `root_listen` port and the
@@ -262,11 +265,54 @@ fn cache_failure(error: CacheClientError) -> RootFailure {
     }
 }
 
+/// Signatures made in the current second, by (key, second, the set's wire bytes): the root's
+/// SOA, the `!.` NSEC and every popular set are signed once per second, not once per answer
+/// (one P-256 signature costs about 200 µs; a flood of random absent names would otherwise
+/// cost three per query).
+#[derive(Debug)]
+pub struct SignatureMemo {
+    memo: moka::sync::Cache<(KeyRole, u64, Vec<u8>), Record>,
+    metrics: Metrics,
+}
+
+impl SignatureMemo {
+    /// A memo of a few thousand signatures, each kept two seconds.
+    pub fn new(metrics: Metrics) -> SignatureMemo {
+        SignatureMemo {
+            memo: moka::sync::Cache::builder()
+                .max_capacity(4096)
+                .time_to_live(Duration::from_secs(2))
+                .build(),
+            metrics,
+        }
+    }
+
+    /// The RRSIG over `records` by `key` at `now`, from the memo when made this second.
+    pub fn sign(&self, records: &[Record], key: KeyRole, now: u64) -> Result<Record, SignError> {
+        let mut bytes = Vec::with_capacity(records.len() * 64);
+        for record in records {
+            let encoded = record
+                .to_bytes()
+                .map_err(|e| SignError::Encode(e.to_string()))?;
+            bytes.extend_from_slice(&encoded);
+        }
+        let key_of = (key, now, bytes);
+        if let Some(found) = self.memo.get(&key_of) {
+            self.metrics.rrsigs.with_label_values(&["memo"]).inc();
+            return Ok(found);
+        }
+        let signature = hnsfleet_root_zone::rrsig(records, key, now)?;
+        self.metrics.rrsigs.with_label_values(&["signed"]).inc();
+        self.memo.insert(key_of, signature.clone());
+        Ok(signature)
+    }
+}
+
 /// The answer's records in wire order with their RRSIGs (made with the HNS root keys).
-fn sign(answer: Answer, now: u64) -> Result<RootAnswer, RootFailure> {
+fn sign(answer: Answer, now: u64, memo: &SignatureMemo) -> Result<RootAnswer, RootFailure> {
     let (rcode, authoritative) = (answer.rcode, answer.authoritative);
     let signed = answer
-        .into_records(now)
+        .into_records_with(now, &mut |records, key, now| memo.sign(records, key, now))
         .map_err(|e| RootFailure::Build(e.to_string()))?;
     Ok(RootAnswer {
         rcode,
@@ -282,4 +328,43 @@ pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use hickory_proto::rr::rdata::TXT;
+    use hickory_proto::rr::{Name, RData, Record};
+
+    use super::*;
+
+    fn txt(text: &str) -> Vec<Record> {
+        vec![Record::from_rdata(
+            Name::from_ascii("fleettxt.").unwrap(),
+            21600,
+            RData::TXT(TXT::new(vec![text.to_string()])),
+        )]
+    }
+
+    #[test]
+    fn the_memo_signs_a_set_once_per_second_and_gives_the_signers_bytes() {
+        let metrics = Metrics::unregistered();
+        let memo = SignatureMemo::new(metrics.clone());
+        let count = |result| metrics.rrsigs.with_label_values(&[result]).get();
+        let now = 1_700_000_000;
+        let first = memo.sign(&txt("a"), KeyRole::Zsk, now).unwrap();
+        let again = memo.sign(&txt("a"), KeyRole::Zsk, now).unwrap();
+        assert_eq!(first, again);
+        assert_eq!(
+            first,
+            hnsfleet_root_zone::rrsig(&txt("a"), KeyRole::Zsk, now).unwrap()
+        );
+        assert_eq!((count("signed"), count("memo")), (1, 1));
+        // Another set, another second or another key: a new signature.
+        memo.sign(&txt("b"), KeyRole::Zsk, now).unwrap();
+        memo.sign(&txt("a"), KeyRole::Zsk, now + 1).unwrap();
+        memo.sign(&txt("a"), KeyRole::Ksk, now).unwrap();
+        assert_eq!((count("signed"), count("memo")), (4, 1));
+    }
 }

@@ -50,6 +50,7 @@ fn dashboard_queries_only_exported_metrics_and_shows_every_family_not_excused() 
         .icann_fallbacks
         .with_label_values(&["delegation"])
         .inc();
+    metrics.rrsigs.with_label_values(&["signed"]).inc();
     metrics.upstream_errors.with_label_values(&["bogus"]).inc();
     metrics
         .sig0_over_budget
