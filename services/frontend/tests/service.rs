@@ -409,3 +409,88 @@ async fn a_flood_beyond_max_in_flight_gets_servfail_at_once_not_a_queue() {
     let counted = service.metric(m::OVERLOADED, &[]).await.unwrap();
     assert_eq!(counted, Some(overloaded as f64));
 }
+
+#[tokio::test]
+async fn sig0_on_doh_when_configured_and_not_on_dot_by_default() {
+    let tier = Tier::start(5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("sig0.key");
+    let secret = "4b5f8d1c2e3a49f7b6c0d1e2f3a4b5c6d7e8f90112233445566778899aabbccd";
+    std::fs::write(&key_path, format!("{secret}\n")).unwrap();
+    std::fs::set_permissions(
+        &key_path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let public = hnsfleet_hns::sig0::Sig0Key::from_hex(secret)
+        .unwrap()
+        .public_key();
+    let service = frontend(
+        &tier.cache_url,
+        &[
+            "--dot-listen",
+            "127.0.0.1:0",
+            "--doh-listen",
+            "127.0.0.1:0",
+            "--self-signed",
+            "--sig0-key",
+            key_path.to_str().unwrap(),
+            "--sig0-doh",
+            "true",
+        ],
+        "frontend-sig0-tls",
+    )
+    .await;
+    service.wait_ready(Duration::from_secs(20)).await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as u32;
+    // DoH (POST with curl, raw bytes out): signed.
+    let query_file = dir.path().join("q.bin");
+    let answer_file = dir.path().join("a.bin");
+    std::fs::write(
+        &query_file,
+        query(".", RecordType::SOA, false).to_vec().unwrap(),
+    )
+    .unwrap();
+    let doh = service.addr("doh").unwrap();
+    run_client(
+        "curl",
+        &[
+            "-sk",
+            "-Hcontent-type: application/dns-message",
+            "--data-binary",
+            &format!("@{}", query_file.display()),
+            "-o",
+            answer_file.to_str().unwrap(),
+            &format!("https://127.0.0.1:{}/dns-query", doh.port()),
+        ],
+    )
+    .await;
+    let raw = std::fs::read(&answer_file).unwrap();
+    hnsfleet_hns::sig0::verify(&raw, &public, now).expect("DoH answer signed");
+    // Do53 is always signed: kdig prints the SIG record...
+    let dns = service.addr("dns").unwrap();
+    let out = run_client(
+        "kdig",
+        &["@127.0.0.1", "-p", &dns.port().to_string(), ".", "SOA"],
+    )
+    .await;
+    assert!(out.contains("SIG"), "{out}");
+    // ...and DoT (sig0_dot off by default) is not.
+    let dot = service.addr("dot").unwrap();
+    let out = run_client(
+        "kdig",
+        &[
+            "@127.0.0.1",
+            "-p",
+            &dot.port().to_string(),
+            "+tls",
+            ".",
+            "SOA",
+        ],
+    )
+    .await;
+    assert!(out.contains("NOERROR") && !out.contains("SIG"), "{out}");
+}
