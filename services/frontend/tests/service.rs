@@ -494,3 +494,41 @@ async fn sig0_on_doh_when_configured_and_not_on_dot_by_default() {
     .await;
     assert!(out.contains("NOERROR") && !out.contains("SIG"), "{out}");
 }
+
+#[tokio::test]
+async fn tcp_queries_are_pipelined_on_one_connection() {
+    use tokio::io::AsyncReadExt;
+    let tier = Tier::start(10).await;
+    let service = frontend(&tier.cache_url, &[], "frontend-pipelined").await;
+    service.wait_ready(Duration::from_secs(20)).await.unwrap();
+    let root = service.addr("root").unwrap();
+    let mut stream = tokio::net::TcpStream::connect(root).await.unwrap();
+    // Three queries written at once, before reading anything.
+    let mut ids = Vec::new();
+    let mut batch = Vec::new();
+    for (i, name) in ["bench1.", ".", "nosuchname."].iter().enumerate() {
+        let mut message = query(name, RecordType::NS, false);
+        message.metadata.id = 100 + i as u16;
+        ids.push(100 + i as u16);
+        let bytes = message.to_vec().unwrap();
+        batch.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+        batch.extend_from_slice(&bytes);
+    }
+    stream.write_all(&batch).await.unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let mut len = [0u8; 2];
+        tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut len))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut answer = vec![0u8; u16::from_be_bytes(len) as usize];
+        stream.read_exact(&mut answer).await.unwrap();
+        seen.push(hickory_proto::op::Message::from_vec(&answer).unwrap().id);
+    }
+    seen.sort();
+    assert_eq!(
+        seen, ids,
+        "every pipelined query answered on the same connection"
+    );
+}

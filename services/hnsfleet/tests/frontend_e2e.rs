@@ -279,6 +279,15 @@ async fn hns_and_icann_names_resolve_validated_over_every_transport() {
         hsd.wallet("sendupdate", &[tld.into(), json!({ "records": records })])
             .unwrap();
     }
+    // And one delegated to a loopback address where nothing listens (unsigned: no DS).
+    hsd.wallet(
+        "sendupdate",
+        &[
+            "fleettxt".into(),
+            json!({"records": [{"type": "GLUE4", "ns": "ns1.fleettxt.", "address": "127.0.0.87"}]}),
+        ],
+    )
+    .unwrap();
     hsd.mine(12).unwrap();
 
     // The fleet, with SIG(0), TLS and the stand-in ICANN root.
@@ -308,6 +317,8 @@ async fn hns_and_icann_names_resolve_validated_over_every_transport() {
             anchors.to_str().unwrap(),
             "--allow-private-upstreams",
             "true",
+            "--resolve-timeout",
+            "3s",
         ],
     )
     .await;
@@ -407,6 +418,18 @@ async fn hns_and_icann_names_resolve_validated_over_every_transport() {
     assert_eq!(answer.response_code, ResponseCode::ServFail, "{answer:?}");
     assert_eq!(ede_of(&answer).map(|(code, _)| code), Some(6), "{answer:?}");
     assert!(answer.answers.is_empty());
+
+    //    A delegation to a server that never answers: SERVFAIL with EDE 22 (No Reachable
+    //    Authority), within the resolve timeout.
+    let started = std::time::Instant::now();
+    let answer = udp(dns, &query("www.fleettxt.", RecordType::A, true, true)).await;
+    assert_eq!(answer.response_code, ResponseCode::ServFail, "{answer:?}");
+    assert_eq!(
+        ede_of(&answer).map(|(code, _)| code),
+        Some(22),
+        "{answer:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(8));
 
     // 4. ICANN names through the loopback stand-in root, validated from its anchor and re-signed
     //    by the HNS root: com is reserved (root flag) and absent on chain.
