@@ -251,9 +251,9 @@ load() {
     local rcodes
     rcodes=$(sed -n 's/^ *Response codes: *//p' "$OUT/dnsperf-$tag.txt")
     local json
-    json=$(jq -cn --arg label "$label" --arg qps "$qps_steady" --arg all "${qps_all:-0}" \
+    json=$(jq -cn --arg run "$label" --arg qps "$qps_steady" --arg all "${qps_all:-0}" \
         --arg share "$share" --arg lost "${lost:-0}" --arg lat "${avg_lat:-0}" --arg rc "$rcodes" \
-        '{label: $label, qps: ($qps | tonumber), qps_whole_run: ($all | tonumber),
+        '{"label": $run, qps: ($qps | tonumber), qps_whole_run: ($all | tonumber),
           cpu_share: ($share | tonumber), lost: ($lost | tonumber),
           avg_latency_ms: (($lat | tonumber) * 1000), rcodes: $rc,
           per_core_second: (if ($share | tonumber) > 0 then (($qps | tonumber) / ($share | tonumber)) else null end)}')
@@ -267,6 +267,8 @@ load() {
 }
 
 # ---- phase 4 first (the caches are still cold) --------------------------------------------------
+# The machine is shared: the load average before and after says whether other work ran.
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 log "phase 4: cold root answer latency"
 for i in $(seq -w 1 200); do echo "benchcolddo$i"; done >"$OUT/cold-do.txt"
 for i in $(seq -w 1 200); do echo "benchcoldnodo$i"; done >"$OUT/cold-nodo.txt"
@@ -337,14 +339,16 @@ SIG_PID=$FE_PID SIG_DNS=$FE_DNS
 start_frontend frontend-plain
 PLAIN_PID=$FE_PID PLAIN_DNS=$FE_DNS
 dig +tries=1 +time=2 -p "${SIG_DNS##*:}" "@${SIG_DNS%:*}" fleettxt. TXT +dnssec >"$OUT/sig0-sample.txt" 2>&1 || true
-grep -q 'SIG' "$OUT/sig0-sample.txt" || die "the SIG(0) frontend's answer carries no SIG (see $OUT/sig0-sample.txt)"
+grep -Eq 'SIG0 PSEUDOSECTION|ANY[[:space:]]+SIG[[:space:]]' "$OUT/sig0-sample.txt" || die "the SIG(0) frontend's answer carries no SIG (see $OUT/sig0-sample.txt)"
 load "stand-alone frontend resolver, no SIG(0)" $PLAIN_PID "$PLAIN_DNS" "$OUT/q-rec.txt" 1 -D
 load "stand-alone frontend resolver, SIG(0) on every response" $SIG_PID "$SIG_DNS" "$OUT/q-rec.txt" 1 -D
 
 # ---- results ------------------------------------------------------------------------------------
-printf '%s\n' "${RESULTS[@]}" | jq -s --arg rs "$RS_IMPL" --argjson sign "$SIGN_BENCH" \
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+printf '%s\n' "${RESULTS[@]}" | jq -s --arg rs "$RS_IMPL" --arg lb "$LOAD_BEFORE" --arg la "$LOAD_AFTER" --argjson sign "$SIGN_BENCH" \
     --arg signsrc "$SIGN_SRC" --slurpfile lat "$OUT/latency.json" --arg secs "$SECS" \
     '{date: (now | todate), load_seconds: ($secs | tonumber), hsd_recursive: $rs,
+      loadavg_before: $lb, loadavg_after: $la,
       sig0_sign_baseline: {per_second: $sign, source: $signsrc}, load: ., latency: $lat}' \
     >"$OUT/results.json"
 {
@@ -363,7 +367,8 @@ printf '%s\n' "${RESULTS[@]}" | jq -s --arg rs "$RS_IMPL" --argjson sign "$SIGN_
       "  recursion: hnsfleet / hsd = \(pcs("hnsfleet resolver") / pcs("hsd recursive") * 100 | round / 100)x (target >= 100)",
       "  SIG(0): signed resolver / crate sign bench = \(pcs("stand-alone frontend resolver, SIG(0)") / .sig0_sign_baseline.per_second * 100 | round / 100)x (target >= 0.85; baseline \(.sig0_sign_baseline.per_second)/s, \(.sig0_sign_baseline.source))",
       "  SIG(0) cost in the server: \((1e6 / pcs("stand-alone frontend resolver, SIG(0)") - 1e6 / pcs("stand-alone frontend resolver, no SIG(0)")) * 10 | round / 10) µs of core time per response (crate bench: \(1e6 / .sig0_sign_baseline.per_second * 10 | round / 10) µs per signature)",
-      "hsd recursive server: \(.hsd_recursive)"' "$OUT/results.json"
+      "hsd recursive server: \(.hsd_recursive)",
+      "load average before / after: \(.loadavg_before) / \(.loadavg_after)"' "$OUT/results.json"
 } | tee "$OUT/results.md"
 for f in "$OUT"/perf-*.top.txt; do
     [ -f "$f" ] || continue
