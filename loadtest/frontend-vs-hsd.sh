@@ -33,10 +33,10 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 SECS=${BENCH_SECS:-10}
-[[ $SECS =~ ^[0-9]+$ ]] && [ "$SECS" -ge 5 ] && [ "$SECS" -le 30 ] || {
+if ! [[ $SECS =~ ^[0-9]+$ ]] || [ "$SECS" -lt 5 ] || [ "$SECS" -gt 30 ]; then
     echo "BENCH_SECS must be 5..30" >&2
     exit 2
-}
+fi
 OUT=${BENCH_OUT:-/tmp/hnsfleet-bench/frontend-vs-hsd}
 OFFSET=${BENCH_HSD_OFFSET:-970}
 CRITERION=${BENCH_CRITERION:-1}
@@ -285,9 +285,9 @@ printf '%s\n' "${LAT[@]}" >"$OUT/latency.json"
 for l in "${LAT[@]}"; do log "  $l"; done
 
 # ---- phase 1: root authority --------------------------------------------------------------------
-for n in $(cat "$OUT/manifest-names.txt"); do
+while IFS= read -r n; do
     for t in NS DS TXT A; do echo "$n. $t"; done
-done >"$OUT/q-root.txt"
+done <"$OUT/manifest-names.txt" >"$OUT/q-root.txt"
 log "phase 1: root authority ($(wc -l <"$OUT/q-root.txt") queries in the file, DO)"
 load "hsd root server (--no-sig0)" $HSD_PID "127.0.0.1:$NS" "$OUT/q-root.txt" 1 -D
 load "hnsfleet root listener (no SIG(0))" $UP_PID "$UP_ROOT" "$OUT/q-root.txt" 1 -D
@@ -310,7 +310,7 @@ load "hnsfleet resolver (no SIG(0))" $UP_PID "$UP_DNS" "$OUT/q-rec.txt" 1 -D
 # ---- phase 3: SIG(0)-signed Do53 ----------------------------------------------------------------
 # Two stand-alone frontends on the fleet's proof-cache, alike but for the SIG(0) key (budget
 # raised far above the load), so the difference between them is the signing.
-FE_PID= FE_DNS=
+FE_PID='' FE_DNS=''
 start_frontend() { # NAME [extra flags...] -> FE_PID, FE_DNS
     local name=$1
     shift

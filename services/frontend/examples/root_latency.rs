@@ -57,7 +57,11 @@ fn query(id: u16, name: &str, qtype: u16, dnssec_ok: bool) -> Vec<u8> {
     let mut wire = Vec::with_capacity(64);
     wire.extend_from_slice(&id.to_be_bytes());
     wire.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
-    for label in name.trim_end_matches('.').split('.').filter(|l| !l.is_empty()) {
+    for label in name
+        .trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+    {
         wire.push(u8::try_from(label.len()).expect("label too long"));
         wire.extend_from_slice(label.as_bytes());
     }
