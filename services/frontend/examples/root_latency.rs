@@ -18,6 +18,8 @@
 //! microseconds (nearest rank) and the response codes seen. No retries: a lost reply is a
 //! timeout (2 s), not a sample.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+// A plain blocking program (no async runtime): pacing with a thread sleep blocks nothing.
+#![allow(clippy::disallowed_methods)]
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
