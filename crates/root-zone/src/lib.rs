@@ -67,6 +67,10 @@ pub use sign::{
     RRSIG_INCEPTION_BEFORE, RRSIG_VALIDITY, SignError, SignedAnswer, rrsig, signed_data,
 };
 
+/// A signer for [`Answer::into_records_with`]: the RRSIG over a set by a key at a time (Unix
+/// seconds), e.g. [`rrsig`] behind a memo.
+pub type SignWith<'a> = dyn FnMut(&[Record], KeyRole, u64) -> Result<Record, SignError> + 'a;
+
 /// The pseudo-TLD of synthesized name server names.
 pub const SYNTH_TLD: &[u8] = b"_synth";
 
@@ -303,7 +307,7 @@ impl Answer {
     pub fn into_records_with(
         self,
         now: u64,
-        sign: &mut dyn FnMut(&[Record], KeyRole, u64) -> Result<Record, SignError>,
+        sign: &mut SignWith<'_>,
     ) -> Result<SignedAnswer, SignError> {
         let mut out = SignedAnswer::default();
         for (sets, records) in [
