@@ -1,7 +1,7 @@
 //! Dev-only harness for end-to-end tests: starts and drives real hsd regtest nodes on
 //! loopback through `scripts/hsd/hsd.sh` and `scripts/hsd/prepare-chain.sh`, so tests and
 //! operators use the very same scripts, and (feature `knot`) real Knot DNS authoritative
-//! servers with signed, unsigned or deliberately broken zones ([`knot`]). Never used by a
+//! servers with signed, unsigned or deliberately broken zones (module `knot`, feature `knot`). Never used by a
 //! service.
 //!
 //! Every node gets its own name (its run directory) and port offset; [`Hsd`] stops its node on
