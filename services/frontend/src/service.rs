@@ -34,6 +34,8 @@ use crate::sig0::{Signer, read_key};
 
 /// How often the proof-caches are asked for their trusted root (readiness).
 const ROOT_PROBE: Duration = Duration::from_secs(1);
+/// How long a root seen by a probe keeps the frontend ready when later probes fail.
+const PROBE_GRACE: Duration = Duration::from_secs(10);
 
 /// Every socket the frontend serves on, bound.
 #[derive(Debug)]
@@ -239,6 +241,9 @@ pub async fn run(
         );
         tasks.spawn(async move {
             let mut last_root = None;
+            // The last probe that found a root: one failed or slow probe does not make the
+            // frontend unready (the caches report a lost quorum on look-ups themselves).
+            let mut last_seen: Option<(tokio::time::Instant, u32)> = None;
             let mut tick = tokio::time::interval(ROOT_PROBE);
             loop {
                 tokio::select! {
@@ -257,21 +262,28 @@ pub async fn run(
                             .filter_map(|(_, r)| r.root.as_ref())
                             .max_by_key(|r| r.height)
                     });
-                let ready = best.is_some();
+                if let Some(root) = best {
+                    last_seen = Some((tokio::time::Instant::now(), root.height));
+                }
+                let recent = last_seen.filter(|(at, _)| at.elapsed() < PROBE_GRACE);
+                let ready = recent.is_some();
                 frontend.set_ready(ready);
                 let metrics = frontend.metrics();
                 metrics.trusted_root.set(i64::from(ready));
                 metrics
                     .trusted_root_height
-                    .set(best.map_or(0, |r| i64::from(r.height)));
+                    .set(recent.map_or(0, |(_, height)| i64::from(height)));
                 let root_now = best.map(|r| r.tree_root.clone());
                 if root_now.is_some() && root_now != last_root {
                     frontend.root().root_changed();
                     last_root = root_now;
                 }
-                let detail = match best {
-                    Some(r) => format!("trusted root at height {}", r.height),
-                    None => "no proof-cache reports a trusted root".to_string(),
+                let detail = match (best, recent) {
+                    (Some(r), _) => format!("trusted root at height {}", r.height),
+                    (None, Some((_, height))) => {
+                        format!("trusted root at height {height} (last probe failed)")
+                    }
+                    (None, None) => "no proof-cache reports a trusted root".to_string(),
                 };
                 readiness.report(vec![Check::new("trusted_root", ready, detail)]);
             }
