@@ -24,7 +24,6 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hnsfleet_frontend::metrics as fm;
 use hnsfleet_frontend::wire::ede_of;
 use hnsfleet_testkit::knot::{KeyModel, Knot, Signing, ZoneSpec};
-use hnsfleet_testkit::service::ServiceProcess;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -300,7 +299,7 @@ async fn hns_and_icann_names_resolve_validated_over_every_transport() {
     let root_ds = icann_root.keys(&Name::root()).unwrap().ds_text.join("\n");
     std::fs::write(&anchors, format!("{root_ds}\n")).unwrap();
     let data = dir.path().join("data");
-    let fleet = frontend_root_up(
+    let fleet = fleet_up(
         hsd.p2p_addr().unwrap(),
         &data,
         &[
@@ -320,6 +319,7 @@ async fn hns_and_icann_names_resolve_validated_over_every_transport() {
             "--resolve-timeout",
             "3s",
         ],
+        "frontend-e2e-up",
     )
     .await;
     let dns = fleet.addr("dns").unwrap();
@@ -530,32 +530,4 @@ async fn hns_and_icann_names_resolve_validated_over_every_transport() {
         assert!(n >= Some(1.0), "{transport}: {n:?}");
     }
     drop((good, bogus));
-}
-
-/// `hnsfleet up` (see frontend_root.rs) with `extra` flags.
-async fn frontend_root_up(peer: SocketAddr, data: &Path, extra: &[&str]) -> ServiceProcess {
-    std::fs::create_dir_all(data).unwrap();
-    let mut args: Vec<String> = vec![
-        "up".into(),
-        "--network".into(),
-        "regtest".into(),
-        "--peer".into(),
-        peer.to_string(),
-        "--data-dir".into(),
-        data.display().to_string(),
-    ];
-    for (flag, value) in [
-        ("--dns-listen", "127.0.0.1:0"),
-        ("--root-listen", "127.0.0.1:0"),
-        ("--admin-listen", "127.0.0.1:0"),
-        ("--log-format", "json"),
-    ] {
-        args.extend([flag.to_string(), value.to_string()]);
-    }
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let process = ServiceProcess::spawn(Path::new(BIN), &args, "frontend-e2e-up")
-        .await
-        .unwrap();
-    process.wait_ready(Duration::from_secs(60)).await.unwrap();
-    process
 }

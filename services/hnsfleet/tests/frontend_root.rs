@@ -9,54 +9,8 @@ mod common;
 use common::dns::{comparable, query, tcp, udp};
 use common::*;
 
-use std::path::Path;
-use std::time::Duration;
-
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
-use hnsfleet_testkit::service::ServiceProcess;
-
-/// Starts `hnsfleet up` on regtest against `peer` with every listener on loopback port 0.
-pub(crate) async fn fleet_up(
-    peer: std::net::SocketAddr,
-    data_dir: &Path,
-    extra: &[&str],
-    log: &str,
-) -> ServiceProcess {
-    let mut args: Vec<String> = vec![
-        "up".into(),
-        "--network".into(),
-        "regtest".into(),
-        "--peer".into(),
-        peer.to_string(),
-        "--data-dir".into(),
-        data_dir.display().to_string(),
-    ];
-    for (flag, value) in [
-        ("--dns-listen", "127.0.0.1:0"),
-        ("--root-listen", "127.0.0.1:0"),
-        ("--admin-listen", "127.0.0.1:0"),
-        ("--log-format", "json"),
-    ] {
-        args.extend([flag.to_string(), value.to_string()]);
-    }
-    // Never the real ICANN roots: a hints file naming only a dead loopback port, unless the
-    // caller gives its own.
-    if !extra.contains(&"--icann-root-hints") {
-        let hints = data_dir.join("no-icann.hints");
-        std::fs::write(&hints, "127.0.0.1:9\n").unwrap();
-        args.extend([
-            "--icann-root-hints".to_string(),
-            hints.display().to_string(),
-        ]);
-    }
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let process = ServiceProcess::spawn(Path::new(BIN), &args, log)
-        .await
-        .unwrap();
-    process.wait_ready(Duration::from_secs(60)).await.unwrap();
-    process
-}
 
 #[tokio::test]
 async fn the_fleet_root_answers_as_hsd_root_server_does() {

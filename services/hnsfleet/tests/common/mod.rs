@@ -154,3 +154,47 @@ pub(crate) fn absent_names(manifest: &Value) -> Vec<String> {
 pub(crate) async fn metric(process: &ServiceProcess, name: &str, labels: &[(&str, &str)]) -> f64 {
     process.metric(name, labels).await.unwrap().unwrap_or(0.0)
 }
+
+/// Starts `hnsfleet up` on regtest against `peer` with every listener on loopback port 0 and,
+/// unless `extra` names its own, ICANN root hints naming only a dead loopback port; ready.
+pub(crate) async fn fleet_up(
+    peer: std::net::SocketAddr,
+    data_dir: &Path,
+    extra: &[&str],
+    log: &str,
+) -> ServiceProcess {
+    std::fs::create_dir_all(data_dir).unwrap();
+    let mut args: Vec<String> = vec![
+        "up".into(),
+        "--network".into(),
+        "regtest".into(),
+        "--peer".into(),
+        peer.to_string(),
+        "--data-dir".into(),
+        data_dir.display().to_string(),
+    ];
+    for (flag, value) in [
+        ("--dns-listen", "127.0.0.1:0"),
+        ("--root-listen", "127.0.0.1:0"),
+        ("--admin-listen", "127.0.0.1:0"),
+        ("--log-format", "json"),
+    ] {
+        args.extend([flag.to_string(), value.to_string()]);
+    }
+    // Never the real ICANN roots: a hints file naming only a dead loopback port, unless the
+    // caller gives its own.
+    if !extra.contains(&"--icann-root-hints") {
+        let hints = data_dir.join("no-icann.hints");
+        std::fs::write(&hints, "127.0.0.1:9\n").unwrap();
+        args.extend([
+            "--icann-root-hints".to_string(),
+            hints.display().to_string(),
+        ]);
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let process = ServiceProcess::spawn(Path::new(BIN), &args, log)
+        .await
+        .unwrap();
+    process.wait_ready(Duration::from_secs(60)).await.unwrap();
+    process
+}
