@@ -142,16 +142,21 @@ async fn answer(
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
-            if content_type != DNS_MESSAGE {
-                return status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
-            }
-            match Limited::new(request.into_body(), STREAM_LIMIT)
+            let wrong_type = content_type != DNS_MESSAGE;
+            // The body is read (bounded) before any answer, even a refusal: answering while the
+            // client still sends makes the server reset the stream, and some clients then report
+            // a transport error instead of the status.
+            let body = match Limited::new(request.into_body(), STREAM_LIMIT)
                 .collect()
                 .await
             {
                 Ok(body) => body.to_bytes().to_vec(),
                 Err(_) => return status(StatusCode::PAYLOAD_TOO_LARGE),
+            };
+            if wrong_type {
+                return status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
             }
+            body
         }
         _ => return status(StatusCode::METHOD_NOT_ALLOWED),
     };
