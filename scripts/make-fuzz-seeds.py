@@ -45,6 +45,8 @@ def main():
                               ("", 6, True), ("www.example.com", 28, True), ("fleetds", 43, True),
                               ("a" * 63 + "." + "b" * 63 + ".hns", 1, True)]:
         put("dns_query", dns_query(name, qtype, edns))
+        # The packet cache keys and replays the same client bytes.
+        put("packet_cache", dns_query(name, qtype, edns))
     # Headers: mainnet test headers, the hnsd checkpoint run, the four genesis headers.
     for h in json.loads((DATA / "mainnet-headers-hsd-testdata.json").read_text())["headers"]:
         put("header", bytes.fromhex(h["headerHex"]))

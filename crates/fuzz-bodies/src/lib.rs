@@ -45,10 +45,53 @@ pub const BODIES: &[(&str, Body)] = &[
     ("namestate", namestate),
     ("p2p_frame", p2p_frame),
     ("p2p_packet", p2p_packet),
+    ("packet_cache", packet_cache),
     ("proof", proof),
     ("resource", resource),
     ("sig0", sig0),
 ];
+
+/// Client bytes through the frontend's packet cache: a key is built from them, the answer built
+/// for them is stored and replayed for them with their ID and question; the bytes themselves,
+/// stored as if they were a response, are refused or replayed without a panic.
+pub fn packet_cache(data: &[u8]) -> bool {
+    use hickory_proto::op::ResponseCode;
+    use hickory_proto::rr::{RData, Record, rdata::A};
+    use hnsfleet_dns_wire::{self as wire, Parsed};
+    use hnsfleet_packet_cache::{Key, Limits, PacketCache};
+    let cache = PacketCache::new(Limits {
+        capacity_bytes: 1 << 16,
+        max_lifetime: std::time::Duration::from_secs(60),
+    });
+    let Some(key) = Key::of(1, data) else {
+        return false;
+    };
+    // Hostile bytes offered as the response.
+    if cache.insert(&key, data, ()).is_ok() {
+        let (replayed, ()) = cache.get(&key, data).expect("a stored entry is found");
+        assert_eq!(replayed.len(), data.len());
+    }
+    let Parsed::Query(request) = wire::parse(data) else {
+        return true;
+    };
+    let mut response = request.response(ResponseCode::NoError, 1232);
+    response.add_answer(Record::from_rdata(
+        request.query.name().clone(),
+        300,
+        RData::A(A::new(192, 0, 2, 1)),
+    ));
+    let Some(encoded) = wire::encode(&response, wire::STREAM_LIMIT) else {
+        return true;
+    };
+    cache.clear();
+    if cache.insert(&key, &encoded, ()).is_ok() {
+        let (replayed, ()) = cache.get(&key, data).expect("a stored entry is found");
+        assert_eq!(replayed[..2], data[..2], "the asker's ID");
+        let back = hickory_proto::op::Message::from_vec(&replayed).expect("a replay parses");
+        assert_eq!(back.answers.len(), 1);
+    }
+    true
+}
 
 /// Block header: decode; re-encode, decode again and compare; the hash and PoW check must not
 /// panic on any header.

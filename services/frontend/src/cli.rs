@@ -109,6 +109,13 @@ pub struct FrontendArgs {
         serialize_with = "text::option::serialize"
     )]
     pub answer_cache_capacity: Option<ByteSize>,
+    /// Memory the packet cache may take (e.g. "64 MiB"; "0 B" turns it off).
+    #[arg(long, value_name = "SIZE")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "text::option::serialize"
+    )]
+    pub packet_cache_capacity: Option<ByteSize>,
     /// How long expired answers may be served when a refresh fails (e.g. 1d).
     #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
     #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]

@@ -85,6 +85,9 @@ pub struct FrontendConfig {
     pub admin_listen: SocketAddr,
     /// Memory the answer cache may take.
     pub answer_cache_capacity: ByteSize,
+    /// Memory the packet cache (encoded responses answered with the ID patched) may take;
+    /// `0 B` turns it off.
+    pub packet_cache_capacity: ByteSize,
     /// How long an expired answer may still be served when its refresh fails (RFC 8767).
     #[serde(with = "duration")]
     pub serve_stale: Duration,
@@ -205,6 +208,7 @@ impl Default for FrontendConfig {
             icann_trust_anchors: None,
             admin_listen: SocketAddr::from(([0, 0, 0, 0], 9551)),
             answer_cache_capacity: ByteSize::mib(256),
+            packet_cache_capacity: ByteSize::mib(64),
             serve_stale: Duration::from_secs(24 * 60 * 60),
             resolve_timeout: Duration::from_secs(5),
             prefetch: true,

@@ -4,6 +4,15 @@
 //! (answer cache, then recursion) or as the HNS root alone, builds the response (RA, AD, the
 //! client's DO, EDE on failures), encodes it within the transport's size limit, signs it with
 //! SIG(0) when configured, and records the metrics. Listeners only move bytes.
+//!
+//! In front of all that sits a packet cache ([`hnsfleet_packet_cache`]): a query whose exact
+//! bytes (ID aside) were answered before is answered from the stored response with its ID,
+//! question case and TTLs patched, without decoding, looking up or encoding anything, and
+//! without a task: [`Frontend::answer_cached`] is synchronous so the UDP listener calls it
+//! inline and spawns [`Frontend::handle_uncached`] only on a miss. Only answers that are
+//! verified and final are stored (NOERROR/NXDOMAIN, no EDE, not stale, not truncated); the
+//! root's entries are forgotten when the trusted root changes, and nothing is served from it
+//! while the frontend is not ready. SIG(0) is applied after the cache, per response.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -12,6 +21,8 @@ use std::time::Instant;
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{DNSClass, RecordType};
+use hnsfleet_packet_cache::{Key, PacketCache};
+use prometheus::{Histogram, IntCounter};
 use tokio::sync::Semaphore;
 
 use crate::answers::{AnswerCache, Served};
@@ -28,6 +39,75 @@ pub enum Service {
     Resolver,
     /// The HNS root authority alone (RA=0), for resolvers that use the fleet as their root.
     Root,
+}
+
+impl Service {
+    /// The `service` label of the metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Resolver => "resolver",
+            Service::Root => "root",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Service::Resolver => 0,
+            Service::Root => 1,
+        }
+    }
+}
+
+/// Every transport, in the order of [`transport_index`].
+const TRANSPORTS: [Transport; 4] = [
+    Transport::Udp,
+    Transport::Tcp,
+    Transport::Tls,
+    Transport::Https,
+];
+
+fn transport_index(transport: Transport) -> usize {
+    match transport {
+        Transport::Udp => 0,
+        Transport::Tcp => 1,
+        Transport::Tls => 2,
+        Transport::Https => 3,
+    }
+}
+
+/// The packet-cache variant of a (transport, service) pair: their encoded answers differ
+/// (size limits, SIG(0) room, RA).
+fn variant(transport: Transport, service: Service) -> u8 {
+    // At most 4 x 2 = 8 values: always fits.
+    (transport_index(transport) * 2 + service.index()) as u8
+}
+
+/// Metric handles resolved once, for the per-query path.
+struct HotMetrics {
+    latency: [[Histogram; 2]; 4],
+    packet_hit: IntCounter,
+    packet_miss: IntCounter,
+}
+
+impl HotMetrics {
+    fn new(metrics: &Metrics) -> HotMetrics {
+        let latency = TRANSPORTS.map(|transport| {
+            [Service::Resolver, Service::Root].map(|service| {
+                metrics
+                    .latency
+                    .with_label_values(&[transport.as_str(), service.as_str()])
+            })
+        });
+        HotMetrics {
+            latency,
+            packet_hit: metrics.packet_cache.with_label_values(&["hit"]),
+            packet_miss: metrics.packet_cache.with_label_values(&["miss"]),
+        }
+    }
+
+    fn latency(&self, transport: Transport, service: Service) -> &Histogram {
+        &self.latency[transport_index(transport)][service.index()]
+    }
 }
 
 /// Which transports get SIG(0) (Do53 UDP and TCP always, when a key is configured).
@@ -49,7 +129,11 @@ pub struct Frontend {
     udp_payload: u16,
     ready: AtomicBool,
     in_flight: Semaphore,
+    /// Packet caches of the resolver and of the root (indexed by [`Service::index`]); each
+    /// entry carries its `queries_total` counter.
+    packets: [PacketCache<IntCounter>; 2],
     metrics: Metrics,
+    hot: HotMetrics,
 }
 
 /// Everything [`Frontend::new`] needs.
@@ -68,6 +152,8 @@ pub struct Parts {
     pub udp_payload: u16,
     /// Queries being answered at once (resolver and root).
     pub max_in_flight: usize,
+    /// Bytes each packet cache (resolver, root) may hold; 0 turns them off.
+    pub packet_cache_capacity: u64,
     /// Metrics.
     pub metrics: Metrics,
 }
@@ -84,8 +170,21 @@ impl Frontend {
             udp_payload: parts.udp_payload,
             ready: AtomicBool::new(false),
             in_flight: Semaphore::new(parts.max_in_flight),
+            packets: [(); 2].map(|()| {
+                PacketCache::new(hnsfleet_packet_cache::Limits {
+                    capacity_bytes: parts.packet_cache_capacity,
+                    max_lifetime: PACKET_MAX_LIFETIME,
+                })
+            }),
+            hot: HotMetrics::new(&parts.metrics),
             metrics: parts.metrics,
         }
+    }
+
+    /// Forgets what was built from the previous trusted root (root answers, their packets).
+    pub fn root_changed(&self) {
+        self.root.root_changed();
+        self.packets[Service::Root.index()].clear();
     }
 
     /// Whether a trusted root is known (verified data can be served).
@@ -116,120 +215,181 @@ impl Frontend {
         client: IpAddr,
         service: Service,
     ) -> Option<Vec<u8>> {
+        if let Some(answer) = self.answer_cached(bytes, transport, client, service) {
+            return Some(answer);
+        }
+        self.handle_uncached(bytes, transport, client, service)
+            .await
+    }
+
+    /// The answer to `bytes` from the packet cache, signed when configured, if it holds one;
+    /// `None` means "not cached" (call [`Frontend::handle_uncached`]). Never waits.
+    pub fn answer_cached(
+        &self,
+        bytes: &[u8],
+        transport: Transport,
+        client: IpAddr,
+        service: Service,
+    ) -> Option<Vec<u8>> {
         let started = Instant::now();
-        let (response, udp_limit) = match wire::parse(bytes) {
+        let cache = &self.packets[service.index()];
+        if !cache.is_enabled() || !self.is_ready() {
+            return None;
+        }
+        let key = Key::of(variant(transport, service), bytes)?;
+        let Some((response, queries)) = cache.get(&key, bytes) else {
+            self.hot.packet_miss.inc();
+            return None;
+        };
+        self.hot.packet_hit.inc();
+        queries.inc();
+        let out = self.sign(response, transport, client);
+        self.hot
+            .latency(transport, service)
+            .observe(started.elapsed().as_secs_f64());
+        out
+    }
+
+    /// Answers `bytes` without looking in the packet cache (stores the answer there when it is
+    /// final); `None` means send nothing.
+    pub async fn handle_uncached(
+        &self,
+        bytes: &[u8],
+        transport: Transport,
+        client: IpAddr,
+        service: Service,
+    ) -> Option<Vec<u8>> {
+        let started = Instant::now();
+        let (response, udp_limit, cacheable) = match wire::parse(bytes) {
             Parsed::Drop => {
                 self.metrics.dropped.with_label_values(&["malformed"]).inc();
                 return None;
             }
-            Parsed::Reply(reply) => (*reply, wire::CLASSIC_UDP_LIMIT),
+            Parsed::Reply(reply) => (*reply, wire::CLASSIC_UDP_LIMIT, false),
             Parsed::Query(request) => {
                 // Every query that may wait on an upstream holds a permit: a flood gets
                 // SERVFAIL at once instead of piling up tasks and memory.
-                let response = match self.in_flight.try_acquire() {
+                let (response, cacheable) = match self.in_flight.try_acquire() {
                     Err(_) => {
                         self.metrics.overloaded.inc();
                         let mut response =
                             request.response(ResponseCode::ServFail, self.udp_payload);
                         wire::add_ede(&mut response, Ede::Other, "overloaded");
-                        response
+                        (response, false)
                     }
                     Ok(_permit) => {
                         self.metrics.in_flight.inc();
                         let response = match service {
-                            Service::Root => self.root.respond(&request, self.udp_payload).await,
+                            Service::Root => {
+                                let response = self.root.respond(&request, self.udp_payload).await;
+                                let cacheable =
+                                    self.is_ready() && wire::ede_of(&response).is_none();
+                                (response, cacheable)
+                            }
                             Service::Resolver => self.resolve(&request).await,
                         };
                         self.metrics.in_flight.dec();
                         response
                     }
                 };
-                (response, request.udp_limit(self.udp_payload))
+                (response, request.udp_limit(self.udp_payload), cacheable)
             }
         };
         let qtype = response
             .queries
             .first()
             .map_or("other", |q| qtype_label(q.query_type()));
-        let service_label = match service {
-            Service::Resolver => "resolver",
-            Service::Root => "root",
-        };
-        self.metrics
-            .queries
-            .with_label_values(&[
-                transport.as_str(),
-                service_label,
-                qtype,
-                rcode_label(response.response_code),
-            ])
-            .inc();
-        let out = self.finish(&response, transport, client, udp_limit);
-        self.metrics
-            .latency
-            .with_label_values(&[transport.as_str(), service_label])
+        let queries = self.metrics.queries.with_label_values(&[
+            transport.as_str(),
+            service.as_str(),
+            qtype,
+            rcode_label(response.response_code),
+        ]);
+        queries.inc();
+        let encoded = self.encode(&response, transport, udp_limit)?;
+        if cacheable && let Some(key) = Key::of(variant(transport, service), bytes) {
+            // Refusals (truncated, too short a TTL, ...) just mean "not stored".
+            let _ = self.packets[service.index()].insert(&key, &encoded, queries);
+        }
+        let out = self.sign(encoded, transport, client);
+        self.hot
+            .latency(transport, service)
             .observe(started.elapsed().as_secs_f64());
         out
     }
 
-    /// Encodes within the transport's limit and signs when configured.
-    fn finish(
-        &self,
-        response: &Message,
-        transport: Transport,
-        client: IpAddr,
-        udp_limit: usize,
-    ) -> Option<Vec<u8>> {
-        let signer = self.signer.as_ref().filter(|_| match transport {
+    /// The SIG(0) signer for `transport`, if its responses are signed.
+    fn signer_for(&self, transport: Transport) -> Option<&Signer> {
+        self.signer.as_ref().filter(|_| match transport {
             Transport::Udp | Transport::Tcp => true,
             Transport::Tls => self.sign_on.tls,
             Transport::Https => self.sign_on.https,
-        });
+        })
+    }
+
+    /// Encodes within the transport's limit, leaving room for a SIG(0) record when one will
+    /// be added.
+    fn encode(
+        &self,
+        response: &Message,
+        transport: Transport,
+        udp_limit: usize,
+    ) -> Option<Vec<u8>> {
         let limit = match transport {
             Transport::Udp => udp_limit,
             _ => wire::STREAM_LIMIT,
         };
-        // Room for the SIG(0) record, so a signed response still fits.
-        let reserve = if signer.is_some() {
+        let reserve = if self.signer_for(transport).is_some() {
             hnsfleet_hns::sig0::SIG_RR_SIZE
         } else {
             0
         };
-        let bytes = wire::encode(response, limit.saturating_sub(reserve))?;
-        let Some(signer) = signer else {
+        wire::encode(response, limit.saturating_sub(reserve))
+    }
+
+    /// Signs `bytes` when the transport's responses are signed. Over the budget, UDP gets an
+    /// empty TC=1 reply (the client retries over TCP) and streams get the answer unsigned.
+    fn sign(&self, bytes: Vec<u8>, transport: Transport, client: IpAddr) -> Option<Vec<u8>> {
+        let Some(signer) = self.signer_for(transport) else {
             return Some(bytes);
         };
         match signer.sign(bytes, client) {
             Signed::Signed(signed) => Some(signed),
             Signed::OverBudget(unsigned) if transport == Transport::Udp => {
-                // Over budget on UDP: an empty TC=1 reply sends the client to TCP.
-                let mut truncated = response.truncate();
-                truncated.answers.clear();
-                wire::encode(&truncated, limit).or(Some(unsigned))
+                let truncated = Message::from_vec(&unsigned).ok().map(|response| {
+                    let mut truncated = response.truncate();
+                    truncated.answers.clear();
+                    truncated.authorities.clear();
+                    truncated
+                });
+                truncated
+                    .and_then(|t| wire::encode(&t, wire::CLASSIC_UDP_LIMIT))
+                    .or(Some(unsigned))
             }
             Signed::OverBudget(unsigned) => Some(unsigned),
         }
     }
 
-    /// The full resolver's response to `request`.
-    async fn resolve(&self, request: &Request) -> Message {
+    /// The full resolver's response to `request`, and whether it is final (verified, not
+    /// stale, not an error: fit for the packet cache).
+    async fn resolve(&self, request: &Request) -> (Message, bool) {
         let query = &request.query;
         let mut response = request.response(ResponseCode::NoError, self.udp_payload);
         response.metadata.recursion_available = true;
         if query.query_class() != DNSClass::IN {
             response.metadata.response_code = ResponseCode::Refused;
             wire::add_ede(&mut response, Ede::NotSupported, "only class IN is served");
-            return response;
+            return (response, false);
         }
         match query.query_type() {
             RecordType::ANY | RecordType::AXFR | RecordType::IXFR => {
                 response.metadata.response_code = ResponseCode::NotImp;
                 wire::add_ede(&mut response, Ede::NotSupported, "query type not supported");
-                return response;
+                return (response, false);
             }
             RecordType::OPT | RecordType::SIG | RecordType::RRSIG | RecordType::TSIG => {
                 response.metadata.response_code = ResponseCode::FormErr;
-                return response;
+                return (response, false);
             }
             _ => {}
         }
@@ -240,7 +400,7 @@ impl Frontend {
                 Ede::NotReady,
                 "chain not synchronized: no trusted root yet",
             );
-            return response;
+            return (response, false);
         }
         let recursion = Arc::clone(&self.recursion);
         let name = query.name().clone();
@@ -263,7 +423,7 @@ impl Frontend {
                     .inc();
                 response.metadata.response_code = ResponseCode::ServFail;
                 wire::add_ede(&mut response, failure.ede(), &failure.to_string());
-                return response;
+                return (response, false);
             }
         };
         fill(&mut response, request, resolved);
@@ -275,9 +435,13 @@ impl Frontend {
             };
             wire::add_ede(&mut response, code, "served stale: refresh failed");
         }
-        response
+        (response, !stale)
     }
 }
+
+/// Longest a packet-cache entry lives, whatever its TTLs (entries also end at 9/10 of their
+/// smallest TTL).
+const PACKET_MAX_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Puts a resolved answer into `response`: rcode, sections (DNSSEC records only for DO=1),
 /// AD when validated and the client asked with DO or AD (RFC 6840 §5.8).

@@ -13,6 +13,8 @@ pub const QUERIES: &str = "hnsfleet_frontend_queries_total";
 pub const LATENCY: &str = "hnsfleet_frontend_query_duration_seconds";
 /// Answer-cache results: `hit`, `miss`, `stale` (served expired, RFC 8767), `prefetch`.
 pub const ANSWER_CACHE: &str = "hnsfleet_frontend_answer_cache_total";
+/// Packet-cache look-ups of cacheable queries: `hit` (answered from stored bytes) or `miss`.
+pub const PACKET_CACHE: &str = "hnsfleet_frontend_packet_cache_total";
 /// Root-answer reuse: `hit` or `miss` (a miss asks the proof-cache tier and signs).
 pub const ROOT_ANSWERS: &str = "hnsfleet_frontend_root_answers_total";
 /// Root RRSIGs by `result`: `signed` (a P-256 signature made) or `memo` (the same set was
@@ -60,6 +62,8 @@ pub struct Metrics {
     pub latency: HistogramVec,
     /// [`ANSWER_CACHE`].
     pub answer_cache: IntCounterVec,
+    /// [`PACKET_CACHE`].
+    pub packet_cache: IntCounterVec,
     /// [`ROOT_ANSWERS`].
     pub root_answers: IntCounterVec,
     /// [`UPSTREAM_ERRORS`].
@@ -116,6 +120,7 @@ impl Metrics {
             )?,
             latency: reg(registry, latency)?,
             answer_cache: counter(ANSWER_CACHE, "Answer-cache results.", &["result"])?,
+            packet_cache: counter(PACKET_CACHE, "Packet-cache results.", &["result"])?,
             root_answers: counter(ROOT_ANSWERS, "Root-answer reuse.", &["result"])?,
             upstream_errors: counter(
                 UPSTREAM_ERRORS,

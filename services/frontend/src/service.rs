@@ -227,6 +227,7 @@ pub async fn run(
         },
         udp_payload: config.udp_payload,
         max_in_flight: config.max_in_flight,
+        packet_cache_capacity: config.packet_cache_capacity.as_u64(),
         metrics: metrics.clone(),
     }));
 
@@ -275,7 +276,7 @@ pub async fn run(
                     .set(recent.map_or(0, |(_, height)| i64::from(height)));
                 let root_now = best.map(|r| r.tree_root.clone());
                 if root_now.is_some() && root_now != last_root {
-                    frontend.root().root_changed();
+                    frontend.root_changed();
                     last_root = root_now;
                 }
                 let detail = match (best, recent) {

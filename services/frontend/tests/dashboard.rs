@@ -45,6 +45,7 @@ fn dashboard_queries_only_exported_metrics_and_shows_every_family_not_excused() 
         .with_label_values(&["udp", "resolver"])
         .observe(0.001);
     metrics.answer_cache.with_label_values(&["hit"]).inc();
+    metrics.packet_cache.with_label_values(&["hit"]).inc();
     metrics.root_answers.with_label_values(&["hit"]).inc();
     metrics
         .icann_fallbacks

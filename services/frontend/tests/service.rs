@@ -532,3 +532,118 @@ async fn tcp_queries_are_pipelined_on_one_connection() {
         "every pipelined query answered on the same connection"
     );
 }
+
+#[tokio::test]
+async fn repeated_queries_are_answered_from_the_packet_cache_with_id_and_case_patched() {
+    let tier = Tier::start(5).await;
+    let service = frontend(&tier.cache_url, &[], "frontend-packet-cache").await;
+    service.wait_ready(Duration::from_secs(20)).await.unwrap();
+    let root = service.addr("root").unwrap();
+    let packets = |result: &'static str| {
+        let service = &service;
+        async move {
+            service
+                .metric(m::PACKET_CACHE, &[("result", result)])
+                .await
+                .unwrap()
+                .unwrap_or(0.0)
+        }
+    };
+
+    let first = udp(root, &query("bench3.", RecordType::NS, true)).await;
+    assert_eq!(first.response_code, ResponseCode::NoError, "{first:?}");
+    assert_eq!(packets("miss").await, 1.0);
+    assert_eq!(packets("hit").await, 0.0);
+    let lookups = tier.follower.lookups();
+
+    let mut again = query("BeNcH3.", RecordType::NS, true);
+    again.metadata.id = 31_337;
+    let second = udp(root, &again).await;
+    assert_eq!(
+        packets("hit").await,
+        1.0,
+        "the same question, another ID and case"
+    );
+    assert_eq!(second.id, 31_337);
+    assert_eq!(second.queries[0].name().to_ascii(), "BeNcH3.");
+    assert_eq!(second.answers, first.answers);
+    assert_eq!(second.authorities, first.authorities);
+    assert_eq!(second.additionals, first.additionals);
+    assert_eq!(tier.follower.lookups(), lookups, "no look-up behind a hit");
+    // Counted like any other answer.
+    let counted = service
+        .metric(
+            m::QUERIES,
+            &[
+                ("transport", "udp"),
+                ("service", "root"),
+                ("qtype", "NS"),
+                ("rcode", "NOERROR"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(counted, Some(2.0));
+
+    // DO is part of the key: without it the answer has no RRSIGs (a miss, then built anew).
+    let plain = udp(root, &query("bench3.", RecordType::NS, false)).await;
+    assert_eq!(packets("miss").await, 2.0);
+    assert!(
+        plain
+            .answers
+            .iter()
+            .chain(&plain.authorities)
+            .all(|r| r.record_type() != RecordType::RRSIG)
+    );
+    // Over TCP the same question is another entry (its size limit differs).
+    let over_tcp = tcp(root, &query("bench3.", RecordType::NS, true)).await;
+    assert_eq!(over_tcp.authorities, first.authorities);
+    assert_eq!(packets("miss").await, 3.0);
+
+    // Failures are never stored: a query the frontend refuses stays a miss each time.
+    let chaos = udp_raw(root, &{
+        let mut q = query("bench3.", RecordType::NS, false).to_vec().unwrap();
+        // QCLASS CH instead of IN.
+        let at = q.len() - 11 - 2;
+        q[at..at + 2].copy_from_slice(&3u16.to_be_bytes());
+        q
+    })
+    .await;
+    assert!(chaos.is_some());
+    assert_eq!(packets("hit").await, 1.0);
+}
+
+#[tokio::test]
+async fn a_zero_packet_cache_capacity_turns_the_packet_cache_off() {
+    let tier = Tier::start(5).await;
+    let service = frontend(
+        &tier.cache_url,
+        &["--packet-cache-capacity", "0 B"],
+        "frontend-no-packet-cache",
+    )
+    .await;
+    service.wait_ready(Duration::from_secs(20)).await.unwrap();
+    let root = service.addr("root").unwrap();
+    for _ in 0..3 {
+        let answer = udp(root, &query("bench3.", RecordType::NS, true)).await;
+        assert_eq!(answer.response_code, ResponseCode::NoError);
+    }
+    let misses = service
+        .metric(m::PACKET_CACHE, &[("result", "miss")])
+        .await
+        .unwrap();
+    let hits = service
+        .metric(m::PACKET_CACHE, &[("result", "hit")])
+        .await
+        .unwrap();
+    assert_eq!((misses, hits), (Some(0.0), Some(0.0)));
+    let root_answers = service
+        .metric(m::ROOT_ANSWERS, &[("result", "hit")])
+        .await
+        .unwrap();
+    assert_eq!(
+        root_answers,
+        Some(2.0),
+        "every query reached the root authority"
+    );
+}

@@ -11,8 +11,10 @@ use crate::wire::Transport;
 /// Largest datagram read (anything longer is not a DNS query worth answering).
 const MAX_DATAGRAM: usize = 4096;
 
-/// Serves `socket` until `stop` is cancelled: each datagram is answered by its own task, so a
-/// slow recursion never holds up the socket.
+/// Serves `socket` until `stop` is cancelled. A query the packet cache answers is answered
+/// right here (no task: that is most of the traffic of a busy resolver); any other datagram
+/// gets its own task, so a slow recursion never holds up the socket. The task's future is
+/// boxed: moving a pointer into the task is cheaper than moving the pipeline's state.
 pub async fn serve(
     socket: UdpSocket,
     frontend: Arc<Frontend>,
@@ -33,16 +35,23 @@ pub async fn serve(
             },
             () = stop.cancelled() => return Ok(()),
         };
-        let query = buffer[..len].to_vec();
+        let query = &buffer[..len];
+        if let Some(response) = frontend.answer_cached(query, Transport::Udp, peer.ip(), service) {
+            if let Err(error) = socket.send_to(&response, peer).await {
+                tracing::debug!(%error, %peer, "udp send");
+            }
+            continue;
+        }
+        let query = query.to_vec();
         let (socket, frontend) = (Arc::clone(&socket), Arc::clone(&frontend));
-        tokio::spawn(async move {
+        tokio::spawn(Box::pin(async move {
             if let Some(response) = frontend
-                .handle(&query, Transport::Udp, peer.ip(), service)
+                .handle_uncached(&query, Transport::Udp, peer.ip(), service)
                 .await
                 && let Err(error) = socket.send_to(&response, peer).await
             {
                 tracing::debug!(%error, %peer, "udp send");
             }
-        });
+        }));
     }
 }

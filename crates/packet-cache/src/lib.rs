@@ -1,0 +1,254 @@
+//! A packet cache: encoded DNS responses stored under the bytes of the query that produced
+//! them, so a repeated query is answered without decoding it, looking anything up or encoding
+//! records again (the idea of dnsdist's packet cache).
+//!
+//! The key is the query as received minus its ID, with the question name lowercased, behind a
+//! one-byte `variant` the caller chooses (which service and transport answered: their
+//! responses differ). Everything else the response depends on — RD, CD, AD, the EDNS0 payload
+//! size and DO bit, options — is in those bytes, so equal keys get equal answers.
+//!
+//! A hit is a copy of the stored response with three things patched: the query's ID, the
+//! question name exactly as the client cased it (DNS 0x20), and every record's TTL lowered by
+//! the time the entry has been stored. An entry lives for at most 9/10 of the smallest TTL in
+//! it (and at most `max_lifetime`), so the last tenth of a TTL is left to the cache behind it,
+//! which uses those queries to prefetch popular answers.
+//!
+//! Only plain one-question queries (QUERY opcode, no TC) of at most [`MAX_KEY`] bytes have a
+//! key; only NOERROR and NXDOMAIN responses that parse to their last byte and carry at least
+//! one record with a TTL are stored. Pure (no I/O), bounded in bytes (moka's TinyLFU keeps the
+//! popular entries when a flood of one-off queries arrives), and safe with hostile bytes.
+#![forbid(unsafe_code)]
+
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::sync::Cache;
+
+/// Longest query (in bytes, after the ID, plus the variant byte) that has a key.
+pub const MAX_KEY: usize = 512;
+
+/// Why a response was not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotStored {
+    /// The cache is disabled (capacity 0).
+    Disabled,
+    /// Not a response, truncated, or an rcode other than NOERROR/NXDOMAIN.
+    NotCacheable,
+    /// The response's question is not the query's.
+    OtherQuestion,
+    /// The response does not parse to its last byte.
+    Malformed,
+    /// No record with a TTL, or the smallest TTL is too short to be worth storing.
+    TooShort,
+}
+
+/// The cache key of one query, built on the stack.
+pub struct Key {
+    bytes: [u8; MAX_KEY],
+    len: usize,
+    question_end: usize,
+}
+
+impl Key {
+    /// The key of `query` under `variant`, or `None` when the query is not cacheable (not a
+    /// plain one-question query, or longer than [`MAX_KEY`]).
+    pub fn of(variant: u8, query: &[u8]) -> Option<Key> {
+        if query.len() < wire::HEADER || query.len() > MAX_KEY {
+            return None;
+        }
+        let flags = query[2];
+        // QR must be 0, opcode QUERY (0), TC 0.
+        if flags & 0b1111_1010 != 0 {
+            return None;
+        }
+        let question_end = wire::question_end(query)?;
+        let mut bytes = [0u8; MAX_KEY];
+        bytes[0] = variant;
+        let len = query.len() - 1;
+        bytes[1..len].copy_from_slice(&query[2..]);
+        // Query offset `o` is key offset `o - 1`; lowercase the name (not the type/class).
+        bytes[wire::HEADER - 1..question_end - 5].make_ascii_lowercase();
+        Some(Key {
+            bytes,
+            len,
+            question_end,
+        })
+    }
+
+    /// The key's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// The question name as stored (lowercase).
+    fn name(&self) -> &[u8] {
+        &self.bytes[wire::HEADER - 1..self.question_end - 5]
+    }
+}
+
+/// One stored response.
+struct Entry<M> {
+    response: Box<[u8]>,
+    ttl_offsets: Box<[u16]>,
+    ttls: Box<[u32]>,
+    question_end: usize,
+    stored: Instant,
+    lifetime: Duration,
+    meta: M,
+}
+
+/// Entries expire after their own lifetime.
+struct Lifetime;
+
+impl<M> Expiry<Box<[u8]>, Arc<Entry<M>>> for Lifetime {
+    fn expire_after_create(
+        &self,
+        _key: &Box<[u8]>,
+        entry: &Arc<Entry<M>>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(entry.lifetime)
+    }
+}
+
+/// How big and how long-lived the cache is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of keys and responses held at most; 0 disables the cache.
+    pub capacity_bytes: u64,
+    /// Longest an entry lives, whatever its TTLs.
+    pub max_lifetime: Duration,
+}
+
+/// The stored entries: key bytes to entry.
+type Entries<M> = Cache<Box<[u8]>, Arc<Entry<M>>>;
+
+/// The cache. `M` is whatever the caller wants back with a hit (e.g. metric handles for the
+/// answer's labels). Cheap to clone (shared).
+#[derive(Clone)]
+pub struct PacketCache<M> {
+    entries: Option<Entries<M>>,
+    max_lifetime: Duration,
+}
+
+impl<M: Clone + Send + Sync + 'static> PacketCache<M> {
+    /// An empty cache within `limits`.
+    pub fn new(limits: Limits) -> PacketCache<M> {
+        let entries = (limits.capacity_bytes > 0).then(|| {
+            Entries::<M>::builder()
+                .max_capacity(limits.capacity_bytes)
+                .weigher(|key, entry| -> u32 {
+                    let bytes = key.len()
+                        + entry.response.len()
+                        + entry.ttl_offsets.len() * 6
+                        + std::mem::size_of::<Entry<M>>()
+                        + 64;
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
+                })
+                .expire_after(Lifetime)
+                .build()
+        });
+        PacketCache {
+            entries,
+            max_lifetime: limits.max_lifetime,
+        }
+    }
+
+    /// Whether the cache stores anything.
+    pub fn is_enabled(&self) -> bool {
+        self.entries.is_some()
+    }
+
+    /// The stored answer to `query` (whose key is `key`), patched for it, with its metadata.
+    pub fn get(&self, key: &Key, query: &[u8]) -> Option<(Vec<u8>, M)> {
+        self.get_at(key, query, Instant::now())
+    }
+
+    /// [`PacketCache::get`] at the time `now`.
+    fn get_at(&self, key: &Key, query: &[u8], now: Instant) -> Option<(Vec<u8>, M)> {
+        let entry = self.entries.as_ref()?.get(key.as_bytes())?;
+        let age = now.saturating_duration_since(entry.stored);
+        if age >= entry.lifetime || entry.question_end != key.question_end {
+            return None;
+        }
+        let mut out = entry.response.to_vec();
+        out[..2].copy_from_slice(query.get(..2)?);
+        out[wire::HEADER..key.question_end]
+            .copy_from_slice(query.get(wire::HEADER..key.question_end)?);
+        let age = u32::try_from(age.as_secs()).unwrap_or(u32::MAX);
+        if age > 0 {
+            for (&offset, &ttl) in entry.ttl_offsets.iter().zip(entry.ttls.iter()) {
+                let at = usize::from(offset);
+                if let Some(field) = out.get_mut(at..at + 4) {
+                    field.copy_from_slice(&ttl.saturating_sub(age).to_be_bytes());
+                }
+            }
+        }
+        Some((out, entry.meta.clone()))
+    }
+
+    /// Stores `response` as the answer to the query whose key is `key`.
+    pub fn insert(&self, key: &Key, response: &[u8], meta: M) -> Result<(), NotStored> {
+        let entries = self.entries.as_ref().ok_or(NotStored::Disabled)?;
+        let entry = self.entry(key, response, meta, Instant::now())?;
+        entries.insert(key.as_bytes().into(), Arc::new(entry));
+        Ok(())
+    }
+
+    /// Checks `response` and builds its entry.
+    fn entry(
+        &self,
+        key: &Key,
+        response: &[u8],
+        meta: M,
+        now: Instant,
+    ) -> Result<Entry<M>, NotStored> {
+        let flags = *response.get(2).ok_or(NotStored::Malformed)?;
+        let rcode = response.get(3).ok_or(NotStored::Malformed)? & 0x0F;
+        // QR must be 1, TC 0; NOERROR or NXDOMAIN.
+        if flags & 0x80 == 0 || flags & 0x02 != 0 || !(rcode == 0 || rcode == 3) {
+            return Err(NotStored::NotCacheable);
+        }
+        let question_end = wire::question_end(response).ok_or(NotStored::OtherQuestion)?;
+        let same_question = question_end == key.question_end
+            && response[wire::HEADER..question_end - 4].eq_ignore_ascii_case(key.name())
+            && response[question_end - 4..question_end]
+                == key.bytes[question_end - 5..question_end - 1];
+        if !same_question {
+            return Err(NotStored::OtherQuestion);
+        }
+        let (ttl_offsets, min_ttl) =
+            wire::record_ttls(response, question_end).ok_or(NotStored::Malformed)?;
+        let lifetime = Duration::from_secs(u64::from(min_ttl.ok_or(NotStored::TooShort)?) * 9 / 10)
+            .min(self.max_lifetime);
+        if lifetime < Duration::from_secs(1) {
+            return Err(NotStored::TooShort);
+        }
+        let ttls = ttl_offsets
+            .iter()
+            .map(|&at| wire::u32_at(response, usize::from(at)).unwrap_or(0))
+            .collect();
+        Ok(Entry {
+            response: response.into(),
+            ttl_offsets: ttl_offsets.into(),
+            ttls,
+            question_end,
+            stored: now,
+            lifetime,
+            meta,
+        })
+    }
+
+    /// Forgets every entry (e.g. when the data behind them changed).
+    pub fn clear(&self) {
+        if let Some(entries) = &self.entries {
+            entries.invalidate_all();
+        }
+    }
+}
