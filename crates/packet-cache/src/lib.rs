@@ -2,14 +2,16 @@
 //! them, so a repeated query is answered without decoding it, looking anything up or encoding
 //! records again (the idea of dnsdist's packet cache).
 //!
-//! The key is the query as received minus its ID, with the question name lowercased, behind a
-//! one-byte `variant` the caller chooses (which service and transport answered: their
-//! responses differ). Everything else the response depends on — RD, CD, AD, the EDNS0 payload
-//! size and DO bit, options — is in those bytes, so equal keys get equal answers.
+//! The key is the query as received minus its ID, behind a one-byte `variant` the caller
+//! chooses (which service and transport answered: their responses differ). Everything else
+//! the response depends on — the name as spelled, RD, CD, AD, the EDNS0 payload size and DO
+//! bit, options — is in those bytes, so equal keys get equal answers. The name's case is part
+//! of the key on purpose: an answer may repeat the asker's spelling beyond the question (the
+//! HNS root, like hsd's, writes record data relative to the name as asked), so a response is
+//! only replayed to the same spelling (a client randomising case, DNS 0x20, just misses).
 //!
-//! A hit is a copy of the stored response with three things patched: the query's ID, the
-//! question name exactly as the client cased it (DNS 0x20), and every record's TTL lowered by
-//! the time the entry has been stored. An entry lives for at most 9/10 of the smallest TTL in
+//! A hit is a copy of the stored response with two things patched: the query's ID, and every
+//! record's TTL lowered by the time the entry has been stored. An entry lives for at most 9/10 of the smallest TTL in
 //! it (and at most `max_lifetime`), so the last tenth of a TTL is left to the cache behind it,
 //! which uses those queries to prefetch popular answers.
 //!
@@ -70,10 +72,9 @@ impl Key {
         let question_end = wire::question_end(query)?;
         let mut bytes = [0u8; MAX_KEY];
         bytes[0] = variant;
+        // Query offset `o` is key offset `o - 1`.
         let len = query.len() - 1;
         bytes[1..len].copy_from_slice(&query[2..]);
-        // Query offset `o` is key offset `o - 1`; lowercase the name (not the type/class).
-        bytes[wire::HEADER - 1..question_end - 5].make_ascii_lowercase();
         Some(Key {
             bytes,
             len,
@@ -86,9 +87,9 @@ impl Key {
         &self.bytes[..self.len]
     }
 
-    /// The question name as stored (lowercase).
-    fn name(&self) -> &[u8] {
-        &self.bytes[wire::HEADER - 1..self.question_end - 5]
+    /// The question (name, type, class) as asked.
+    fn question(&self) -> &[u8] {
+        &self.bytes[wire::HEADER - 1..self.question_end - 1]
     }
 }
 
@@ -179,8 +180,6 @@ impl<M: Clone + Send + Sync + 'static> PacketCache<M> {
         }
         let mut out = entry.response.to_vec();
         out[..2].copy_from_slice(query.get(..2)?);
-        out[wire::HEADER..key.question_end]
-            .copy_from_slice(query.get(wire::HEADER..key.question_end)?);
         let age = u32::try_from(age.as_secs()).unwrap_or(u32::MAX);
         if age > 0 {
             for (&offset, &ttl) in entry.ttl_offsets.iter().zip(entry.ttls.iter()) {
@@ -216,11 +215,7 @@ impl<M: Clone + Send + Sync + 'static> PacketCache<M> {
             return Err(NotStored::NotCacheable);
         }
         let question_end = wire::question_end(response).ok_or(NotStored::OtherQuestion)?;
-        let same_question = question_end == key.question_end
-            && response[wire::HEADER..question_end - 4].eq_ignore_ascii_case(key.name())
-            && response[question_end - 4..question_end]
-                == key.bytes[question_end - 5..question_end - 1];
-        if !same_question {
+        if response.get(wire::HEADER..question_end) != Some(key.question()) {
             return Err(NotStored::OtherQuestion);
         }
         let (ttl_offsets, min_ttl) =

@@ -6,8 +6,8 @@
 //! SIG(0) when configured, and records the metrics. Listeners only move bytes.
 //!
 //! In front of all that sits a packet cache ([`hnsfleet_packet_cache`]): a query whose exact
-//! bytes (ID aside) were answered before is answered from the stored response with its ID,
-//! question case and TTLs patched, without decoding, looking up or encoding anything, and
+//! bytes (ID aside) were answered before is answered from the stored response with its ID and
+//! TTLs patched, without decoding, looking up or encoding anything, and
 //! without a task: [`Frontend::answer_cached`] is synchronous so the UDP listener calls it
 //! inline and spawns [`Frontend::handle_uncached`] only on a miss. Only answers that are
 //! verified and final are stored (NOERROR/NXDOMAIN, no EDE, not stale, not truncated); the

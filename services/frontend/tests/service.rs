@@ -534,7 +534,7 @@ async fn tcp_queries_are_pipelined_on_one_connection() {
 }
 
 #[tokio::test]
-async fn repeated_queries_are_answered_from_the_packet_cache_with_id_and_case_patched() {
+async fn repeated_queries_are_answered_from_the_packet_cache_with_the_id_patched() {
     let tier = Tier::start(5).await;
     let service = frontend(&tier.cache_url, &[], "frontend-packet-cache").await;
     service.wait_ready(Duration::from_secs(20)).await.unwrap();
@@ -556,16 +556,11 @@ async fn repeated_queries_are_answered_from_the_packet_cache_with_id_and_case_pa
     assert_eq!(packets("hit").await, 0.0);
     let lookups = tier.follower.lookups();
 
-    let mut again = query("BeNcH3.", RecordType::NS, true);
+    let mut again = query("bench3.", RecordType::NS, true);
     again.metadata.id = 31_337;
     let second = udp(root, &again).await;
-    assert_eq!(
-        packets("hit").await,
-        1.0,
-        "the same question, another ID and case"
-    );
+    assert_eq!(packets("hit").await, 1.0, "the same question, another ID");
     assert_eq!(second.id, 31_337);
-    assert_eq!(second.queries[0].name().to_ascii(), "BeNcH3.");
     assert_eq!(second.answers, first.answers);
     assert_eq!(second.authorities, first.authorities);
     assert_eq!(second.additionals, first.additionals);
@@ -585,9 +580,13 @@ async fn repeated_queries_are_answered_from_the_packet_cache_with_id_and_case_pa
         .unwrap();
     assert_eq!(counted, Some(2.0));
 
+    // The spelling is part of the key (the root echoes it in record data, as hsd does).
+    let cased = udp(root, &query("BeNcH3.", RecordType::NS, true)).await;
+    assert_eq!(cased.queries[0].name().to_ascii(), "BeNcH3.");
+    assert_eq!(packets("miss").await, 2.0);
     // DO is part of the key: without it the answer has no RRSIGs (a miss, then built anew).
     let plain = udp(root, &query("bench3.", RecordType::NS, false)).await;
-    assert_eq!(packets("miss").await, 2.0);
+    assert_eq!(packets("miss").await, 3.0);
     assert!(
         plain
             .answers
@@ -598,7 +597,7 @@ async fn repeated_queries_are_answered_from_the_packet_cache_with_id_and_case_pa
     // Over TCP the same question is another entry (its size limit differs).
     let over_tcp = tcp(root, &query("bench3.", RecordType::NS, true)).await;
     assert_eq!(over_tcp.authorities, first.authorities);
-    assert_eq!(packets("miss").await, 3.0);
+    assert_eq!(packets("miss").await, 4.0);
 
     // Failures are never stored: a query the frontend refuses stays a miss each time.
     let chaos = udp_raw(root, &{
@@ -646,4 +645,56 @@ async fn a_zero_packet_cache_capacity_turns_the_packet_cache_off() {
         Some(2.0),
         "every query reached the root authority"
     );
+}
+
+#[tokio::test]
+async fn a_burst_of_datagrams_gets_every_answer_and_oversized_ones_are_dropped() {
+    let tier = Tier::start(5).await;
+    let service = frontend(&tier.cache_url, &[], "frontend-udp-burst").await;
+    service.wait_ready(Duration::from_secs(20)).await.unwrap();
+    let dns = service.addr("dns").unwrap();
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    // Longer than the largest datagram read: dropped whole, never answered as a cut-off query.
+    let mut oversized = query(".", RecordType::NS, false);
+    oversized.metadata.id = 0;
+    let mut oversized = oversized.to_vec().unwrap();
+    oversized.resize(5000, 0);
+    socket.send_to(&oversized, dns).await.unwrap();
+    // 200 queries sent back to back (read in batches), half of them repeats (packet-cache
+    // hits answered inline, the others resolved in tasks): one answer per ID.
+    let mut sent = std::collections::BTreeSet::new();
+    for id in 1..=200u16 {
+        let mut q = if id % 2 == 0 {
+            query(".", RecordType::NS, false)
+        } else {
+            query(&format!("bench{}.", id % 5), RecordType::NS, false)
+        };
+        q.metadata.id = id;
+        socket.send_to(&q.to_vec().unwrap(), dns).await.unwrap();
+        sent.insert(id);
+    }
+    let mut answered = std::collections::BTreeSet::new();
+    let mut buffer = vec![0u8; 65_535];
+    while answered.len() < sent.len() {
+        let (len, _) = tokio::time::timeout(Duration::from_secs(10), socket.recv_from(&mut buffer))
+            .await
+            .expect("every query is answered")
+            .unwrap();
+        let answer = hickory_proto::op::Message::from_vec(&buffer[..len]).unwrap();
+        assert!(
+            answer.id != 0,
+            "the oversized datagram (ID 0) got an answer"
+        );
+        assert!(
+            answered.insert(answer.id),
+            "ID {} answered twice",
+            answer.id
+        );
+    }
+    assert_eq!(answered, sent);
+    let counted = service
+        .metric(m::QUERIES, &[("transport", "udp"), ("qtype", "NS")])
+        .await
+        .unwrap();
+    assert_eq!(counted, Some(200.0));
 }

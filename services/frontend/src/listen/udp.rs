@@ -1,9 +1,15 @@
 //! Do53 over UDP.
+//!
+//! Datagrams are read in batches with `recvmmsg(2)` (through `nix`, no unsafe code here): one
+//! system call for up to [`BATCH`] queries when they queue up, which is when it matters.
 
-use std::io::ErrorKind;
-use std::net::SocketAddr;
+use std::io::{ErrorKind, IoSliceMut};
+use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
+use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
@@ -12,13 +18,15 @@ use crate::wire::Transport;
 
 /// Largest datagram read (anything longer is not a DNS query worth answering).
 const MAX_DATAGRAM: usize = 4096;
-/// Datagrams handled per wake-up before yielding to other tasks (the socket is drained without
+/// Datagrams read by one `recvmmsg` call.
+const BATCH: usize = 32;
+/// Batches handled per wake-up before yielding to other tasks (the socket is drained without
 /// waiting in between, but a flood must not starve TCP, timers and spawned resolutions).
-const BURST: usize = 64;
+const BURST: usize = 4;
 
 /// Serves `socket` until `stop` is cancelled.
 ///
-/// Each wake-up drains the socket without awaiting between datagrams. A query the packet
+/// Each wake-up drains the socket in batches without awaiting between datagrams. A query the packet
 /// cache answers is answered right here, with no task and no await (that is most of the
 /// traffic of a busy resolver); any other datagram gets its own task, so a slow recursion
 /// never holds up the socket. That task's future is boxed: moving a pointer into the task is
@@ -30,26 +38,79 @@ pub async fn serve(
     stop: CancellationToken,
 ) -> std::io::Result<()> {
     let socket = Arc::new(socket);
-    let mut buffer = vec![0u8; MAX_DATAGRAM];
+    let mut buffers = vec![[0u8; MAX_DATAGRAM]; BATCH];
+    let mut received = Vec::with_capacity(BATCH);
     loop {
         tokio::select! {
             ready = socket.readable() => ready?,
             () = stop.cancelled() => return Ok(()),
         }
         for _ in 0..BURST {
-            let (len, peer) = match socket.try_recv_from(&mut buffer) {
-                Ok(received) => received,
+            received.clear();
+            match socket.try_io(Interest::READABLE, || {
+                receive_batch(&socket, &mut buffers, &mut received)
+            }) {
+                Ok(()) => {}
                 Err(error) if error.kind() == ErrorKind::WouldBlock => break,
                 // ICMP errors from earlier sends surface here on some systems: not fatal.
                 Err(error) => {
                     tracing::debug!(%error, "udp receive");
                     continue;
                 }
-            };
-            answer(&socket, &frontend, service, &buffer[..len], peer);
+            }
+            for &(index, len, peer) in &received {
+                answer(&socket, &frontend, service, &buffers[index][..len], peer);
+            }
+            if received.len() < BATCH {
+                break;
+            }
         }
         tokio::task::yield_now().await;
     }
+}
+
+/// Reads up to [`BATCH`] waiting datagrams into `buffers` with one `recvmmsg` call, recording
+/// (buffer index, length, sender) of each complete one in `received`; WouldBlock when none
+/// waits. Truncated datagrams (longer than [`MAX_DATAGRAM`]) and ones without an IP sender are
+/// skipped.
+fn receive_batch(
+    socket: &UdpSocket,
+    buffers: &mut [[u8; MAX_DATAGRAM]],
+    received: &mut Vec<(usize, usize, SocketAddr)>,
+) -> std::io::Result<()> {
+    // The headers hold raw pointers (not Send): made per call, never held across an await.
+    let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(buffers.len(), None);
+    let mut slices: Vec<[IoSliceMut<'_>; 1]> = buffers
+        .iter_mut()
+        .map(|buffer| [IoSliceMut::new(buffer)])
+        .collect();
+    let messages = recvmmsg(
+        socket.as_raw_fd(),
+        &mut headers,
+        slices.iter_mut(),
+        MsgFlags::MSG_DONTWAIT,
+        None,
+    )
+    .map_err(std::io::Error::from)?;
+    for (index, message) in messages.enumerate() {
+        if message.flags.contains(MsgFlags::MSG_TRUNC) {
+            continue;
+        }
+        if let Some(peer) = message.address.as_ref().and_then(socket_addr) {
+            received.push((index, message.bytes, peer));
+        }
+    }
+    Ok(())
+}
+
+/// The IP address and port in `address`, if it is one.
+fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = address.as_sockaddr_in() {
+        return Some(SocketAddr::V4(SocketAddrV4::from(*v4)));
+    }
+    address
+        .as_sockaddr_in6()
+        .map(|v6| SocketAddr::V6(SocketAddrV6::from(*v6)))
 }
 
 /// Answers one datagram: inline from the packet cache, else in a task of its own.
