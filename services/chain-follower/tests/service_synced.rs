@@ -24,7 +24,13 @@ const LENGTH: u32 = 6_000;
 async fn get_tip_and_watch_tip_say_not_synced_while_syncing_and_synced_once_caught_up() {
     let params = Network::Regtest.params();
     let chain = tokio::task::spawn_blocking(move || {
-        mine_chain(params, &ChainEntry::genesis(params), LENGTH as usize, 600, 7)
+        mine_chain(
+            params,
+            &ChainEntry::genesis(params),
+            LENGTH as usize,
+            600,
+            7,
+        )
     })
     .await
     .unwrap();

@@ -176,7 +176,10 @@ async fn followers_still_syncing_are_not_trusted_until_they_report_synced() {
         .unwrap()
         .into_inner();
     assert!(trusted.trusted_root.is_none());
-    assert_eq!(cache.metric(m::TRUSTED_ROOT_HEIGHT, &[]).await.unwrap(), Some(0.0));
+    assert_eq!(
+        cache.metric(m::TRUSTED_ROOT_HEIGHT, &[]).await.unwrap(),
+        Some(0.0)
+    );
 
     // One synced follower is below the quorum: still nothing trusted.
     a.set_synced(true);
@@ -222,7 +225,14 @@ async fn followers_still_syncing_are_not_trusted_until_they_report_synced() {
     // Back in sync: confirmed and ready again.
     b.set_synced(true);
     cache.wait_ready(Duration::from_secs(10)).await.unwrap();
-    assert!(lookup(&mut api, "bench1").await.unwrap().lookup.unwrap().exists);
+    assert!(
+        lookup(&mut api, "bench1")
+            .await
+            .unwrap()
+            .lookup
+            .unwrap()
+            .exists
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -219,7 +219,10 @@ fn synced_follows_the_chain_rules_and_each_change_is_published_with_the_tip() {
     let caught_up = events.try_recv().unwrap();
     assert_eq!(caught_up.tip.height, 27);
     assert!(caught_up.synced);
-    assert!(events.try_recv().is_err(), "no second event for the same change");
+    assert!(
+        events.try_recv().is_err(),
+        "no second event for the same change"
+    );
     assert!(f.current().synced && watch.borrow().synced);
 }
 

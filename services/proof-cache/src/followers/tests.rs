@@ -191,7 +191,10 @@ fn each_follower_state_has_its_label_and_an_unsynced_one_is_syncing() {
     // Announcing the trusted root, even, but not synced: it does not vote.
     assert_eq!(label(view(true, false, false, trusted), false), "syncing");
     assert_eq!(label(view(true, false, false, later), true), "syncing");
-    assert_eq!(label(view(false, false, true, trusted), false), "disconnected");
+    assert_eq!(
+        label(view(false, false, true, trusted), false),
+        "disconnected"
+    );
     assert_eq!(label(view(true, true, true, trusted), false), "quarantined");
     // Before any root is trusted, a synced follower counts as agreeing, an unsynced one not.
     let none = |v: FollowerView| FOLLOWER_STATES[state_index(&v, false, None)];

@@ -116,7 +116,10 @@ fn unsynced_followers_do_not_vote_until_they_report_synced() {
     assert_eq!(quorum_root(&all_syncing, 2), Agreement::None);
     assert_eq!(trust.update(&all_syncing, t0), Change::None);
     let s = trust.snapshot(t0);
-    assert_eq!((s.root, s.agreeing, s.stale, s.expired), (None, 0, false, false));
+    assert_eq!(
+        (s.root, s.agreeing, s.stale, s.expired),
+        (None, 0, false, false)
+    );
     // One synced follower is below the quorum of two.
     trust.update(&[up(old), syncing(old), syncing(old)], t0);
     assert_eq!(trust.snapshot(t0).root, None);
@@ -146,7 +149,10 @@ fn a_follower_that_stops_being_synced_stops_confirming_the_root() {
         Change::None
     );
     let s = trust.snapshot(t0 + STALE_GRACE + Duration::from_secs(1));
-    assert_eq!((s.root, s.agreeing, s.stale, s.expired), (Some(r), 1, true, false));
+    assert_eq!(
+        (s.root, s.agreeing, s.stale, s.expired),
+        (Some(r), 1, true, false)
+    );
     let s = trust.snapshot(t0 + STALE_GRACE + serve_stale + Duration::from_secs(1));
     assert!(s.expired, "{s:?}");
     // A root only syncing followers announce never replaces the trusted one.
