@@ -9,7 +9,7 @@
 //! no lock is ever held across disk I/O. The tip is the most-work valid chain over all
 //! peers' headers, so no single peer decides it.
 //!
-//! Whether the chain is *synced* (caught up with the network: [`ready::caught_up`]) travels
+//! Whether the chain is *synced* (caught up with the network: `ready::caught_up`) travels
 //! with every tip change, and a change of it alone is published as a tip change too (same
 //! tip, depth 0), so `GetTip`/`WatchTip` tell a proof-cache not to trust the safe root of a
 //! follower that is still syncing or fell behind.
@@ -47,8 +47,9 @@ pub struct TipChange {
     /// The root look-ups are answered against at this tip (`None` while the chain lacks the
     /// header that carries it).
     pub safe_root: Option<SafeRoot>,
-    /// Whether the chain is caught up with the network ([`ready::caught_up`]); while false
-    /// the safe root may be far behind and must not be trusted.
+    /// Whether the chain is caught up with the network: a sync round finished, the tip is
+    /// within `ReadyRules::within` of the best peer height, and the chain counts as synced
+    /// (work, tip age). While false the safe root may be far behind and must not be trusted.
     pub synced: bool,
 }
 
@@ -201,11 +202,6 @@ impl Follower {
             safe_root: guard.chain.safe_root().ok(),
             synced: guard.synced,
         }
-    }
-
-    /// Whether the chain is caught up with the network (see [`TipChange::synced`]).
-    pub fn is_synced(&self) -> bool {
-        self.chain.lock().synced
     }
 
     /// `root` if the header at its height on the best chain carries it and lies at most
