@@ -103,6 +103,47 @@ fn cache_reasons_round_trip_in_their_own_domain() {
 }
 
 #[test]
+fn synced_is_field_4_of_get_tip_and_5_of_watch_tip_and_absent_means_not_synced() {
+    use prost::Message;
+    let root = pb::SafeRoot {
+        height: 7,
+        tree_root: vec![1; 32],
+    };
+    let get = pb::GetTipResponse {
+        safe_root: Some(root.clone()),
+        synced: true,
+        ..Default::default()
+    };
+    let watch = pb::WatchTipResponse {
+        safe_root: Some(root),
+        synced: true,
+        ..Default::default()
+    };
+    // Varint fields: tag (number << 3 | 0) then 1; proto3 omits a false bool.
+    let (get_bytes, watch_bytes) = (get.encode_to_vec(), watch.encode_to_vec());
+    assert!(get_bytes.ends_with(&[4 << 3, 1]), "{get_bytes:?}");
+    assert!(watch_bytes.ends_with(&[5 << 3, 1]), "{watch_bytes:?}");
+    // A follower that predates the field sends the message without it: decoded as not
+    // synced, so a cache never counts such a follower by accident.
+    let old = pb::GetTipResponse {
+        synced: false,
+        ..get.clone()
+    };
+    let decoded = pb::GetTipResponse::decode(&old.encode_to_vec()[..]).unwrap();
+    assert!(!decoded.synced);
+    assert_eq!(decoded.safe_root, get.safe_root);
+    let old_watch = pb::WatchTipResponse {
+        synced: false,
+        ..watch.clone()
+    };
+    assert!(
+        !pb::WatchTipResponse::decode(&old_watch.encode_to_vec()[..])
+            .unwrap()
+            .synced
+    );
+}
+
+#[test]
 fn a_verified_lookup_holds_its_proof_once() {
     let wire = honest_lookup();
     let claim = LookupClaim::try_from(&wire).unwrap();

@@ -8,16 +8,21 @@
 //! stale; the header store is written (and fsynced) by its own thread, in the same order, so
 //! no lock is ever held across disk I/O. The tip is the most-work valid chain over all
 //! peers' headers, so no single peer decides it.
+//!
+//! Whether the chain is *synced* (caught up with the network: `ready::caught_up`) travels
+//! with every tip change, and a change of it alone is published as a tip change too (same
+//! tip, depth 0), so `GetTip`/`WatchTip` tell a proof-cache not to trust the safe root of a
+//! follower that is still syncing or fell behind.
 
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 
 use hnsfleet_attestation::{SignedAttestation, TipStatement};
-use hnsfleet_hns::chain::{ChainEntry, ChainError, SafeRoot, is_synced};
+use hnsfleet_hns::chain::{ChainEntry, ChainError, SafeRoot};
 use hnsfleet_hns::header::{HashedHeader, Header};
 use hnsfleet_hns::params::NetworkParams;
 use hnsfleet_hns::types::BlockHash;
-use hnsfleet_service_kit::{Check, Readiness};
+use hnsfleet_service_kit::Readiness;
 use parking_lot::Mutex;
 use secp256k1::SecretKey;
 use tokio::sync::{broadcast, watch};
@@ -26,6 +31,8 @@ use crate::header_chain::{HeaderChain, InsertOutcome, Origin};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::sync::{Accepted, HeaderSink, insert_batch};
+
+mod ready;
 
 /// Tip events buffered per `WatchTip` subscriber before it is told it lagged.
 const EVENT_BUFFER: usize = 1024;
@@ -40,6 +47,10 @@ pub struct TipChange {
     /// The root look-ups are answered against at this tip (`None` while the chain lacks the
     /// header that carries it).
     pub safe_root: Option<SafeRoot>,
+    /// Whether the chain is caught up with the network: a sync round finished, the tip is
+    /// within `ReadyRules::within` of the best peer height, and the chain counts as synced
+    /// (work, tip age). While false the safe root may be far behind and must not be trusted.
+    pub synced: bool,
 }
 
 /// Tree intervals below the tip within which a requested root is served
@@ -85,6 +96,8 @@ pub struct Follower {
 
 struct ChainState {
     chain: HeaderChain,
+    /// The `synced` of the last published tip change.
+    synced: bool,
     /// Batches for the store writer, sent in chain order under the lock.
     store: Option<std_mpsc::Sender<StoreBatch>>,
 }
@@ -122,6 +135,7 @@ impl Follower {
             tip: chain.tip(),
             reorg_depth: 0,
             safe_root: chain.safe_root().ok(),
+            synced: false,
         });
         let (store, store_thread) = match store {
             Some(store) => match spawn_store_writer(store, metrics.clone()) {
@@ -136,7 +150,11 @@ impl Follower {
         };
         Arc::new(Follower {
             params,
-            chain: Mutex::new(ChainState { chain, store }),
+            chain: Mutex::new(ChainState {
+                chain,
+                synced: false,
+                store,
+            }),
             events,
             latest,
             store_thread: Mutex::new(store_thread),
@@ -174,10 +192,16 @@ impl Follower {
         self.chain.lock().chain.safe_root()
     }
 
-    /// The tip and its safe root, read together.
-    pub fn tip_and_safe_root(&self) -> (ChainEntry, Option<SafeRoot>) {
+    /// The tip, its safe root and whether the chain is synced, read together (`reorg_depth`
+    /// 0): what `GetTip` answers and a `WatchTip` stream starts with.
+    pub fn current(&self) -> TipChange {
         let guard = self.chain.lock();
-        (guard.chain.tip(), guard.chain.safe_root().ok())
+        TipChange {
+            tip: guard.chain.tip(),
+            reorg_depth: 0,
+            safe_root: guard.chain.safe_root().ok(),
+            synced: guard.synced,
+        }
     }
 
     /// `root` if the header at its height on the best chain carries it and lies at most
@@ -288,16 +312,31 @@ impl Follower {
 
     /// Ready when enough peers are connected, a sync round finished, the tip is within
     /// `rules.within` blocks of the best peer height, and the chain counts as synced (enough
-    /// work, tip not too old); each rule is a named check on `/readyz`.
+    /// work, tip not too old); each rule is a named check on `/readyz`. The last three make
+    /// [`TipChange::synced`]: when it changes, the current tip is published again with it
+    /// (under the chain lock, so in order with the tip changes).
     pub fn refresh_readiness(&self) {
-        let stats = *self.peers.lock();
-        self.readiness.report(ready_checks(
-            self.params,
-            &self.rules,
-            &stats,
-            &self.tip(),
-            self.now(),
-        ));
+        let now = self.now();
+        let checks = {
+            let mut state = self.chain.lock();
+            let tip = state.chain.tip();
+            let stats = *self.peers.lock();
+            let synced = ready::caught_up(self.params, &self.rules, &stats, &tip, now);
+            if synced != state.synced {
+                state.synced = synced;
+                let change = TipChange {
+                    tip,
+                    reorg_depth: 0,
+                    safe_root: state.chain.safe_root().ok(),
+                    synced,
+                };
+                let _ = self.events.send(change);
+                self.latest.send_replace(change);
+                ready::log_change(synced, &tip, &stats);
+            }
+            ready::ready_checks(self.params, &self.rules, &stats, &tip, now)
+        };
+        self.readiness.report(checks);
     }
 
     /// Hashes and inserts a batch from this node itself (no context-free pre-check, origin 0;
@@ -318,7 +357,11 @@ impl Follower {
         let mut validated = 0u64;
         let (before, after, result) = {
             let mut state = self.chain.lock();
-            let ChainState { chain, store } = &mut *state;
+            let ChainState {
+                chain,
+                synced,
+                store,
+            } = &mut *state;
             let before = chain.tip();
             let mut done: Vec<(Header, InsertOutcome)> = Vec::new();
             let result = insert_batch(chain, headers, now, origin, &mut |header, outcome| {
@@ -344,10 +387,19 @@ impl Follower {
                     Ok(accepted) => accepted.reorgs.iter().map(|r| r.depth).max().unwrap_or(0),
                     Err(_) => 0,
                 };
+                // Whether the new tip is caught up (the peer facts are locked after the chain,
+                // never the other way round).
+                let stats = *self.peers.lock();
+                let now_synced = ready::caught_up(self.params, &self.rules, &stats, &after, now);
+                if now_synced != *synced {
+                    *synced = now_synced;
+                    ready::log_change(now_synced, &after, &stats);
+                }
                 let change = TipChange {
                     tip: after,
                     reorg_depth,
                     safe_root: chain.safe_root().ok(),
+                    synced: *synced,
                 };
                 // Under the lock: two batches can never publish out of order. No subscriber
                 // is not an error.
@@ -398,60 +450,6 @@ fn spawn_store_writer(
             }
         })?;
     Ok((tx, thread))
-}
-
-/// The readiness rules, one [`Check`] each: `peers`, `synced_once`, `near_best_peer`,
-/// `chain_synced`.
-fn ready_checks(
-    params: &NetworkParams,
-    rules: &ReadyRules,
-    stats: &PeerStats,
-    tip: &ChainEntry,
-    now: u64,
-) -> Vec<Check> {
-    let behind = stats.best_height.saturating_sub(tip.height);
-    let age = now.saturating_sub(tip.time);
-    vec![
-        Check::new(
-            "peers",
-            stats.connected >= rules.min_peers,
-            format!(
-                "{} of {} required connected",
-                stats.connected, rules.min_peers
-            ),
-        ),
-        Check::new(
-            "synced_once",
-            stats.synced_once,
-            if stats.synced_once {
-                "a header sync round finished"
-            } else {
-                "no header sync round finished yet"
-            },
-        ),
-        Check::new(
-            "near_best_peer",
-            tip.height.saturating_add(rules.within) >= stats.best_height,
-            format!(
-                "tip {} is {behind} behind the best peer height {} (at most {})",
-                tip.height, stats.best_height, rules.within
-            ),
-        ),
-        Check::new(
-            "chain_synced",
-            is_synced(params, tip, now),
-            format!(
-                "tip {} is {age} s old (at most {}), minimum chainwork {}",
-                tip.height,
-                params.max_tip_age,
-                if tip.chainwork >= params.pow.min_chainwork {
-                    "reached"
-                } else {
-                    "not reached"
-                }
-            ),
-        ),
-    ]
 }
 
 impl std::fmt::Debug for Follower {

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use hnsfleet_hns::chain::{ChainEntry, SafeRoot};
+use hnsfleet_hns::chain::SafeRoot;
 use hnsfleet_hns::name::Name;
 use hnsfleet_proto::follower::v1 as pb;
 use hnsfleet_proto::follower::v1::ErrorReason;
@@ -146,11 +146,12 @@ impl ChainFollowerService for FollowerApi {
         &self,
         _: Request<pb::GetTipRequest>,
     ) -> Result<Response<pb::GetTipResponse>, Status> {
-        let (tip, safe_root) = self.follower.tip_and_safe_root();
+        let now = self.follower.current();
         Ok(Response::new(pb::GetTipResponse {
-            tip: Some(pb::Tip::from(&tip)),
+            tip: Some(pb::Tip::from(&now.tip)),
             network: self.network(),
-            safe_root: safe_root.as_ref().map(pb::SafeRoot::from),
+            safe_root: now.safe_root.as_ref().map(pb::SafeRoot::from),
+            synced: now.synced,
         }))
     }
 
@@ -167,8 +168,7 @@ impl ChainFollowerService for FollowerApi {
         // Subscribe before reading the tip so no change falls between the two.
         let mut changes = self.follower.subscribe();
         let (tx, rx) = mpsc::channel(WATCH_BUFFER);
-        let (tip, safe_root) = self.follower.tip_and_safe_root();
-        let first = event_message(&tip, 0, safe_root, false);
+        let first = event_message(self.follower.current(), false);
         let follower = Arc::clone(&self.follower);
         let shutdown = self.shutdown.clone();
         tokio::spawn(
@@ -189,15 +189,10 @@ impl ChainFollowerService for FollowerApi {
                         () = tx.closed() => return,
                     };
                     let event = match change {
-                        Ok(TipChange {
-                            tip,
-                            reorg_depth,
-                            safe_root,
-                        }) => event_message(&tip, reorg_depth, safe_root, false),
+                        Ok(change) => event_message(change, false),
                         // A slow watcher missed events: give it the current tip, and say so.
                         Err(broadcast::error::RecvError::Lagged(_)) => {
-                            let (tip, safe_root) = follower.tip_and_safe_root();
-                            event_message(&tip, 0, safe_root, true)
+                            event_message(follower.current(), true)
                         }
                         Err(broadcast::error::RecvError::Closed) => return,
                     };
@@ -286,17 +281,13 @@ impl ChainFollowerService for FollowerApi {
     }
 }
 
-fn event_message(
-    tip: &ChainEntry,
-    reorg_depth: u32,
-    safe_root: Option<SafeRoot>,
-    missed_changes: bool,
-) -> pb::WatchTipResponse {
+fn event_message(change: TipChange, missed_changes: bool) -> pb::WatchTipResponse {
     pb::WatchTipResponse {
-        tip: Some(pb::Tip::from(tip)),
-        reorg_depth,
+        tip: Some(pb::Tip::from(&change.tip)),
+        reorg_depth: change.reorg_depth,
         missed_changes,
-        safe_root: safe_root.as_ref().map(pb::SafeRoot::from),
+        safe_root: change.safe_root.as_ref().map(pb::SafeRoot::from),
+        synced: change.synced,
     }
 }
 

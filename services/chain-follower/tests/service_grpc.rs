@@ -107,14 +107,15 @@ async fn binary_serves_the_follower_api_from_a_real_hsd() {
         Some(ErrorReason::InvalidName),
         "{err}"
     );
-    // GetTip says which root look-ups use; a look-up may name an older root on the chain.
-    let safe = api
+    // GetTip says which root look-ups use, and (ready, caught up with hsd) that it is
+    // synced; a look-up may name an older root on the chain.
+    let status = api
         .get_tip(pb::GetTipRequest {})
         .await
         .unwrap()
-        .into_inner()
-        .safe_root
-        .expect("a safe root");
+        .into_inner();
+    assert!(status.synced, "a ready follower on hsd's tip is synced");
+    let safe = status.safe_root.expect("a safe root");
     let plain = lookup(&mut api, &registered).await;
     assert_eq!(
         (plain.height, &plain.tree_root[..]),

@@ -55,7 +55,7 @@ pub struct Answer {
 #[non_exhaustive]
 pub enum LookupError {
     /// No root is trusted yet.
-    #[error("no trusted root yet: fewer than {quorum} followers agree on a safe root")]
+    #[error("no trusted root yet: fewer than {quorum} synced followers agree on a safe root")]
     NoTrustedRoot {
         /// Followers that must agree.
         quorum: usize,

@@ -1,9 +1,9 @@
 //! The chain-followers the cache asks, and the trust it derives from them.
 //!
 //! Each follower has one lazily connected gRPC channel and a task ([`Followers::run`]) that
-//! follows its `WatchTip` stream: every event updates the safe root the follower announces,
-//! and [`Followers::recompute`] re-derives the trusted root ([`crate::trust`]), the follower
-//! state gauges and readiness.
+//! follows its `WatchTip` stream: every event updates the safe root the follower announces and
+//! whether it is synced, and [`Followers::recompute`] re-derives the trusted root
+//! ([`crate::trust`]: only synced followers vote), the follower state gauges and readiness.
 //!
 //! A miss ([`Followers::fetch`]) asks the followers that can serve the trusted root (they
 //! announce it, or a later root on the same chain), in random order with the lower-latency one
@@ -208,7 +208,7 @@ impl Followers {
         m.trusted_root_height
             .set(snapshot.root.map_or(0, |r| i64::from(r.height)));
         m.trusted_root_stale.set(i64::from(snapshot.stale));
-        let mut counts = [0i64; 5];
+        let mut counts = [0i64; crate::metrics::FOLLOWER_STATES.len()];
         for (view, forked) in views.iter().zip(forked) {
             counts[state_index(view, *forked, snapshot.root)] += 1;
         }
@@ -220,8 +220,9 @@ impl Followers {
                 "trusted_root",
                 false,
                 format!(
-                    "no safe root announced by {} of {} followers yet",
+                    "no safe root announced by {} synced followers yet ({} of {} connected and synced)",
                     snapshot.quorum,
+                    views.iter().filter(|v| v.votes()).count(),
                     views.len()
                 ),
             ),
@@ -378,7 +379,12 @@ impl Followers {
                 Ok(false) => {}
                 Err(e) => tracing::debug!(error = %e, "tip stream ended"),
             }
-            member.state.lock().connected = false;
+            {
+                let mut s = member.state.lock();
+                s.connected = false;
+                // Whatever it said before the stream broke, it says again when it is back.
+                s.synced = false;
+            }
             self.recompute();
             if shutdown.is_cancelled() {
                 return;
@@ -437,6 +443,7 @@ impl Followers {
                     s.refused_root = None;
                 }
                 s.safe_root = safe_root;
+                s.synced = event.synced;
                 s.tip_height = event.tip.as_ref().map_or(0, |t| t.height);
             }
             self.recompute();
@@ -444,11 +451,15 @@ impl Followers {
     }
 }
 
+/// The index of `view`'s state in [`crate::metrics::FOLLOWER_STATES`].
 fn state_index(view: &FollowerView, forked: bool, trusted: Option<SafeRoot>) -> usize {
     if view.quarantined {
-        return 4;
+        return 5;
     }
     if !view.connected {
+        return 4;
+    }
+    if !view.synced {
         return 3;
     }
     if forked {

@@ -1,8 +1,10 @@
 //! The proof-cache service: the fleet's shared tier of verified name look-ups between the
 //! chain-followers and the frontends.
 //!
-//! It trusts one tree root at a time, the safe root a quorum of followers announce on their
-//! `WatchTip` streams ([`trust`]), asks followers for proofs against exactly that root, and
+//! It trusts one tree root at a time, the safe root a quorum of *synced* followers announce on
+//! their `WatchTip` streams ([`trust`]: a follower still syncing, or fallen behind, does not
+//! vote, so during an initial sync nothing is trusted and look-ups fail with
+//! `NO_TRUSTED_ROOT`), asks followers for proofs against exactly that root, and
 //! re-verifies every answer before caching or serving it ([`followers`]): a follower that lies
 //! is quarantined and its answer never served. Verified look-ups are cached by (name hash,
 //! tree root) with one follower request per concurrent miss ([`cache`]). When the followers'

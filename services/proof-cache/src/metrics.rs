@@ -31,11 +31,14 @@ pub const FOLLOWER_LATENCY: &str = "hnsfleet_cache_follower_latency_seconds";
 pub const FOLLOWER_HEDGES: &str = "hnsfleet_cache_follower_hedges_total";
 /// Followers by state ([`FOLLOWER_STATES`]).
 pub const FOLLOWERS: &str = "hnsfleet_cache_followers";
-/// The `state` label values of [`FOLLOWERS`].
-pub const FOLLOWER_STATES: [&str; 5] = [
+/// The `state` label values of [`FOLLOWERS`]: synced and announcing the trusted root (or any
+/// root while none is trusted), a later root, another root; connected but not synced
+/// (`syncing`: its root does not vote); `disconnected`; `quarantined`.
+pub const FOLLOWER_STATES: [&str; 6] = [
     "agreeing",
     "ahead",
     "disagreeing",
+    "syncing",
     "disconnected",
     "quarantined",
 ];

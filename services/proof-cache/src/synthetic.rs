@@ -3,7 +3,9 @@
 //! `bench{n-1}` (each with a real name state and resource, taken from the regtest vectors and
 //! renamed). It proves any name against that tree (existence or absence), so every answer
 //! verifies like a real follower's; it announces one safe root and keeps its tip stream open.
-//! It is not a follower: no headers, no peers, no attestation.
+//! It reports itself synced unless started with [`SyntheticFollower::start_syncing`]; a test
+//! flips that with [`SyntheticFollower::set_synced`] (one tip event per change, as a real
+//! follower sends). It is not a follower: no headers, no peers, no attestation.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,7 +23,7 @@ use hnsfleet_proto::follower::v1::chain_follower_service_server::{
     ChainFollowerService, ChainFollowerServiceServer,
 };
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status};
 
@@ -39,6 +41,7 @@ pub struct SyntheticFollower {
     /// The tree root it proves against.
     pub root: TreeRoot,
     lookups: Arc<AtomicU64>,
+    synced: watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -48,6 +51,7 @@ struct Service {
     root: TreeRoot,
     lookups: Arc<AtomicU64>,
     delay: std::time::Duration,
+    synced: watch::Receiver<bool>,
 }
 
 /// The name state of `bench{i}`: the template, renamed.
@@ -62,7 +66,7 @@ pub fn name_state(i: usize) -> NameState {
 // === impl SyntheticFollower ===
 
 impl SyntheticFollower {
-    /// Builds the tree of `names` names and serves it on `127.0.0.1:0`.
+    /// Builds the tree of `names` names and serves it on `127.0.0.1:0`, synced.
     pub async fn start(names: usize) -> std::io::Result<SyntheticFollower> {
         Self::start_slow(names, std::time::Duration::ZERO).await
     }
@@ -72,6 +76,21 @@ impl SyntheticFollower {
     pub async fn start_slow(
         names: usize,
         delay: std::time::Duration,
+    ) -> std::io::Result<SyntheticFollower> {
+        Self::start_with(names, delay, true).await
+    }
+
+    /// [`SyntheticFollower::start`], but reporting itself not synced (a follower still in its
+    /// header sync: it announces its root, which must not be trusted) until
+    /// [`SyntheticFollower::set_synced`].
+    pub async fn start_syncing(names: usize) -> std::io::Result<SyntheticFollower> {
+        Self::start_with(names, std::time::Duration::ZERO, false).await
+    }
+
+    async fn start_with(
+        names: usize,
+        delay: std::time::Duration,
+        synced: bool,
     ) -> std::io::Result<SyntheticFollower> {
         let entries = (0..names)
             .map(|i| {
@@ -85,6 +104,7 @@ impl SyntheticFollower {
         let tree = TestTree::build(entries);
         let root = tree.root();
         let lookups = Arc::new(AtomicU64::new(0));
+        let (synced, synced_rx) = watch::channel(synced);
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let service = Service {
@@ -92,6 +112,7 @@ impl SyntheticFollower {
             root,
             lookups: Arc::clone(&lookups),
             delay,
+            synced: synced_rx,
         };
         let server = tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
@@ -103,8 +124,15 @@ impl SyntheticFollower {
             url,
             root,
             lookups,
+            synced,
             server,
         })
+    }
+
+    /// Reports the chain synced (or not) from now on: `GetTip` says so, and every open
+    /// `WatchTip` stream gets an event with the same tip when the state changes.
+    pub fn set_synced(&self, synced: bool) {
+        self.synced.send_replace(synced);
     }
 
     /// `LookupName` requests answered so far.
@@ -138,6 +166,16 @@ impl Service {
             tree_root: self.root.as_bytes().to_vec(),
         }
     }
+
+    fn event(&self, synced: bool) -> pb::WatchTipResponse {
+        pb::WatchTipResponse {
+            tip: Some(self.tip()),
+            reorg_depth: 0,
+            missed_changes: false,
+            safe_root: Some(self.safe_root()),
+            synced,
+        }
+    }
 }
 
 #[tonic::async_trait]
@@ -150,6 +188,7 @@ impl ChainFollowerService for Service {
             tip: Some(self.tip()),
             network: pb::Network::Regtest as i32,
             safe_root: Some(self.safe_root()),
+            synced: *self.synced.borrow(),
         }))
     }
 
@@ -160,16 +199,35 @@ impl ChainFollowerService for Service {
         _: Request<pb::WatchTipRequest>,
     ) -> Result<Response<Self::WatchTipStream>, Status> {
         let (tx, rx) = mpsc::channel(1);
-        let first = pb::WatchTipResponse {
-            tip: Some(self.tip()),
-            reorg_depth: 0,
-            missed_changes: false,
-            safe_root: Some(self.safe_root()),
-        };
+        let mut synced = self.synced.clone();
+        let first = self.event(*synced.borrow_and_update());
+        let (tip, root) = (self.tip(), self.safe_root());
         tokio::spawn(async move {
-            if tx.send(Ok(first)).await.is_ok() {
-                // The tip never changes: hold the stream open until the client goes.
-                tx.closed().await;
+            if tx.send(Ok(first)).await.is_err() {
+                return;
+            }
+            // The tip never changes; only the synced state does. Hold the stream open until
+            // the client goes.
+            loop {
+                tokio::select! {
+                    changed = synced.changed() => {
+                        if changed.is_err() {
+                            tx.closed().await;
+                            return;
+                        }
+                        let event = pb::WatchTipResponse {
+                            tip: Some(tip.clone()),
+                            reorg_depth: 0,
+                            missed_changes: false,
+                            safe_root: Some(root.clone()),
+                            synced: *synced.borrow_and_update(),
+                        };
+                        if tx.send(Ok(event)).await.is_err() {
+                            return;
+                        }
+                    }
+                    () = tx.closed() => return,
+                }
             }
         });
         Ok(Response::new(ReceiverStream::new(rx)))

@@ -1,11 +1,18 @@
-//! Which tree root the cache trusts: the safe root a quorum of healthy followers announce.
+//! Which tree root the cache trusts: the safe root a quorum of healthy, synced followers
+//! announce.
 //!
-//! Pure (the clock is a parameter). [`Trust::update`] takes what each follower last announced
-//! ([`FollowerView`]) and:
-//! - moves the trusted root to a root that at least `quorum` connected, non-quarantined
-//!   followers announce (forward, or back on a reorg the quorum followed);
-//! - keeps the last trusted root when no root reaches the quorum (followers lost, or still
-//!   disagreeing during a root change), and remembers since when it is unconfirmed;
+//! Pure (the clock is a parameter). A follower *votes* only while it is connected, not
+//! quarantined and reports itself synced (`synced` on `WatchTip`: its chain is caught up with
+//! the network). A follower still in its initial header sync, or one that fell behind, may
+//! announce a safe root far behind the network's; it never counts, so a cache whose followers
+//! are all syncing has no trusted root (look-ups fail with `NO_TRUSTED_ROOT`, `/readyz` is
+//! 503, frontends answer SERVFAIL with EDE 14 Not Ready). [`Trust::update`] takes what each
+//! follower last announced ([`FollowerView`]) and:
+//! - moves the trusted root to a root that at least `quorum` voting followers announce
+//!   (forward, or back on a reorg the quorum followed);
+//! - keeps the last trusted root when no root reaches the quorum (followers lost or no longer
+//!   synced, or still disagreeing during a root change), and remembers since when it is
+//!   unconfirmed;
 //! - never trusts anything when two different roots both reach the quorum (possible only with
 //!   a quorum at or below half the followers): it keeps the previous root.
 //!
@@ -30,6 +37,8 @@ pub struct FollowerView {
     pub connected: bool,
     /// It was caught lying and is left out.
     pub quarantined: bool,
+    /// It reported its chain caught up with the network on its last event.
+    pub synced: bool,
     /// The safe root it announced last.
     pub safe_root: Option<SafeRoot>,
 }
@@ -89,12 +98,12 @@ pub enum Agreement {
     Conflict,
 }
 
-/// What at least `quorum` of `views` (connected, not quarantined) announce.
+/// What at least `quorum` of `views` that vote ([`FollowerView::votes`]) announce.
 pub fn quorum_root(views: &[FollowerView], quorum: usize) -> Agreement {
     let mut counts: Vec<(SafeRoot, usize)> = Vec::new();
     for root in views
         .iter()
-        .filter(|v| v.connected && !v.quarantined)
+        .filter(|v| v.votes())
         .filter_map(|v| v.safe_root)
     {
         match counts.iter_mut().find(|(r, _)| *r == root) {
@@ -107,6 +116,16 @@ pub fn quorum_root(views: &[FollowerView], quorum: usize) -> Agreement {
         (None, _) => Agreement::None,
         (Some((root, n)), None) => Agreement::Root(root, n),
         (Some(_), Some(_)) => Agreement::Conflict,
+    }
+}
+
+// === impl FollowerView ===
+
+impl FollowerView {
+    /// Whether its announced root counts toward the quorum: connected, not quarantined, and
+    /// synced.
+    pub fn votes(&self) -> bool {
+        self.connected && !self.quarantined && self.synced
     }
 }
 
@@ -145,7 +164,7 @@ impl Trust {
         };
         self.agreeing = views
             .iter()
-            .filter(|v| v.connected && !v.quarantined && v.safe_root == Some(trusted))
+            .filter(|v| v.votes() && v.safe_root == Some(trusted))
             .count();
         if self.agreeing >= self.quorum && !self.conflict {
             self.unconfirmed_since = None;

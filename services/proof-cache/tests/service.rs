@@ -1,7 +1,7 @@
 //! The `hnsfleet-proof-cache` binary without hsd: configuration errors, readiness before a
-//! quorum, the answers and single-flight against a synthetic follower (a real gRPC follower
-//! API over an in-memory Urkel tree), the memory bound under a flood of distinct names, and
-//! a clean stop on SIGTERM.
+//! quorum, no trust in followers that are still syncing, the answers and single-flight
+//! against a synthetic follower (a real gRPC follower API over an in-memory Urkel tree), the
+//! memory bound under a flood of distinct names, and a clean stop on SIGTERM.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::path::Path;
@@ -135,6 +135,104 @@ async fn not_ready_and_no_answers_before_a_quorum_root() {
     assert!(kill.success());
     let status = cache.poll_exit(Duration::from_secs(15)).await.unwrap();
     assert_eq!(status.code(), Some(0), "{}", cache.log_tail(20));
+}
+
+/// Polls until the cache counts `count` followers in `state` (`hnsfleet_cache_followers`).
+async fn wait_followers(cache: &ServiceProcess, state: &str, count: f64) {
+    cache
+        .poll(Duration::from_secs(10), state, async |c| {
+            let n = c.metric(m::FOLLOWERS, &[("state", state)]).await.ok()??;
+            (n == count).then_some(())
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_still_syncing_are_not_trusted_until_they_report_synced() {
+    // Two followers announcing the same root, both still in their header sync.
+    let a = SyntheticFollower::start_syncing(100).await.unwrap();
+    let b = SyntheticFollower::start_syncing(100).await.unwrap();
+    assert_eq!(a.root, b.root);
+    let cache = start(
+        &[&a.url, &b.url],
+        &["--quorum", "2", "--serve-stale", "1s"],
+        "pc-syncing",
+    )
+    .await;
+    wait_followers(&cache, "syncing", 2.0).await;
+    let (status, body) = cache.admin_get("/readyz").await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("0 of 2 connected and synced"), "{body}");
+    let mut api = ProofCacheServiceClient::connect(cache.grpc_url().unwrap())
+        .await
+        .unwrap();
+    let err = lookup(&mut api, "bench1").await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unavailable);
+    assert_eq!(ErrorReason::of(&err), Some(ErrorReason::NoTrustedRoot));
+    let trusted = api
+        .get_trusted_root(pb::GetTrustedRootRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(trusted.trusted_root.is_none());
+    assert_eq!(
+        cache.metric(m::TRUSTED_ROOT_HEIGHT, &[]).await.unwrap(),
+        Some(0.0)
+    );
+
+    // One synced follower is below the quorum: still nothing trusted.
+    a.set_synced(true);
+    wait_followers(&cache, "agreeing", 1.0).await;
+    assert_eq!(cache.admin_get("/readyz").await.unwrap().0, 503);
+    let err = lookup(&mut api, "bench1").await.unwrap_err();
+    assert_eq!(ErrorReason::of(&err), Some(ErrorReason::NoTrustedRoot));
+    assert_eq!(a.lookups() + b.lookups(), 0, "no follower was asked");
+
+    // Both synced: the root is trusted, answers are verified against it.
+    b.set_synced(true);
+    cache.wait_ready(Duration::from_secs(10)).await.unwrap();
+    let answer = lookup(&mut api, "bench1").await.unwrap();
+    let claim = LookupClaim::try_from(answer.lookup.as_ref().unwrap()).unwrap();
+    let verified = verify_lookup(&Name::parse("bench1").unwrap(), claim).unwrap();
+    assert!(verified.exists());
+    assert_eq!(*verified.tree_root(), a.root);
+
+    // One falls out of sync: it stops confirming the root, which is served stale, then
+    // expires (serve_stale 1 s) and the cache is not ready again.
+    b.set_synced(false);
+    wait_followers(&cache, "syncing", 1.0).await;
+    let err = cache
+        .poll(Duration::from_secs(10), "the root expires", async |c| {
+            let mut api = ProofCacheServiceClient::connect(c.grpc_url().ok()?)
+                .await
+                .ok()?;
+            lookup(&mut api, "bench1").await.err()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ErrorReason::of(&err), Some(ErrorReason::StaleExpired));
+    // Readiness follows on the cache's next once-a-second re-evaluation.
+    let body = cache
+        .poll(Duration::from_secs(5), "unready after expiry", async |c| {
+            let (status, body) = c.admin_get("/readyz").await.ok()?;
+            (status == 503).then_some(body)
+        })
+        .await
+        .unwrap();
+    assert!(body.contains("unconfirmed"), "{body}");
+
+    // Back in sync: confirmed and ready again.
+    b.set_synced(true);
+    cache.wait_ready(Duration::from_secs(10)).await.unwrap();
+    assert!(
+        lookup(&mut api, "bench1")
+            .await
+            .unwrap()
+            .lookup
+            .unwrap()
+            .exists
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

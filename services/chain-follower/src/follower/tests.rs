@@ -171,3 +171,82 @@ fn readyz_names_each_failing_rule() {
     assert_eq!(ready.check(), Ok(()));
     assert!(ready.status().checks.iter().all(|c| c.ok));
 }
+
+#[test]
+fn synced_follows_the_chain_rules_and_each_change_is_published_with_the_tip() {
+    // Two peers required for readiness, but the peer count is not part of "synced".
+    let (f, ready) = follower(2);
+    let params = Network::Regtest.params();
+    let mut events = f.subscribe();
+    let watch = f.watch_tip();
+    assert!(!f.current().synced, "nothing synced before a sync round");
+
+    // Mid-sync: headers (and a safe root) arrive, the round has not finished.
+    f.update_peers(|p| p.connected = 1);
+    f.accept(mine_chain(params, &ChainEntry::genesis(params), 8, 600, 1))
+        .unwrap();
+    let mid = events.try_recv().unwrap();
+    assert_eq!(mid.tip.height, 8);
+    assert!(mid.safe_root.is_some(), "a safe root exists while syncing");
+    assert!(!mid.synced && !f.current().synced);
+
+    // The round finishes with a peer that showed height 10: within `within` (2), so synced,
+    // published as an event for the same tip though one peer is too few to be ready.
+    f.update_peers(|p| {
+        p.synced_once = true;
+        p.best_height = 10;
+    });
+    let change = events.try_recv().unwrap();
+    assert_eq!((change.tip, change.reorg_depth), (f.tip(), 0));
+    assert_eq!(change.safe_root, mid.safe_root);
+    assert!(change.synced && f.current().synced && watch.borrow().synced);
+    assert!(ready.check().is_err(), "not ready: one peer of two");
+    // Re-evaluating without a change publishes nothing.
+    f.refresh_readiness();
+    f.update_peers(|p| p.connected = 2);
+    assert!(events.try_recv().is_err());
+    assert_eq!(ready.check(), Ok(()));
+
+    // The network moves 20 blocks ahead: behind, no longer synced, said at once.
+    f.update_peers(|p| p.best_height = 28);
+    let behind = events.try_recv().unwrap();
+    assert!(!behind.synced && !f.current().synced);
+    assert_eq!(behind.tip.height, 8);
+
+    // Catching up: the tip change itself carries synced = true (one event, not two).
+    let tip = f.tip();
+    f.accept(mine_chain(params, &tip, 19, 600, 1)).unwrap();
+    let caught_up = events.try_recv().unwrap();
+    assert_eq!(caught_up.tip.height, 27);
+    assert!(caught_up.synced);
+    assert!(
+        events.try_recv().is_err(),
+        "no second event for the same change"
+    );
+    assert!(f.current().synced && watch.borrow().synced);
+}
+
+#[test]
+fn an_old_tip_is_not_synced_on_mainnet() {
+    // Mainnet needs minimum chainwork and a tip younger than 12 h; genesis has neither.
+    let params = Network::Main.params();
+    let readiness = Readiness::new();
+    let f = Follower::new(
+        params,
+        HeaderChain::from_genesis(params),
+        None,
+        Metrics::unregistered().unwrap(),
+        readiness,
+        ReadyRules {
+            min_peers: 1,
+            within: 2,
+        },
+        SecretKey::from_byte_array([9u8; 32]).unwrap(),
+        || 1_900_000_000,
+    );
+    f.update_peers(|p| {
+        p.connected = 1;
+        p.synced_once = true;
+    });
+    assert!(!f.current().synced);
+}

@@ -32,6 +32,8 @@ pub(super) struct MemberState {
     /// Its `WatchTip` stream is open and has sent a tip.
     pub(super) connected: bool,
     pub(super) safe_root: Option<SafeRoot>,
+    /// It reported its chain synced on its last tip event (only then its root votes).
+    pub(super) synced: bool,
     pub(super) tip_height: u32,
     pub(super) quarantined_until: Option<Instant>,
     /// Consecutive failed requests.
@@ -87,6 +89,7 @@ impl Member {
         FollowerView {
             connected: s.connected,
             quarantined: s.quarantined_until.is_some_and(|t| t > now),
+            synced: s.synced,
             safe_root: s.safe_root,
         }
     }

@@ -166,3 +166,38 @@ fn follower_errors_get_stable_labels() {
         );
     }
 }
+
+#[test]
+fn each_follower_state_has_its_label_and_an_unsynced_one_is_syncing() {
+    use crate::metrics::FOLLOWER_STATES;
+    let trusted = SafeRoot {
+        height: 100,
+        tree_root: TreeRoot([1; 32]),
+    };
+    let later = SafeRoot {
+        height: 105,
+        tree_root: TreeRoot([2; 32]),
+    };
+    let view = |connected, quarantined, synced, root| FollowerView {
+        connected,
+        quarantined,
+        synced,
+        safe_root: Some(root),
+    };
+    let label = |v: FollowerView, forked| FOLLOWER_STATES[state_index(&v, forked, Some(trusted))];
+    assert_eq!(label(view(true, false, true, trusted), false), "agreeing");
+    assert_eq!(label(view(true, false, true, later), false), "ahead");
+    assert_eq!(label(view(true, false, true, trusted), true), "disagreeing");
+    // Announcing the trusted root, even, but not synced: it does not vote.
+    assert_eq!(label(view(true, false, false, trusted), false), "syncing");
+    assert_eq!(label(view(true, false, false, later), true), "syncing");
+    assert_eq!(
+        label(view(false, false, true, trusted), false),
+        "disconnected"
+    );
+    assert_eq!(label(view(true, true, true, trusted), false), "quarantined");
+    // Before any root is trusted, a synced follower counts as agreeing, an unsynced one not.
+    let none = |v: FollowerView| FOLLOWER_STATES[state_index(&v, false, None)];
+    assert_eq!(none(view(true, false, true, later)), "agreeing");
+    assert_eq!(none(view(true, false, false, later)), "syncing");
+}

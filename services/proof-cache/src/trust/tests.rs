@@ -14,7 +14,16 @@ fn up(root: SafeRoot) -> FollowerView {
     FollowerView {
         connected: true,
         quarantined: false,
+        synced: true,
         safe_root: Some(root),
+    }
+}
+
+/// Connected and announcing `root`, but still syncing (or fallen behind).
+fn syncing(root: SafeRoot) -> FollowerView {
+    FollowerView {
+        synced: false,
+        ..up(root)
     }
 }
 
@@ -97,20 +106,85 @@ fn a_new_root_is_trusted_only_once_a_quorum_announces_it() {
     assert_eq!((s.root, s.stale), (Some(new), false));
 }
 
+#[test]
+fn unsynced_followers_do_not_vote_until_they_report_synced() {
+    let t0 = Instant::now();
+    let mut trust = Trust::new(2, Duration::from_secs(60));
+    let old = root(100, 1);
+    // Every follower announces the same (old) root while syncing: nothing is trusted.
+    let all_syncing = [syncing(old), syncing(old), syncing(old)];
+    assert_eq!(quorum_root(&all_syncing, 2), Agreement::None);
+    assert_eq!(trust.update(&all_syncing, t0), Change::None);
+    let s = trust.snapshot(t0);
+    assert_eq!(
+        (s.root, s.agreeing, s.stale, s.expired),
+        (None, 0, false, false)
+    );
+    // One synced follower is below the quorum of two.
+    trust.update(&[up(old), syncing(old), syncing(old)], t0);
+    assert_eq!(trust.snapshot(t0).root, None);
+    // A second one reports synced: its root is trusted now.
+    assert_eq!(
+        trust.update(&[up(old), up(old), syncing(old)], t0),
+        Change::Moved {
+            from: None,
+            to: old
+        }
+    );
+    assert_eq!(trust.snapshot(t0).agreeing, 2);
+}
+
+#[test]
+fn a_follower_that_stops_being_synced_stops_confirming_the_root() {
+    let t0 = Instant::now();
+    let serve_stale = Duration::from_secs(60);
+    let mut trust = Trust::new(2, serve_stale);
+    let r = root(100, 1);
+    trust.update(&[up(r), up(r), up(r)], t0);
+    assert_eq!(trust.snapshot(t0).agreeing, 3);
+    // Two fall behind (still announcing the root): the root is kept but unconfirmed, so it
+    // goes stale and then expires like a root whose followers went away.
+    assert_eq!(
+        trust.update(&[up(r), syncing(r), syncing(r)], t0),
+        Change::None
+    );
+    let s = trust.snapshot(t0 + STALE_GRACE + Duration::from_secs(1));
+    assert_eq!(
+        (s.root, s.agreeing, s.stale, s.expired),
+        (Some(r), 1, true, false)
+    );
+    let s = trust.snapshot(t0 + STALE_GRACE + serve_stale + Duration::from_secs(1));
+    assert!(s.expired, "{s:?}");
+    // A root only syncing followers announce never replaces the trusted one.
+    let behind = root(50, 7);
+    trust.update(&[up(r), syncing(behind), syncing(behind)], t0);
+    assert_eq!(trust.snapshot(t0).root, Some(r));
+    // Back in sync: confirmed again.
+    let later = t0 + Duration::from_secs(600);
+    trust.update(&[up(r), up(r), syncing(behind)], later);
+    let s = trust.snapshot(later);
+    assert_eq!((s.agreeing, s.stale, s.expired), (2, false, false));
+}
+
 fn arb_view() -> impl Strategy<Value = FollowerView> {
-    (any::<bool>(), any::<bool>(), proptest::option::of(0u8..3)).prop_map(
-        |(connected, quarantined, r)| FollowerView {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::of(0u8..3),
+    )
+        .prop_map(|(connected, quarantined, synced, r)| FollowerView {
             connected,
             quarantined,
+            synced,
             safe_root: r.map(|b| root(u32::from(b) * 5, b)),
-        },
-    )
+        })
 }
 
 proptest! {
     /// Whatever the followers say, a root is trusted only if at least `quorum` connected,
-    /// honest followers announced it at some update, and with a strict-majority quorum two
-    /// roots never both qualify.
+    /// honest, synced followers announced it at some update, and with a strict-majority quorum
+    /// two roots never both qualify.
     #[test]
     fn only_quorum_announced_roots_are_trusted(
         rounds in proptest::collection::vec(proptest::collection::vec(arb_view(), 3), 1..20),
@@ -122,6 +196,8 @@ proptest! {
         for views in &rounds {
             if let Agreement::Root(r, n) = quorum_root(views, quorum) {
                 prop_assert!(n >= quorum);
+                let voters = views.iter().filter(|v| v.votes() && v.safe_root == Some(r));
+                prop_assert!(voters.count() >= quorum);
                 ever_agreed.push(r);
             }
             if quorum >= 2 {
