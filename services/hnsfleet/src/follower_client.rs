@@ -59,7 +59,9 @@ pub struct LookupArgs {
     pub cache: Option<String>,
 }
 
-/// Prints `{"height","hash","tree_root","chainwork","time"}` of the follower's tip.
+/// Prints `{"height","hash","tree_root","chainwork","time","synced"}` of the follower's tip
+/// (`synced`: whether the follower says it has caught up with the network, the condition for
+/// proof-caches to trust its root).
 pub fn run_tip(args: TipArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let response = call(
         &args.target,
@@ -76,6 +78,7 @@ pub fn run_tip(args: TipArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         "tree_root": tip.tree_root.to_hex(),
         "chainwork": hex::encode(tip.chainwork.to_be_bytes()),
         "time": tip.time_unix_secs,
+        "synced": response.synced,
     });
     writeln!(out, "{json}")?;
     Ok(())
