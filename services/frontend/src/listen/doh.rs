@@ -2,10 +2,9 @@
 //! `content-type: application/dns-message`, over HTTP/2 on TLS (HTTP/1.1 is accepted too).
 //!
 //! Errors are HTTP statuses: 404 for another path, 405 for another method, 415 for another
-//! content type, 413 for a body over 65,535 bytes, 400 for a missing or undecodable `dns`
-//! parameter or a message the resolver drops. Answers carry `cache-control: max-age` = the
-//! smallest TTL in them (RFC 8484 §5.1), 408 for a POST body that does not arrive within
-//! `idle_timeout`.
+//! content type, 413 for a body over 65,535 bytes, 408 for a body that does not arrive within
+//! `idle_timeout`, 400 for a missing or undecodable `dns` parameter or a message the resolver
+//! drops. Answers carry `cache-control: max-age` = the smallest TTL in them (RFC 8484 §5.1).
 //!
 //! Connections come through [`accept_loop`], so `max_connections` counts them with the TCP and
 //! DoT ones. Keep-alive pings (every `idle_timeout`) find dead peers, but answering them does
@@ -40,6 +39,15 @@ pub const PATH: &str = "/dns-query";
 pub const DNS_MESSAGE: &str = "application/dns-message";
 /// HTTP/2 streams one connection may have open.
 const MAX_STREAMS: u32 = 100;
+
+/// When a connection last started or finished a request, and how many it is serving.
+#[derive(Debug)]
+struct Activity {
+    state: Mutex<(usize, Instant)>,
+}
+
+/// A request being served; its end is activity too.
+struct Busy(Arc<Activity>);
 
 /// Serves DoH on `listener` until `stop`.
 pub async fn serve(
@@ -114,15 +122,6 @@ async fn connection(
     connection.as_mut().graceful_shutdown();
     let _ = tokio::time::timeout(idle, connection).await;
 }
-
-/// When a connection last started or finished a request, and how many it is serving.
-#[derive(Debug)]
-struct Activity {
-    state: Mutex<(usize, Instant)>,
-}
-
-/// A request being served; its end is activity too.
-struct Busy(Arc<Activity>);
 
 /// One DoH request.
 async fn answer(
