@@ -140,7 +140,7 @@ pub struct FrontendArgs {
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<usize>,
-    /// Close idle stream connections after this long (e.g. 10s).
+    /// Close stream connections idle, or not reading their answers, this long (e.g. 10s).
     #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
     #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
     pub idle_timeout: Option<Duration>,

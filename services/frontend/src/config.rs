@@ -105,7 +105,9 @@ pub struct FrontendConfig {
     pub udp_payload: u16,
     /// TCP, DoT and DoH connections open at once; more are refused.
     pub max_connections: usize,
-    /// An idle TCP, DoT or DoH connection is closed after this long.
+    /// A TCP, DoT or DoH connection is closed after this long without a query or request (a
+    /// TCP/DoT query must arrive whole within it), or when an answer cannot be written within
+    /// it (a client that does not read).
     #[serde(with = "duration")]
     pub idle_timeout: Duration,
     /// Queries being resolved at once (all transports); more get SERVFAIL at once.

@@ -40,7 +40,7 @@ pub const CONNECTIONS: &str = "hnsfleet_frontend_connections";
 /// Stream connections refused because `max_connections` were open.
 pub const CONNECTIONS_REFUSED: &str = "hnsfleet_frontend_connections_refused_total";
 /// Packets or streams dropped without an answer, by `reason` (`malformed`, `response`,
-/// `tls_handshake`, `http`).
+/// `tls_handshake`, `http`, `write_timeout`: a TCP/DoT client not reading its answers).
 pub const DROPPED: &str = "hnsfleet_frontend_dropped_total";
 /// 1 while a proof-cache reports a trusted root (the frontend can serve verified data).
 pub const TRUSTED_ROOT: &str = "hnsfleet_frontend_trusted_root";

@@ -24,7 +24,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::answers::AnswerCache;
 use crate::config::FrontendConfig;
 use crate::frontend::{Frontend, Parts, Service, SignOn};
-use crate::listen::stream::StreamLimits;
+use crate::listen::accept::StreamLimits;
 use crate::listen::tls::{ALPN_DOT, ALPN_H2, Certificate};
 use crate::listen::{doh, stream, udp};
 use crate::metrics::Metrics;

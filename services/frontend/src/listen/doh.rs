@@ -2,9 +2,15 @@
 //! `content-type: application/dns-message`, over HTTP/2 on TLS (HTTP/1.1 is accepted too).
 //!
 //! Errors are HTTP statuses: 404 for another path, 405 for another method, 415 for another
-//! content type, 413 for a body over 65,535 bytes, 400 for a missing or undecodable `dns`
-//! parameter or a message the resolver drops. Answers carry `cache-control: max-age` = the
-//! smallest TTL in them (RFC 8484 §5.1).
+//! content type, 413 for a body over 65,535 bytes, 408 for a body that does not arrive within
+//! `idle_timeout`, 400 for a missing or undecodable `dns` parameter or a message the resolver
+//! drops. Answers carry `cache-control: max-age` = the smallest TTL in them (RFC 8484 §5.1).
+//!
+//! Connections come through [`accept_loop`], so `max_connections` counts them with the TCP and
+//! DoT ones. Keep-alive pings (every `idle_timeout`) find dead peers, but answering them does
+//! not keep a connection: one that has had no request for `idle_timeout` (HTTP/2, HTTP/1.1, or
+//! a client that never said which) is shut down gracefully and dropped if it has not closed
+//! `idle_timeout` later.
 
 use std::convert::Infallible;
 use std::net::IpAddr;
@@ -15,24 +21,33 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use parking_lot::Mutex;
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use crate::frontend::{Frontend, Service};
-use crate::listen::stream::StreamLimits;
+use crate::listen::accept::{Connection, StreamLimits, accept_loop};
 use crate::wire::{STREAM_LIMIT, Transport};
 
 /// The DoH path (RFC 8484 §6 example; what every client defaults to).
 pub const PATH: &str = "/dns-query";
 /// The DNS wire-format media type.
 pub const DNS_MESSAGE: &str = "application/dns-message";
-/// Longest time a TLS handshake may take.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// HTTP/2 streams one connection may have open.
 const MAX_STREAMS: u32 = 100;
+
+/// When a connection last started or finished a request, and how many it is serving.
+#[derive(Debug)]
+struct Activity {
+    state: Mutex<(usize, Instant)>,
+}
+
+/// A request being served; its end is activity too.
+struct Busy(Arc<Activity>);
 
 /// Serves DoH on `listener` until `stop`.
 pub async fn serve(
@@ -42,79 +57,70 @@ pub async fn serve(
     limits: StreamLimits,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
-    loop {
-        let (socket, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    tracing::warn!(%error, "accept");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-            () = stop.cancelled() => return Ok(()),
-        };
-        let Ok(permit) = Arc::clone(&limits.connections).try_acquire_owned() else {
-            frontend.metrics().connections_refused.inc();
-            continue;
-        };
-        let _ = socket.set_nodelay(true);
-        let (frontend, tls, stop, idle) = (
-            Arc::clone(&frontend),
-            tls.clone(),
-            stop.clone(),
-            limits.idle_timeout,
-        );
-        tokio::spawn(async move {
-            let _permit = permit;
-            frontend.metrics().connections.inc();
-            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(socket)).await {
-                Ok(Ok(stream)) => stream,
-                _ => {
-                    frontend
-                        .metrics()
-                        .dropped
-                        .with_label_values(&["tls_handshake"])
-                        .inc();
-                    frontend.metrics().connections.dec();
-                    return;
-                }
-            };
-            let client = peer.ip();
-            let service = {
-                let frontend = Arc::clone(&frontend);
-                hyper::service::service_fn(move |request| {
-                    let frontend = Arc::clone(&frontend);
-                    async move { Ok::<_, Infallible>(answer(&frontend, client, request).await) }
-                })
-            };
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            builder
-                .http2()
-                .max_concurrent_streams(MAX_STREAMS)
-                .keep_alive_interval(Some(idle))
-                .keep_alive_timeout(idle);
-            builder
-                .http1()
-                .header_read_timeout(idle)
-                .timer(hyper_util::rt::TokioTimer::new());
-            builder.http2().timer(hyper_util::rt::TokioTimer::new());
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            tokio::select! {
-                result = connection.as_mut() => {
-                    if let Err(error) = result {
-                        tracing::debug!(%error, "doh connection");
-                    }
-                }
-                () = stop.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(idle, connection).await;
-                }
+    let metrics = frontend.metrics().clone();
+    let idle = limits.idle_timeout;
+    let serve_stop = stop.clone();
+    accept_loop(
+        listener,
+        Some(tls),
+        metrics,
+        &limits,
+        serve_stop,
+        move |stream, peer| {
+            let (frontend, stop) = (Arc::clone(&frontend), stop.clone());
+            async move { connection(stream, peer.ip(), frontend, idle, stop).await }
+        },
+    )
+    .await
+}
+
+/// One HTTP/2 or HTTP/1.1 connection, until the client closes it, `stop`, or `idle` without a
+/// request (then it is shut down gracefully: GOAWAY, or no more keep-alive, within `idle`).
+async fn connection(
+    stream: Connection,
+    client: IpAddr,
+    frontend: Arc<Frontend>,
+    idle: Duration,
+    stop: CancellationToken,
+) {
+    let activity = Arc::new(Activity::new());
+    let service = {
+        let activity = Arc::clone(&activity);
+        hyper::service::service_fn(move |request| {
+            let (frontend, busy) = (Arc::clone(&frontend), activity.begin());
+            async move {
+                let response = answer(&frontend, client, request, idle).await;
+                drop(busy);
+                Ok::<_, Infallible>(response)
             }
-            frontend.metrics().connections.dec();
-        });
+        })
+    };
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http2()
+        .max_concurrent_streams(MAX_STREAMS)
+        .keep_alive_interval(Some(idle))
+        .keep_alive_timeout(idle)
+        .timer(TokioTimer::new());
+    builder
+        .http1()
+        .header_read_timeout(idle)
+        .timer(TokioTimer::new());
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    // Keep-alive pings only prove the client is there; a connection is kept for requests.
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(error) = result {
+                tracing::debug!(%error, "doh connection");
+            }
+            return;
+        }
+        () = stop.cancelled() => {}
+        () = activity.idle_for(idle) => tracing::debug!(%client, "doh connection idle"),
     }
+    connection.as_mut().graceful_shutdown();
+    let _ = tokio::time::timeout(idle, connection).await;
 }
 
 /// One DoH request.
@@ -122,6 +128,7 @@ async fn answer(
     frontend: &Frontend,
     client: IpAddr,
     request: Request<Incoming>,
+    body_timeout: Duration,
 ) -> Response<Full<Bytes>> {
     if request.uri().path() != PATH {
         return status(StatusCode::NOT_FOUND);
@@ -146,12 +153,12 @@ async fn answer(
             // The body is read (bounded) before any answer, even a refusal: answering while the
             // client still sends makes the server reset the stream, and some clients then report
             // a transport error instead of the status.
-            let body = match Limited::new(request.into_body(), STREAM_LIMIT)
-                .collect()
-                .await
-            {
-                Ok(body) => body.to_bytes().to_vec(),
-                Err(_) => return status(StatusCode::PAYLOAD_TOO_LARGE),
+            // A body that stalls may not hold the connection open past the idle timeout.
+            let body = Limited::new(request.into_body(), STREAM_LIMIT).collect();
+            let body = match tokio::time::timeout(body_timeout, body).await {
+                Ok(Ok(body)) => body.to_bytes().to_vec(),
+                Ok(Err(_)) => return status(StatusCode::PAYLOAD_TOO_LARGE),
+                Err(_) => return status(StatusCode::REQUEST_TIMEOUT),
             };
             if wrong_type {
                 return status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
@@ -214,4 +221,46 @@ fn status(code: StatusCode) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = code;
     response
+}
+
+// === impl Activity ===
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            state: Mutex::new((0, Instant::now())),
+        }
+    }
+
+    /// A request starts.
+    fn begin(self: &Arc<Self>) -> Busy {
+        let mut state = self.state.lock();
+        *state = (state.0 + 1, Instant::now());
+        Busy(Arc::clone(self))
+    }
+
+    /// Returns once no request has started or finished for `idle` and none is being served.
+    async fn idle_for(&self, idle: Duration) {
+        loop {
+            let (serving, last) = *self.state.lock();
+            let deadline = if serving > 0 {
+                Instant::now() + idle
+            } else {
+                last + idle
+            };
+            if serving == 0 && Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
+}
+
+// === impl Busy ===
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut state = self.0.state.lock();
+        *state = (state.0.saturating_sub(1), Instant::now());
+    }
 }

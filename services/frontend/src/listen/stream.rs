@@ -1,10 +1,13 @@
 //! Do53 over TCP and DNS over TLS: two-byte length-prefixed messages on a stream (RFC 1035
-//! §4.2.2, RFC 7766, RFC 7858).
+//! §4.2.2, RFC 7766, RFC 7858), accepted through [`accept_loop`].
 //!
 //! Queries on one connection are pipelined: each is answered by its own task and written as
 //! soon as it is ready (RFC 7766 §6.2.1.1 allows out-of-order answers). A connection is closed
-//! after `idle_timeout` without a complete query, and at most `max_connections` connections
-//! are open at once over all stream listeners (more are closed at once).
+//! when a whole query (its length and its body) does not arrive within `idle_timeout` — so a
+//! client stalled half-way through a message is closed like an idle one — and when an answer
+//! cannot be written within `idle_timeout` (a client that does not read its answers, counted
+//! as `dropped{reason="write_timeout"}`). At most [`PENDING_PER_CONNECTION`] answers wait to be
+//! written; while they do, no more queries are read.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -12,27 +15,18 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 
 use crate::frontend::{Frontend, Service};
+use crate::listen::accept::{StreamLimits, accept_loop};
 use crate::wire::Transport;
 
 /// Answers waiting to be written on one connection; a client that does not read stops
-/// getting its queries read.
-const PENDING_PER_CONNECTION: usize = 64;
-/// Longest time a TLS handshake may take.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Limits shared by every stream listener.
-#[derive(Debug, Clone)]
-pub struct StreamLimits {
-    /// Connections open at once (a permit per connection).
-    pub connections: Arc<Semaphore>,
-    /// Close a connection idle this long.
-    pub idle_timeout: Duration,
-}
+/// getting its queries read (and is closed when a write times out).
+pub const PENDING_PER_CONNECTION: usize = 64;
 
 /// Serves plain TCP (`tls` = `None`) or TLS connections accepted on `listener` until `stop`.
 pub async fn serve(
@@ -43,60 +37,34 @@ pub async fn serve(
     limits: StreamLimits,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
-    loop {
-        let (socket, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // EMFILE and friends: back off a little rather than spin.
-                    tracing::warn!(%error, "accept");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-            () = stop.cancelled() => return Ok(()),
-        };
-        let Ok(permit) = Arc::clone(&limits.connections).try_acquire_owned() else {
-            frontend.metrics().connections_refused.inc();
-            continue;
-        };
-        let _ = socket.set_nodelay(true);
-        let (frontend, tls, stop, idle) = (
-            Arc::clone(&frontend),
-            tls.clone(),
-            stop.clone(),
-            limits.idle_timeout,
-        );
-        tokio::spawn(async move {
-            let _permit: OwnedSemaphorePermit = permit;
-            frontend.metrics().connections.inc();
-            match tls {
-                None => {
-                    connection(socket, peer, Transport::Tcp, &frontend, service, idle, stop).await
-                }
-                Some(acceptor) => {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await {
-                        Ok(Ok(stream)) => {
-                            connection(stream, peer, Transport::Tls, &frontend, service, idle, stop)
-                                .await
-                        }
-                        _ => {
-                            frontend
-                                .metrics()
-                                .dropped
-                                .with_label_values(&["tls_handshake"])
-                                .inc();
-                        }
+    let metrics = frontend.metrics().clone();
+    let idle = limits.idle_timeout;
+    let serve_stop = stop.clone();
+    accept_loop(
+        listener,
+        tls,
+        metrics,
+        &limits,
+        serve_stop,
+        move |stream, peer| {
+            let (frontend, stop) = (Arc::clone(&frontend), stop.clone());
+            async move {
+                match stream {
+                    Either::Left(tcp) => {
+                        connection(tcp, peer, Transport::Tcp, &frontend, service, idle, stop).await;
+                    }
+                    Either::Right(tls) => {
+                        connection(tls, peer, Transport::Tls, &frontend, service, idle, stop).await;
                     }
                 }
             }
-            frontend.metrics().connections.dec();
-        });
-    }
+        },
+    )
+    .await
 }
 
-/// One connection: reads queries until EOF, idle timeout, a framing error or `stop`; answers
-/// each concurrently and writes the answers as they come.
+/// One connection: reads queries until EOF, a read timeout, a framing error, a failed write or
+/// `stop`; answers each concurrently and writes the answers as they come, each within `idle`.
 async fn connection<S>(
     stream: S,
     peer: SocketAddr,
@@ -110,32 +78,59 @@ async fn connection<S>(
 {
     let (mut reader, mut writer) = tokio::io::split(stream);
     let (answers, mut outbox) = mpsc::channel::<Vec<u8>>(PENDING_PER_CONNECTION);
-    let write = async move {
-        while let Some(answer) = outbox.recv().await {
-            let Ok(len) = u16::try_from(answer.len()) else {
-                continue;
-            };
-            let mut framed = Vec::with_capacity(answer.len() + 2);
-            framed.extend_from_slice(&len.to_be_bytes());
-            framed.extend_from_slice(&answer);
-            if writer.write_all(&framed).await.is_err() {
-                return;
+    // Cancelled when the writer gives up: the reader stops too and the connection closes.
+    let broken = CancellationToken::new();
+    let write = {
+        let (broken, metrics) = (broken.clone(), frontend.metrics().clone());
+        async move {
+            while let Some(answer) = outbox.recv().await {
+                let Ok(len) = u16::try_from(answer.len()) else {
+                    continue;
+                };
+                let mut framed = Vec::with_capacity(answer.len() + 2);
+                framed.extend_from_slice(&len.to_be_bytes());
+                framed.extend_from_slice(&answer);
+                let written = async {
+                    writer.write_all(&framed).await?;
+                    writer.flush().await
+                };
+                match tokio::time::timeout(idle, written).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => {
+                        broken.cancel();
+                        return;
+                    }
+                    Err(_) => {
+                        metrics.dropped.with_label_values(&["write_timeout"]).inc();
+                        broken.cancel();
+                        return;
+                    }
+                }
             }
+            let _ = tokio::time::timeout(idle, writer.shutdown()).await;
         }
-        let _ = writer.shutdown().await;
     };
     let read = async move {
         loop {
             let query = tokio::select! {
+                // The deadline covers the whole message: a client that sends half a length
+                // prefix or half a body and stalls is closed like an idle one.
                 read = tokio::time::timeout(idle, read_message(&mut reader)) => match read {
                     Ok(Ok(Some(query))) => query,
                     _ => return,
                 },
                 () = stop.cancelled() => return,
+                () = broken.cancelled() => return,
             };
             let (frontend, answers) = (Arc::clone(frontend), answers.clone());
-            let Ok(permit) = answers.reserve_owned().await else {
-                return;
+            // Waits while PENDING_PER_CONNECTION answers are unwritten; fails once the writer
+            // has given up.
+            let permit = tokio::select! {
+                permit = answers.reserve_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => return,
+                },
+                () = broken.cancelled() => return,
             };
             let client: IpAddr = peer.ip();
             tokio::spawn(async move {
