@@ -97,7 +97,10 @@ async fn cli_answers_equal_hsd_for_every_name_and_follow_updates_after_the_commi
     assert_eq!(tip["height"], info["blocks"]);
     assert_eq!(tip["hash"], info["bestblockhash"]);
     assert_eq!(tip["chainwork"], info["chainwork"]);
-    assert_eq!(tip["synced"], true, "a ready follower at hsd's tip is synced");
+    assert_eq!(
+        tip["synced"], true,
+        "a ready follower at hsd's tip is synced"
+    );
     assert_eq!(
         tip["tree_root"],
         hsd_root_at(&hsd, info["blocks"].as_u64().unwrap())

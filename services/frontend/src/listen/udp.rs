@@ -1,14 +1,15 @@
 //! Do53 over UDP.
 //!
-//! Datagrams are read in batches with `recvmmsg(2)` (through `nix`, no unsafe code here): one
-//! system call for up to [`BATCH`] queries when they queue up, which is when it matters.
+//! Datagrams are read in batches with `recvmmsg(2)`, and the answers the packet cache gives
+//! for a batch leave in one `sendmmsg(2)` (through `nix`, no unsafe code here): one system call
+//! for up to [`BATCH`] queries or answers when they queue up, which is when it matters.
 
-use std::io::{ErrorKind, IoSliceMut};
+use std::io::{ErrorKind, IoSlice, IoSliceMut};
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
-use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
+use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
@@ -26,11 +27,11 @@ const BURST: usize = 4;
 
 /// Serves `socket` until `stop` is cancelled.
 ///
-/// Each wake-up drains the socket in batches without awaiting between datagrams. A query the packet
-/// cache answers is answered right here, with no task and no await (that is most of the
-/// traffic of a busy resolver); any other datagram gets its own task, so a slow recursion
-/// never holds up the socket. That task's future is boxed: moving a pointer into the task is
-/// cheaper than moving the pipeline's state.
+/// Each wake-up drains the socket in batches without awaiting between datagrams. A query the
+/// packet cache answers is answered right here, with no task and no await (that is most of
+/// the traffic of a busy resolver), and a batch's answers leave together; any other datagram
+/// gets its own task, so a slow recursion never holds up the socket. That task's future is
+/// boxed: moving a pointer into the task is cheaper than moving the pipeline's state.
 pub async fn serve(
     socket: UdpSocket,
     frontend: Arc<Frontend>,
@@ -40,6 +41,7 @@ pub async fn serve(
     let socket = Arc::new(socket);
     let mut buffers = vec![[0u8; MAX_DATAGRAM]; BATCH];
     let mut received = Vec::with_capacity(BATCH);
+    let mut outbox = Vec::with_capacity(BATCH);
     loop {
         tokio::select! {
             ready = socket.readable() => ready?,
@@ -59,8 +61,13 @@ pub async fn serve(
                 }
             }
             for &(index, len, peer) in &received {
-                answer(&socket, &frontend, service, &buffers[index][..len], peer);
+                let query = &buffers[index][..len];
+                match frontend.answer_cached(query, Transport::Udp, peer.ip(), service) {
+                    Some(response) => outbox.push((response, peer)),
+                    None => resolve(&socket, &frontend, service, query, peer),
+                }
             }
+            flush(&socket, &mut outbox);
             if received.len() < BATCH {
                 break;
             }
@@ -113,29 +120,67 @@ fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
         .map(|v6| SocketAddr::V6(SocketAddrV6::from(*v6)))
 }
 
-/// Answers one datagram: inline from the packet cache, else in a task of its own.
-fn answer(
+/// Sends the batch's cached answers with one `sendmmsg` call: one burst wakes a waiting client
+/// once, where answers spread over the batch's signing time would wake it once each. What the
+/// call did not take (a full send buffer) goes to a task that waits for room instead of being
+/// dropped.
+fn flush(socket: &Arc<UdpSocket>, outbox: &mut Vec<(Vec<u8>, SocketAddr)>) {
+    if outbox.is_empty() {
+        return;
+    }
+    let sent = match socket.try_io(Interest::WRITABLE, || send_batch(socket, outbox)) {
+        Ok(sent) => sent,
+        Err(error) if error.kind() == ErrorKind::WouldBlock => 0,
+        Err(error) => {
+            // One bad destination fails the call: send one by one, which skips just that one.
+            tracing::debug!(%error, "udp sendmmsg");
+            0
+        }
+    };
+    let rest: Vec<_> = outbox.drain(..).skip(sent).collect();
+    if rest.is_empty() {
+        return;
+    }
+    let socket = Arc::clone(socket);
+    tokio::spawn(async move {
+        for (response, peer) in rest {
+            send(&socket, &response, peer).await;
+        }
+    });
+}
+
+/// Sends `answers` with one `sendmmsg` call; how many the kernel took.
+fn send_batch(socket: &UdpSocket, answers: &[(Vec<u8>, SocketAddr)]) -> std::io::Result<usize> {
+    // The headers hold raw pointers (not Send): made per call, never held across an await.
+    let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(answers.len(), None);
+    let slices: Vec<[IoSlice<'_>; 1]> = answers
+        .iter()
+        .map(|(response, _)| [IoSlice::new(response)])
+        .collect();
+    let peers: Vec<Option<SockaddrStorage>> = answers
+        .iter()
+        .map(|(_, peer)| Some(SockaddrStorage::from(*peer)))
+        .collect();
+    let sent = sendmmsg(
+        socket.as_raw_fd(),
+        &mut headers,
+        &slices,
+        &peers,
+        [],
+        MsgFlags::MSG_DONTWAIT,
+    )
+    .map_err(std::io::Error::from)?;
+    Ok(sent.count())
+}
+
+/// Answers a datagram the packet cache could not, in a task of its own.
+fn resolve(
     socket: &Arc<UdpSocket>,
     frontend: &Arc<Frontend>,
     service: Service,
     query: &[u8],
     peer: SocketAddr,
 ) {
-    if let Some(response) = frontend.answer_cached(query, Transport::Udp, peer.ip(), service) {
-        match socket.try_send_to(&response, peer) {
-            Ok(_) => return,
-            // The send buffer is full: finish this one in a task rather than drop it.
-            Err(error) if error.kind() == ErrorKind::WouldBlock => {
-                let socket = Arc::clone(socket);
-                tokio::spawn(async move { send(&socket, &response, peer).await });
-                return;
-            }
-            Err(error) => {
-                tracing::debug!(%error, %peer, "udp send");
-                return;
-            }
-        }
-    }
     let query = query.to_vec();
     let (socket, frontend) = (Arc::clone(socket), Arc::clone(frontend));
     tokio::spawn(Box::pin(async move {
