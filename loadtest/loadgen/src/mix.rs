@@ -114,7 +114,7 @@ impl MixSpec {
             nx: 0,
         };
         for (key, weight) in pairs(text, "--mix")? {
-            let slot = match key.as_str() {
+            let slot = match key.to_ascii_lowercase().as_str() {
                 "hns" => &mut spec.hns,
                 "below" => &mut spec.below,
                 "icann" => &mut spec.icann,
@@ -323,7 +323,7 @@ fn pairs(text: &str, flag: &str) -> Result<Vec<(String, u32)>, LoadgenError> {
                 .trim()
                 .parse::<u32>()
                 .map_err(|_| LoadgenError::Config(format!("{flag}: bad weight in {pair:?}")))?;
-            Ok((key.trim().to_ascii_lowercase(), weight))
+            Ok((key.trim().to_string(), weight))
         })
         .collect()
 }
