@@ -80,13 +80,17 @@ pub async fn run(config: Config) -> Result<Report, LoadgenError> {
     // Every connection is opened before the clock starts.
     let mut senders = Vec::with_capacity(workers);
     for s in &shared {
-        senders.push(connect(&transport, &config, s, &cancel).await.map_err(|detail| {
-            cancel.cancel();
-            LoadgenError::Connect {
-                target: config.target,
-                detail,
-            }
-        })?);
+        senders.push(
+            connect(&transport, &config, s, &cancel)
+                .await
+                .map_err(|detail| {
+                    cancel.cancel();
+                    LoadgenError::Connect {
+                        target: config.target,
+                        detail,
+                    }
+                })?,
+        );
     }
     let start = Instant::now();
     let end = start + config.duration;

@@ -16,7 +16,10 @@ fn main() -> ExitCode {
             return ExitCode::from(64);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("hnsfleet-loadgen: runtime: {e}");
@@ -39,7 +42,16 @@ fn finish(args: &Args, report: hnsfleet_loadgen::Report) -> Result<(), LoadgenEr
     println!(
         "sent {} answered {} timeouts {} errors {} | {:.0} q/s | latency ms p50 {:.3} p90 {:.3} \
          p99 {:.3} p99.9 {:.3} max {:.3} | rcodes {:?}",
-        t.sent, t.answered, t.timeouts, t.errors, report.qps, l.p50, l.p90, l.p99, l.p99_9, l.max,
+        t.sent,
+        t.answered,
+        t.timeouts,
+        t.errors,
+        report.qps,
+        l.p50,
+        l.p90,
+        l.p99,
+        l.p99_9,
+        l.max,
         report.rcodes
     );
     if let Some(path) = &args.json {

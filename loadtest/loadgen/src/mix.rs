@@ -127,7 +127,13 @@ impl MixSpec {
             };
             *slot = weight;
         }
-        if spec.weights().iter().map(|(_, w)| u64::from(*w)).sum::<u64>() == 0 {
+        if spec
+            .weights()
+            .iter()
+            .map(|(_, w)| u64::from(*w))
+            .sum::<u64>()
+            == 0
+        {
             return Err(LoadgenError::Config("--mix: all weights are 0".into()));
         }
         Ok(spec)
@@ -299,14 +305,7 @@ impl Generator {
             return entry.category;
         }
         let (category, qtype) = tables.cold(&mut self.rng, &mut self.prefix, &mut self.name);
-        write_query(
-            out,
-            id,
-            &self.prefix,
-            &self.name,
-            qtype,
-            tables.dnssec_ok,
-        );
+        write_query(out, id, &self.prefix, &self.name, qtype, tables.dnssec_ok);
         category
     }
 }
@@ -316,9 +315,9 @@ fn pairs(text: &str, flag: &str) -> Result<Vec<(String, u32)>, LoadgenError> {
     text.split(',')
         .filter(|p| !p.trim().is_empty())
         .map(|pair| {
-            let (key, value) = pair
-                .split_once('=')
-                .ok_or_else(|| LoadgenError::Config(format!("{flag}: {pair:?} is not key=weight")))?;
+            let (key, value) = pair.split_once('=').ok_or_else(|| {
+                LoadgenError::Config(format!("{flag}: {pair:?} is not key=weight"))
+            })?;
             let weight = value
                 .trim()
                 .parse::<u32>()

@@ -17,6 +17,8 @@ use crate::report::Report;
 
 const WIDTH: u32 = 1000;
 const HEIGHT: u32 = 800;
+/// Room right of the panels for the last axis label.
+const RIGHT: i32 = 60;
 const P50: RGBColor = RGBColor(31, 119, 180);
 const P99: RGBColor = RGBColor(214, 39, 40);
 const GRID: RGBColor = RGBColor(225, 225, 225);
@@ -62,23 +64,37 @@ fn draw(root: &Area<'_>, report: &Report) -> Result<(), String> {
         .collect();
     let x_max = report.series.len().max(1) as f64 + 0.5;
     let y_max = nice_max(seconds.iter().map(|s| s.2).fold(0.0, f64::max));
-    let top = (80, 40, WIDTH as i32 - 20, half - 40);
+    let top = (80, 40, WIDTH as i32 - RIGHT, half - 40);
     text(root, 80, 24, "latency over time (ms), per second", INK, 1)?;
     legend(root, WIDTH as i32 - 200, 24)?;
     let panel = Panel::new(top, (0.0, x_max), (0.0, y_max));
-    panel.axes(root, &ticks(x_max, |v| format!("{v:.0}s")), &ticks(y_max, fmt_ms))?;
+    panel.axes(
+        root,
+        &ticks(x_max, |v| format!("{v:.0}s")),
+        &ticks(y_max, fmt_ms),
+    )?;
     panel.line(root, seconds.iter().map(|s| (s.0, s.1)), P50)?;
     panel.line(root, seconds.iter().map(|s| (s.0, s.2)), P99)?;
 
     // Distribution.
-    let points: Vec<(f64, f64)> = report
-        .distribution
+    let mut points: Vec<(f64, f64)> = Vec::with_capacity(report.distribution.len());
+    for q in &report.distribution {
+        let last = points.last().map_or(0.0, |p| p.0);
+        let x = if q.percentile >= 100.0 {
+            last + 0.5
+        } else {
+            nines(q.percentile)
+        };
+        points.push((x, q.latency_ms));
+    }
+    let x_max = points
         .iter()
-        .map(|q| (nines(q.percentile), q.latency_ms))
-        .collect();
-    let x_max = points.iter().map(|p| p.0).fold(1.0, f64::max).ceil().max(1.0);
+        .map(|p| p.0)
+        .fold(1.0, f64::max)
+        .ceil()
+        .max(1.0);
     let y_max = nice_max(points.iter().map(|p| p.1).fold(0.0, f64::max));
-    let bottom = (80, half + 40, WIDTH as i32 - 20, HEIGHT as i32 - 40);
+    let bottom = (80, half + 40, WIDTH as i32 - RIGHT, HEIGHT as i32 - 40);
     text(root, 80, half + 24, "latency by percentile (ms)", INK, 1)?;
     let panel = Panel::new(bottom, (0.0, x_max), (0.0, y_max));
     let x_ticks: Vec<(f64, String)> = (0..=x_max as u32)
@@ -140,7 +156,12 @@ impl Panel {
             let width = label.len() as i32 * 8;
             text(root, self.left - width - 6, py - 4, label, INK, 1)?;
         }
-        segment(root, (self.left, self.bottom), (self.right, self.bottom), INK)?;
+        segment(
+            root,
+            (self.left, self.bottom),
+            (self.right, self.bottom),
+            INK,
+        )?;
         segment(root, (self.left, self.top), (self.left, self.bottom), INK)
     }
 
@@ -178,7 +199,14 @@ fn segment(root: &Area<'_>, a: (i32, i32), b: (i32, i32), color: RGBColor) -> Re
 }
 
 /// Draws `s` (ASCII) with its top-left corner at (`x`, `y`), each glyph pixel `scale` wide.
-fn text(root: &Area<'_>, x: i32, y: i32, s: &str, color: RGBColor, scale: i32) -> Result<(), String> {
+fn text(
+    root: &Area<'_>,
+    x: i32,
+    y: i32,
+    s: &str,
+    color: RGBColor,
+    scale: i32,
+) -> Result<(), String> {
     for (i, ch) in s.chars().enumerate() {
         let glyph = BASIC_LEGACY
             .get(ch as usize)
@@ -191,7 +219,8 @@ fn text(root: &Area<'_>, x: i32, y: i32, s: &str, color: RGBColor, scale: i32) -
                     let px = gx + col * scale;
                     let py = y + row as i32 * scale;
                     if scale == 1 {
-                        root.draw_pixel((px, py), &color).map_err(|e| e.to_string())?;
+                        root.draw_pixel((px, py), &color)
+                            .map_err(|e| e.to_string())?;
                     } else {
                         root.draw(&Rectangle::new(
                             [(px, py), (px + scale - 1, py + scale - 1)],
@@ -206,8 +235,8 @@ fn text(root: &Area<'_>, x: i32, y: i32, s: &str, color: RGBColor, scale: i32) -
     Ok(())
 }
 
-/// Nines of a percentile: 0 → 0, 90 → 1, 99 → 2, 99.9 → 3; 100 is placed half a nine
-/// beyond the last finite point's nines, at most 6.5.
+/// Nines of a percentile: 0 → 0, 90 → 1, 99 → 2, 99.9 → 3, at most 6.5 (the plot puts 100
+/// half a nine beyond the point before it).
 fn nines(percentile: f64) -> f64 {
     let rest = 1.0 - percentile / 100.0;
     if rest <= 1e-7 {

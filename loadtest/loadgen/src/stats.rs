@@ -298,7 +298,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn answers_match_ids_timeouts_expire_late_answers_are_not_answers() {
-        let shared = Shared::new(Some(0), Duration::from_millis(100), &new_histogram().unwrap());
+        let shared = Shared::new(
+            Some(0),
+            Duration::from_millis(100),
+            &new_histogram().unwrap(),
+        );
         let t0 = Instant::now();
         let (a, b) = {
             let mut inflight = shared.inflight.lock();

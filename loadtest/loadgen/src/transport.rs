@@ -158,9 +158,7 @@ impl Sender {
                 .await
                 .map(|_| ())
                 .map_err(|_| ErrorKind::Send),
-            Sender::Stream {
-                buffer, queued, ..
-            } => {
+            Sender::Stream { buffer, queued, .. } => {
                 buffer.extend_from_slice(&(query.len() as u16).to_be_bytes());
                 buffer.extend_from_slice(query);
                 *queued += 1;

@@ -66,7 +66,12 @@ fn caps_cannot_be_exceeded() {
 
 #[test]
 fn non_loopback_targets_are_refused_before_anything_else() {
-    for target in ["10.1.2.3:53", "8.8.8.8:53", "[2001:db8::1]:853", "0.0.0.0:53"] {
+    for target in [
+        "10.1.2.3:53",
+        "8.8.8.8:53",
+        "[2001:db8::1]:853",
+        "0.0.0.0:53",
+    ] {
         let args = Args::try_parse_from(["x", "--target", target]).unwrap();
         let err = Config::from_args(&args).unwrap_err();
         assert!(matches!(err, LoadgenError::TargetNotAllowed(_)), "{target}");

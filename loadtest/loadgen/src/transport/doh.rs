@@ -103,7 +103,12 @@ impl DohSender {
         start: Instant,
         query: &[u8],
     ) -> Result<(), ErrorKind> {
-        let send = self.send.clone().ready().await.map_err(|_| ErrorKind::Send)?;
+        let send = self
+            .send
+            .clone()
+            .ready()
+            .await
+            .map_err(|_| ErrorKind::Send)?;
         self.send = send;
         let request = if self.post {
             Request::builder()

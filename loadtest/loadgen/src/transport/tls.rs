@@ -120,4 +120,3 @@ impl ServerCertVerifier for AcceptAny {
         self.0.supported_schemes()
     }
 }
-

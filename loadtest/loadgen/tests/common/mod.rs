@@ -123,8 +123,8 @@ pub async fn tcp(drop_every: Option<u64>) -> Responder {
 
 /// A self-signed certificate for `localhost` and 127.0.0.1, and a TLS acceptor with `alpn`.
 fn acceptor(alpn: &[u8]) -> (tokio_rustls::TlsAcceptor, String) {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-        .unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     let pem = cert.cert.pem();
     let key = rustls_pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
     #[allow(deprecated)]
@@ -191,10 +191,7 @@ pub async fn doh() -> Responder {
                             let q = parts.uri.query().unwrap().strip_prefix("dns=").unwrap();
                             data_encoding::BASE64URL_NOPAD.decode(q.as_bytes()).unwrap()
                         } else {
-                            assert_eq!(
-                                parts.headers["content-type"],
-                                "application/dns-message"
-                            );
+                            assert_eq!(parts.headers["content-type"], "application/dns-message");
                             let mut all = Vec::new();
                             while let Some(chunk) = body.data().await {
                                 let chunk = chunk.unwrap();
