@@ -241,38 +241,41 @@ impl Worker {
                     j += 1;
                 }
             }
-            Mode::Closed { .. } => loop {
-                let Some(permits) = self.shared.permits.as_ref() else {
-                    break;
+            Mode::Closed { .. } => {
+                let shared = self.shared.clone();
+                let Some(permits) = shared.permits.as_ref() else {
+                    return sender;
                 };
-                let permit = match permits.try_acquire() {
-                    Ok(permit) => permit,
-                    Err(_) => {
-                        if sender.flush().await.is_err() {
-                            self.shared.on_error(None, ErrorKind::Send);
+                loop {
+                    let permit = match permits.try_acquire() {
+                        Ok(permit) => permit,
+                        Err(_) => {
+                            if sender.flush().await.is_err() {
+                                self.shared.on_error(None, ErrorKind::Send);
+                            }
+                            match timeout_at(self.end, permits.acquire()).await {
+                                Ok(Ok(permit)) => permit,
+                                _ => break,
+                            }
                         }
-                        match timeout_at(self.end, permits.acquire()).await {
-                            Ok(Ok(permit)) => permit,
-                            _ => break,
-                        }
+                    };
+                    if Instant::now() >= self.end {
+                        break;
                     }
-                };
-                if Instant::now() >= self.end {
-                    break;
+                    if let Some(q) = self.config.queries
+                        && self.claimed.fetch_add(1, Ordering::Relaxed) >= q
+                    {
+                        break;
+                    }
+                    permit.forget();
+                    if !self
+                        .send_one(&mut sender, Instant::now(), &mut buffer, &mut reconnects)
+                        .await
+                    {
+                        break;
+                    }
                 }
-                if let Some(q) = self.config.queries
-                    && self.claimed.fetch_add(1, Ordering::Relaxed) >= q
-                {
-                    break;
-                }
-                permit.forget();
-                if !self
-                    .send_one(&mut sender, Instant::now(), &mut buffer, &mut reconnects)
-                    .await
-                {
-                    break;
-                }
-            },
+            }
         }
         if sender.flush().await.is_err() {
             self.shared.on_error(None, ErrorKind::Send);

@@ -43,7 +43,7 @@ impl Seen {
     fn answer(&self, query: &[u8], drop_every: Option<u64>) -> Option<Vec<u8>> {
         let n = self.queries.fetch_add(1, Ordering::SeqCst) + 1;
         self.times.lock().push(Instant::now());
-        if drop_every.is_some_and(|d| n % d == 0) {
+        if drop_every.is_some_and(|d| n.is_multiple_of(d)) {
             self.dropped.fetch_add(1, Ordering::SeqCst);
             return None;
         }
