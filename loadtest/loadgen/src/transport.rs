@@ -1,12 +1,12 @@
 //! Transports: how a worker's queries reach the server and how answers come back.
 //!
 //! [`Transport`] is built once per run (TLS configuration included); `connect` opens one
-//! connection and returns its [`Sender`], having spawned whatever reads answers: a reader task
+//! connection and returns its `Sender`, having spawned whatever reads answers: a reader task
 //! for UDP and for the pipelined streams (TCP, DoT), one small task per request for DoH. Every
 //! answer, from whichever transport, goes to the worker's in-flight table
-//! ([`crate::stats::Shared`]), which matches it by DNS ID. Adding DoQ (RFC 9250) or DoH over
+//! (`stats::Shared`), which matches it by DNS ID. Adding DoQ (RFC 9250) or DoH over
 //! HTTP/3 means one more variant here: a QUIC connection in `connect`, and in `send` one
-//! stream per query whose task hands the answer to the same table, as [`doh`] does with
+//! stream per query whose task hands the answer to the same table, as the `doh` module does with
 //! HTTP/2 streams.
 
 mod doh;
