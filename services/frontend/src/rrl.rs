@@ -111,7 +111,9 @@ impl Rrl {
         let slip = self.slip;
         let previous = self
             .over
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some((n + 1) % slip))
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some((n + 1) % slip)
+            })
             .unwrap_or(0);
         previous + 1 == slip
     }

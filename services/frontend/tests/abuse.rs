@@ -195,16 +195,24 @@ async fn a_spoofed_udp_flood_from_one_prefix_gets_slips_and_drops_while_another_
     let started = Instant::now();
     let mut flooders = Vec::new();
     for host in 2..=20u8 {
-        let socket = Arc::new(UdpSocket::bind(SocketAddr::new(attacker(host), 0)).await.unwrap());
+        let socket = Arc::new(
+            UdpSocket::bind(SocketAddr::new(attacker(host), 0))
+                .await
+                .unwrap(),
+        );
         let receiver = {
-            let (socket, full, slips) = (Arc::clone(&socket), Arc::clone(&full), Arc::clone(&slips));
+            let (socket, full, slips) =
+                (Arc::clone(&socket), Arc::clone(&full), Arc::clone(&slips));
             tokio::spawn(async move {
                 let mut buffer = vec![0u8; 65_535];
                 while let Ok((len, _)) = socket.recv_from(&mut buffer).await {
                     let answer = Message::from_vec(&buffer[..len]).unwrap();
                     if answer.truncation {
                         assert!(answer.answers.is_empty() && answer.authorities.is_empty());
-                        assert!(len <= 40, "a slip is no larger than the query ({len} bytes)");
+                        assert!(
+                            len <= 40,
+                            "a slip is no larger than the query ({len} bytes)"
+                        );
                         slips.fetch_add(1, Ordering::Relaxed);
                     } else {
                         full.fetch_add(1, Ordering::Relaxed);
@@ -238,13 +246,17 @@ async fn a_spoofed_udp_flood_from_one_prefix_gets_slips_and_drops_while_another_
     // The server has seen every datagram the kernel delivered once its counts stand still.
     let mut last = None;
     let counted = service
-        .poll(Duration::from_secs(5), "the flood's counts settle", async |s| {
-            let slip = s.metric(m::RRL, &[("action", "slip")]).await.ok()??;
-            let drop = s.metric(m::RRL, &[("action", "drop")]).await.ok()??;
-            let udp = s.metric(m::QUERIES, &[("transport", "udp")]).await.ok()??;
-            let now = (slip, drop, udp);
-            (last.replace(now) == Some(now)).then_some(now)
-        })
+        .poll(
+            Duration::from_secs(5),
+            "the flood's counts settle",
+            async |s| {
+                let slip = s.metric(m::RRL, &[("action", "slip")]).await.ok()??;
+                let drop = s.metric(m::RRL, &[("action", "drop")]).await.ok()??;
+                let udp = s.metric(m::QUERIES, &[("transport", "udp")]).await.ok()??;
+                let now = (slip, drop, udp);
+                (last.replace(now) == Some(now)).then_some(now)
+            },
+        )
         .await
         .unwrap();
     let (slip, drop, udp_queries) = counted;
@@ -265,7 +277,10 @@ async fn a_spoofed_udp_flood_from_one_prefix_gets_slips_and_drops_while_another_
     assert_eq!(truncated, 0, "the other network is never sent to TCP");
     assert!(slip >= 1.0 && drop >= 1.0, "slip {slip}, drop {drop}");
     // slip 2: every second over-limit datagram slips (the first one drops).
-    assert!(drop - slip == 0.0 || drop - slip == 1.0, "slip {slip}, drop {drop}");
+    assert!(
+        drop - slip == 0.0 || drop - slip == 1.0,
+        "slip {slip}, drop {drop}"
+    );
     // The flood got no more real answers than its burst and rate allow.
     let allowed = 200.0 + RATE * elapsed.as_secs_f64() + 1.0 + f64::from(retries);
     let flood_answered = udp_queries - 100.0;
@@ -316,7 +331,10 @@ async fn a_tls_handshake_flood_from_one_prefix_leaves_another_prefix_served() {
         workers.push(tokio::spawn(async move {
             while !done.load(Ordering::Relaxed) && attempts.load(Ordering::Relaxed) < 20_000 {
                 attempts.fetch_add(1, Ordering::Relaxed);
-                if dot_once(attacker(host), dot, &connector, &question).await.is_ok() {
+                if dot_once(attacker(host), dot, &connector, &question)
+                    .await
+                    .is_ok()
+                {
                     served.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -355,7 +373,10 @@ async fn a_tls_handshake_flood_from_one_prefix_leaves_another_prefix_served() {
     .await;
     latencies.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let (attempts, served) = (attempts.load(Ordering::Relaxed), served.load(Ordering::Relaxed));
+    let (attempts, served) = (
+        attempts.load(Ordering::Relaxed),
+        served.load(Ordering::Relaxed),
+    );
     println!(
         "TLS handshake flood: {attempts} new connections from 127.0.0.0/24 in {:.2} s \
          ({:.0}/s), {served} served, {refused} refused before the handshake. Other client \
@@ -366,7 +387,10 @@ async fn a_tls_handshake_flood_from_one_prefix_leaves_another_prefix_served() {
         latencies.get(latencies.len() / 2).copied().map_or(0.0, ms),
         latencies.last().copied().map_or(0.0, ms),
     );
-    assert!(failures.is_empty(), "the other network failed: {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "the other network failed: {failures:?}"
+    );
     assert!(refused >= 1.0);
     // The flooding prefix got no more handshakes than its burst and rate allow.
     let allowed = 40.0 + 20.0 * elapsed.as_secs_f64() + 1.0;
@@ -420,7 +444,12 @@ async fn a_prefix_over_its_connection_limit_is_refused_while_another_connects() 
         .unwrap();
     assert_eq!(answered.response_code, ResponseCode::NoError);
     assert_eq!(
-        metric(&service, m::CONNECTIONS_REFUSED, &[("reason", "max_connections")]).await,
+        metric(
+            &service,
+            m::CONNECTIONS_REFUSED,
+            &[("reason", "max_connections")]
+        )
+        .await,
         0.0
     );
 }

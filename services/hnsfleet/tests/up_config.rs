@@ -26,7 +26,10 @@ fn bad_values_exit_64_naming_the_key() {
         (vec!["up", "--peer", "not a peer"], "peer"),
         (vec!["up", "--dns-listen", "nowhere"], "dns-listen"),
         (vec!["up", "--rrl-slip", "11"], "rrl_slip"),
-        (vec!["up", "--max-connections-per-prefix", "0"], "max_connections_per_prefix"),
+        (
+            vec!["up", "--max-connections-per-prefix", "0"],
+            "max_connections_per_prefix",
+        ),
     ] {
         let out = std::process::Command::new(BIN)
             .args(&args)

@@ -48,11 +48,7 @@ fn rrsig(owner: &str, covered: RecordType) -> Record {
 /// match.
 fn wildcard_answer() -> Resolved {
     let a = Record::from_rdata(name("www.example."), 300, RData::A(A::new(192, 0, 2, 1)));
-    let ns = Record::from_rdata(
-        name("example."),
-        300,
-        RData::NS(NS(name("ns.example."))),
-    );
+    let ns = Record::from_rdata(name("example."), 300, RData::NS(NS(name("ns.example."))));
     let soa = Record::from_rdata(
         name("example."),
         300,
@@ -98,7 +94,11 @@ fn positive_answers_are_minimal_without_do() {
     let mut response = request.response(ResponseCode::NoError, 1232);
     fill(&mut response, &request, wildcard_answer());
     assert_eq!(types(&response.answers), [RecordType::A]);
-    assert!(response.authorities.is_empty(), "{:?}", response.authorities);
+    assert!(
+        response.authorities.is_empty(),
+        "{:?}",
+        response.authorities
+    );
     assert!(response.additionals.is_empty());
     assert!(!response.authentic_data);
 }
@@ -122,7 +122,9 @@ fn negative_answers_keep_their_soa_and_denial() {
     let mut resolved = wildcard_answer();
     resolved.rcode = ResponseCode::NXDomain;
     resolved.answers.clear();
-    resolved.authorities.retain(|r| r.record_type() != RecordType::NS);
+    resolved
+        .authorities
+        .retain(|r| r.record_type() != RecordType::NS);
     let request = request("nope.example.", RecordType::A, true);
     let mut response = request.response(ResponseCode::NoError, 1232);
     fill(&mut response, &request, resolved);

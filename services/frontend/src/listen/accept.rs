@@ -72,11 +72,8 @@ where
     F: Fn(Connection, SocketAddr) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let refused = REFUSAL_REASONS.map(|reason| {
-        metrics
-            .connections_refused
-            .with_label_values(&[reason])
-    });
+    let refused =
+        REFUSAL_REASONS.map(|reason| metrics.connections_refused.with_label_values(&[reason]));
     let [refused_total, refused_prefix, refused_handshake]: [IntCounter; 3] = refused;
     loop {
         let (socket, peer) = tokio::select! {
