@@ -2,7 +2,7 @@
 //!
 //! Datagrams are read in batches with `recvmmsg(2)`, and the answers the packet cache gives
 //! for a batch leave in one `sendmmsg(2)` (through `nix`, no unsafe code here): one system call
-//! for up to [`BATCH`] queries or answers when they queue up, which is when it matters.
+//! for up to `BATCH` (32) queries or answers when they queue up, which is when it matters.
 
 use std::io::{ErrorKind, IoSlice, IoSliceMut};
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
