@@ -166,11 +166,12 @@ done
     die "restarted hsd is not at the manifest's tip"
 
 # ---- the fleet: hnsfleet up on CPU 1 -------------------------------------------------------------
+# dnsperf sends from one address, far above any client's fair share: response rate limiting off.
 log "starting hnsfleet up on CPU $SERVER_CPU"
 taskset -c $SERVER_CPU "$BIN" up --network regtest --peer "127.0.0.1:$P2P" \
     --data-dir "$OUT/fleet" --dns-listen 127.0.0.1:0 --root-listen 127.0.0.1:0 \
     --admin-listen 127.0.0.1:0 --icann-root-hints "$OUT/no-icann.hints" --log-format json \
-    >"$OUT/up.stdout" 2>"$OUT/up.log" &
+    --rrl-rate 0 >"$OUT/up.stdout" 2>"$OUT/up.log" &
 UP_PID=$!
 PIDS+=("$UP_PID")
 listening() { # FILE KEY -> address from the listening line
@@ -317,7 +318,7 @@ start_frontend() { # NAME [extra flags...] -> FE_PID, FE_DNS
     mkdir -p "$OUT/$name"
     taskset -c $SERVER_CPU "$BIN" frontend --network regtest --cache "http://$UP_CACHE" \
         --dns-listen 127.0.0.1:0 --root-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
-        --icann-root-hints "$OUT/no-icann.hints" --log-format json "$@" \
+        --icann-root-hints "$OUT/no-icann.hints" --log-format json --rrl-rate 0 "$@" \
         >"$OUT/$name/stdout" 2>"$OUT/$name/log" &
     FE_PID=$!
     PIDS+=("$FE_PID")

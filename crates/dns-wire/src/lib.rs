@@ -215,6 +215,51 @@ pub fn ede_of(message: &Message) -> Option<(u16, String)> {
         })
 }
 
+/// The longest name on the wire (RFC 1035 §3.1).
+const MAX_NAME_LEN: usize = 255;
+
+/// An empty TC=1 response to the query in `bytes`, built from its bytes without decoding the
+/// message: the header (ID, opcode, RD and CD kept; QR and TC set; RCODE NOERROR; one
+/// question, no records, no EDNS) and the question copied as sent. What a rate limiter sends
+/// instead of an answer ("slip"): it is no larger than the query, so it amplifies nothing, and
+/// a real client retries over TCP. `None` (send nothing) for anything but a standard query
+/// with exactly one uncompressed question.
+pub fn slip_reply(bytes: &[u8]) -> Option<Vec<u8>> {
+    let header = bytes.get(..HEADER_LEN)?;
+    let flags = header[2];
+    let opcode = (flags >> 3) & 0x0f;
+    // Only queries (QR=0) with opcode QUERY, one question, no answer or authority records
+    // (an OPT record may follow the question: it is not copied).
+    if flags & 0x80 != 0 || opcode != 0 || header[4..10] != [0, 1, 0, 0, 0, 0] {
+        return None;
+    }
+    let mut at = HEADER_LEN;
+    loop {
+        let len = usize::from(*bytes.get(at)?);
+        if len & 0xc0 != 0 {
+            return None;
+        }
+        at += 1 + len;
+        if at - HEADER_LEN > MAX_NAME_LEN {
+            return None;
+        }
+        if len == 0 {
+            break;
+        }
+    }
+    let question_end = at + 4;
+    let question = bytes.get(HEADER_LEN..question_end)?;
+    let mut reply = Vec::with_capacity(question_end);
+    reply.extend_from_slice(&header[..2]);
+    // QR=1, opcode 0, AA=0, TC=1, RD as asked.
+    reply.push(0x80 | 0x02 | (flags & 0x01));
+    // RA=0, Z=0, AD=0, CD as asked, RCODE 0.
+    reply.push(header[3] & 0x10);
+    reply.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+    reply.extend_from_slice(question);
+    Some(reply)
+}
+
 /// Encodes `message` within `limit` bytes: if it does not fit, answer, authority and additional
 /// records are dropped and TC set (the client retries over TCP). `None` if even that fails.
 pub fn encode(message: &Message, limit: usize) -> Option<Vec<u8>> {

@@ -138,14 +138,93 @@ fn oversized_answers_are_truncated_keeping_question_and_opt() {
     assert!(back.edns.is_some());
 }
 
+#[test]
+fn a_slip_reply_is_an_empty_truncated_response_with_the_question() {
+    let mut message = query("ExAmPle.", RecordType::AAAA);
+    message.metadata.id = 0xbeef;
+    message.metadata.recursion_desired = true;
+    message.metadata.checking_disabled = true;
+    let mut edns = Edns::new();
+    edns.set_max_payload(1232);
+    edns.set_dnssec_ok(true);
+    message.set_edns(edns);
+    let bytes = message.to_vec().unwrap();
+    let reply = slip_reply(&bytes).unwrap();
+    assert!(reply.len() < bytes.len(), "no larger than the query");
+    let back = Message::from_vec(&reply).unwrap();
+    assert_eq!(back.id, 0xbeef);
+    assert_eq!(back.message_type, hickory_proto::op::MessageType::Response);
+    assert!(back.truncation && back.recursion_desired && back.checking_disabled);
+    assert_eq!(back.response_code, ResponseCode::NoError);
+    assert_eq!(back.queries, message.queries);
+    assert!(back.answers.is_empty() && back.authorities.is_empty() && back.edns.is_none());
+}
+
+#[test]
+fn no_slip_reply_for_responses_other_opcodes_or_broken_questions() {
+    let good = query("a.", RecordType::A).to_vec().unwrap();
+    assert!(slip_reply(&good).is_some());
+    let mut response = good.clone();
+    response[2] |= 0x80;
+    let mut notify = good.clone();
+    notify[2] |= 4 << 3;
+    let mut two = good.clone();
+    two[5] = 2;
+    let mut pointer = good.clone();
+    pointer[12] = 0xc0;
+    for bad in [
+        response,
+        notify,
+        two,
+        pointer,
+        good[..good.len() - 1].to_vec(),
+        good[..11].to_vec(),
+    ] {
+        assert_eq!(slip_reply(&bad), None, "{bad:?}");
+    }
+}
+
 proptest! {
     /// Whatever arrives, parse answers, replies or drops; a reply always carries the ID.
     #[test]
     fn parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
         match parse(&bytes) {
-            Parsed::Reply(reply) => prop_assert_eq!(reply.id, u16::from_be_bytes([bytes[0], bytes[1]])),
+            Parsed::Reply(reply) => {
+                prop_assert_eq!(reply.id, u16::from_be_bytes([bytes[0], bytes[1]]));
+                // The pipeline encodes every reply for UDP: it always fits.
+                prop_assert!(encode(&reply, CLASSIC_UDP_LIMIT).is_some());
+            }
             Parsed::Query(request) => prop_assert_eq!(request.message.queries.len(), 1),
             Parsed::Drop => {}
         }
+    }
+
+    /// A slip reply never panics, is never larger than what came in, and, when there is one,
+    /// is a truncated response to the same question.
+    #[test]
+    fn slip_reply_never_amplifies(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        if let Some(reply) = slip_reply(&bytes) {
+            prop_assert!(reply.len() <= bytes.len());
+            prop_assert_eq!(&reply[..2], &bytes[..2]);
+            prop_assert_eq!(reply[2] & 0x82, 0x82);
+        }
+    }
+
+    /// For any real query, the slip reply decodes, with the query's ID and question.
+    #[test]
+    fn slip_reply_of_a_query_decodes(
+        labels in proptest::collection::vec("[a-z0-9]{1,20}", 0..6),
+        qtype in any::<u16>(),
+        id in any::<u16>(),
+    ) {
+        let name = format!("{}.", labels.join("."));
+        let name = if name == "." { name } else { name.trim_start_matches('.').to_string() };
+        let mut message = query(&name, RecordType::from(qtype));
+        message.metadata.id = id;
+        let reply = slip_reply(&message.to_vec().unwrap()).unwrap();
+        let back = Message::from_vec(&reply).unwrap();
+        prop_assert_eq!(back.id, id);
+        prop_assert!(back.truncation);
+        prop_assert_eq!(back.queries, message.queries);
     }
 }

@@ -236,8 +236,9 @@ pub fn sig0(data: &[u8]) -> bool {
 
 /// A DNS query as a resolver receives it (`hnsfleet-dns-wire`): deciding what to do never
 /// panics; a reply or a response to an accepted query encodes, within the classic 512-byte UDP
-/// limit too (truncated), and what it encodes to parses back with the request's ID. Accepted
-/// means the bytes were a query worth answering.
+/// limit too (truncated), and what it encodes to parses back with the request's ID. The rate
+/// limiter's slip reply is never larger than the bytes and parses back as an empty TC=1
+/// response with their ID. Accepted means the bytes were a query worth answering.
 pub fn dns_query(data: &[u8]) -> bool {
     use hickory_proto::op::{Message, ResponseCode};
     use hnsfleet_dns_wire::{self as wire, Ede, Parsed};
@@ -248,6 +249,13 @@ pub fn dns_query(data: &[u8]) -> bool {
             assert_eq!(back.id, response.id, "the ID survives encoding");
         }
     };
+    if let Some(slip) = wire::slip_reply(data) {
+        assert!(slip.len() <= data.len(), "a slip reply amplifies");
+        if let Ok(back) = Message::from_vec(&slip) {
+            assert!(back.truncation && back.answers.is_empty(), "a slip is empty, TC=1");
+            assert_eq!(back.id, u16::from_be_bytes([data[0], data[1]]), "the slip keeps the ID");
+        }
+    }
     match wire::parse(data) {
         Parsed::Drop => false,
         Parsed::Reply(reply) => {

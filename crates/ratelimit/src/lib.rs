@@ -13,8 +13,15 @@
 //! overflow budget, so an attacker spraying source addresses competes only with itself there
 //! while tracked clients keep their own budgets.
 //!
+//! [`PrefixSlots`] is the concurrency counterpart: how many of something (open connections)
+//! one prefix may hold at once, with a guard that gives its slot back when dropped.
+//!
 //! Pure apart from the clock, which is a parameter (tests use governor's fake clock).
 #![forbid(unsafe_code)]
+
+mod slots;
+
+pub use slots::{PrefixSlots, Slot};
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -155,16 +162,26 @@ impl Limits {
 
     /// The prefix `ip` belongs to (IPv4-mapped IPv6 addresses count as IPv4).
     pub fn prefix_of(&self, ip: IpAddr) -> Prefix {
+        Prefix::of(ip, self.ipv4_prefix, self.ipv6_prefix)
+    }
+}
+
+// === impl Prefix ===
+
+impl Prefix {
+    /// The prefix of `ip` with `ipv4_prefix` or `ipv6_prefix` leading bits kept (lengths over
+    /// 32 or 128 keep every bit); IPv4-mapped IPv6 addresses count as IPv4.
+    pub fn of(ip: IpAddr, ipv4_prefix: u8, ipv6_prefix: u8) -> Prefix {
         match ip.to_canonical() {
             IpAddr::V4(v4) => {
                 let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.ipv4_prefix))
+                    .checked_shl(32u32.saturating_sub(u32::from(ipv4_prefix)))
                     .unwrap_or(0);
                 Prefix::V4(u32::from(v4) & mask)
             }
             IpAddr::V6(v6) => {
                 let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.ipv6_prefix))
+                    .checked_shl(128u32.saturating_sub(u32::from(ipv6_prefix)))
                     .unwrap_or(0);
                 Prefix::V6(u128::from(v6) & mask)
             }

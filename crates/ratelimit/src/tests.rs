@@ -160,3 +160,54 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn slots_are_counted_per_prefix_and_given_back_on_drop() {
+    let slots = PrefixSlots::new(2, 24, 56).unwrap();
+    let a = slots.try_acquire(v4(10, 0, 0, 1)).unwrap();
+    let b = slots.try_acquire(v4(10, 0, 0, 2)).unwrap();
+    // The prefix is full; another prefix is not.
+    assert!(slots.try_acquire(v4(10, 0, 0, 3)).is_none());
+    let other = slots.try_acquire(v4(10, 0, 1, 1)).unwrap();
+    assert_eq!(slots.held(v4(10, 0, 0, 99)), 2);
+    drop(a);
+    let c = slots.try_acquire(v4(10, 0, 0, 3)).unwrap();
+    drop((b, c, other));
+    // Nothing held, nothing tracked.
+    assert_eq!(slots.tracked_prefixes(), 0);
+    assert!(PrefixSlots::new(0, 24, 56).is_err());
+    assert!(PrefixSlots::new(1, 33, 56).is_err());
+}
+
+#[test]
+fn ipv6_slots_group_by_the_prefix_length() {
+    let slots = PrefixSlots::new(1, 24, 56).unwrap();
+    let ip = |s: &str| IpAddr::V6(s.parse::<Ipv6Addr>().unwrap());
+    let _a = slots.try_acquire(ip("2001:db8:0:ff::1")).unwrap();
+    // Same /56.
+    assert!(slots.try_acquire(ip("2001:db8:0:ee::2")).is_none());
+    // Another /56.
+    assert!(slots.try_acquire(ip("2001:db8:0:100::1")).is_some());
+}
+
+proptest! {
+    /// Whatever the order of takes and gives, no prefix ever holds more than its slots and
+    /// the table only tracks prefixes that hold one.
+    #[test]
+    fn slots_never_exceed_the_limit(ops in proptest::collection::vec((0u8..6, any::<bool>()), 1..300)) {
+        let slots = PrefixSlots::new(3, 24, 56).unwrap();
+        let mut held: Vec<Vec<Slot>> = (0..6).map(|_| Vec::new()).collect();
+        for (client, take) in ops {
+            let list = &mut held[usize::from(client)];
+            if take {
+                let got = slots.try_acquire(v4(10, client, 0, 1));
+                prop_assert_eq!(got.is_some(), list.len() < 3);
+                list.extend(got);
+            } else {
+                list.pop();
+            }
+            let live = held.iter().filter(|l| !l.is_empty()).count();
+            prop_assert_eq!(slots.tracked_prefixes(), live);
+        }
+    }
+}

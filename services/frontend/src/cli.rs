@@ -148,6 +148,38 @@ pub struct FrontendArgs {
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_in_flight: Option<usize>,
+    /// UDP responses per second per client prefix (0: no rate limiting).
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rrl_rate: Option<u32>,
+    /// UDP response burst per client prefix.
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rrl_burst: Option<u32>,
+    /// Every Nth over-limit datagram gets TC=1, the rest are dropped (0: all dropped).
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rrl_slip: Option<u32>,
+    /// Stream connections open at once per client prefix.
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections_per_prefix: Option<usize>,
+    /// New TLS handshakes per second per client prefix (0: no limit).
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_handshake_rate: Option<u32>,
+    /// New TLS handshake burst per client prefix.
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_handshake_burst: Option<u32>,
+    /// HTTP/2 streams open at once per DoH connection.
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doh_max_streams: Option<u32>,
+    /// Queries in progress at once per TCP or DoT connection.
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_pipelined: Option<usize>,
     /// The flags every service takes: --config, --check-config, logging, shutdown.
     #[command(flatten)]
     #[serde(flatten)]

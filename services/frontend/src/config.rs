@@ -112,6 +112,26 @@ pub struct FrontendConfig {
     pub idle_timeout: Duration,
     /// Queries being resolved at once (all transports); more get SERVFAIL at once.
     pub max_in_flight: usize,
+    /// UDP responses per second one client prefix (IPv4 /24, IPv6 /56) may get (response rate
+    /// limiting); beyond it, datagrams get a TC=1 slip or nothing. 0 turns RRL off.
+    pub rrl_rate: u32,
+    /// UDP responses one client prefix may get in a burst above `rrl_rate`.
+    pub rrl_burst: u32,
+    /// Every `rrl_slip`-th datagram over the limit gets an empty TC=1 reply (the client
+    /// retries over TCP); the others are dropped. 0: all dropped; 1: all get TC=1.
+    pub rrl_slip: u32,
+    /// TCP, DoT and DoH connections open at once from one client prefix (IPv4 /24, IPv6 /56).
+    pub max_connections_per_prefix: usize,
+    /// New TLS handshakes (DoT and DoH) per second from one client prefix; more connections
+    /// are closed before any cryptography. 0 turns the limit off.
+    pub tls_handshake_rate: u32,
+    /// New TLS handshakes one client prefix may start in a burst above `tls_handshake_rate`.
+    pub tls_handshake_burst: u32,
+    /// HTTP/2 streams (requests) one DoH connection may have open at once.
+    pub doh_max_streams: u32,
+    /// Queries one TCP or DoT connection may have in progress (pipelined); while that many
+    /// are, no more are read from it.
+    pub max_pipelined: usize,
     /// The keys every service shares: `log`, `log_format`, `shutdown_drain`, `shutdown_grace`.
     #[serde(flatten)]
     pub service: ServiceSettings,
@@ -219,6 +239,14 @@ impl Default for FrontendConfig {
             max_connections: 10_000,
             idle_timeout: Duration::from_secs(10),
             max_in_flight: 10_000,
+            rrl_rate: 1_000,
+            rrl_burst: 2_000,
+            rrl_slip: 2,
+            max_connections_per_prefix: 1_000,
+            tls_handshake_rate: 100,
+            tls_handshake_burst: 200,
+            doh_max_streams: 100,
+            max_pipelined: 64,
             service: ServiceSettings::default(),
         }
     }
@@ -325,6 +353,27 @@ impl FrontendConfig {
         }
         if !(1..=1_000_000).contains(&self.max_in_flight) {
             return invalid("max_in_flight", "must be between 1 and 1000000");
+        }
+        if self.rrl_rate > 0 && self.rrl_burst < self.rrl_rate {
+            return invalid("rrl_burst", "must be at least rrl_rate");
+        }
+        if self.rrl_slip > 10 {
+            return invalid("rrl_slip", "must be between 0 and 10");
+        }
+        if !(1..=1_000_000).contains(&self.max_connections_per_prefix) {
+            return invalid(
+                "max_connections_per_prefix",
+                "must be between 1 and 1000000",
+            );
+        }
+        if self.tls_handshake_rate > 0 && self.tls_handshake_burst < self.tls_handshake_rate {
+            return invalid("tls_handshake_burst", "must be at least tls_handshake_rate");
+        }
+        if !(1..=10_000).contains(&self.doh_max_streams) {
+            return invalid("doh_max_streams", "must be between 1 and 10000");
+        }
+        if !(1..=1_024).contains(&self.max_pipelined) {
+            return invalid("max_pipelined", "must be between 1 and 1024");
         }
         self.service.validate()
     }

@@ -13,6 +13,15 @@
 //! verified and final are stored (NOERROR/NXDOMAIN, no EDE, not stale, not truncated); the
 //! root's entries are forgotten when the trusted root changes, and nothing is served from it
 //! while the frontend is not ready. SIG(0) is applied after the cache, per response.
+//!
+//! In front of that, for UDP only, response rate limiting ([`crate::rrl`], through
+//! [`Frontend::admit`]): a datagram over its client prefix's limit costs one table look-up.
+//!
+//! The resolver's answers are minimal: a positive answer carries its answer section alone
+//! (no authority NS or SOA, no additional glue), plus, for DO=1 clients, the NSEC/NSEC3
+//! records (and their RRSIGs) that prove a wildcard expansion. ANY gets the RFC 8482 §4.2
+//! answer (one synthesized HINFO "RFC8482" record) without any resolution; the root answers
+//! ANY as hsd's root does.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -20,7 +29,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::{DNSClass, RecordType};
+use hickory_proto::rr::rdata::HINFO;
+use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
 use hnsfleet_packet_cache::{Key, PacketCache};
 use prometheus::{Histogram, IntCounter};
 use tokio::sync::Semaphore;
@@ -29,6 +39,7 @@ use crate::answers::{AnswerCache, Served};
 use crate::metrics::{Metrics, qtype_label, rcode_label};
 use crate::recursion::{Recursion, Resolved};
 use crate::root::RootAuthority;
+use crate::rrl::{Admit, Rrl};
 use crate::sig0::{Signed, Signer};
 use crate::wire::{self, Ede, Parsed, Request, Transport};
 
@@ -132,6 +143,7 @@ pub struct Frontend {
     /// Packet caches of the resolver and of the root (indexed by [`Service::index`]); each
     /// entry carries its `queries_total` counter.
     packets: [PacketCache<IntCounter>; 2],
+    rrl: Option<Rrl>,
     metrics: Metrics,
     hot: HotMetrics,
 }
@@ -154,6 +166,8 @@ pub struct Parts {
     pub max_in_flight: usize,
     /// Bytes each packet cache (resolver, root) may hold; 0 turns them off.
     pub packet_cache_capacity: u64,
+    /// Response rate limiting on UDP (`None`: off).
+    pub rrl: Option<Rrl>,
     /// Metrics.
     pub metrics: Metrics,
 }
@@ -176,6 +190,7 @@ impl Frontend {
                     max_lifetime: PACKET_MAX_LIFETIME,
                 })
             }),
+            rrl: parts.rrl,
             hot: HotMetrics::new(&parts.metrics),
             metrics: parts.metrics,
         }
@@ -205,6 +220,15 @@ impl Frontend {
     /// The metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// Whether a UDP datagram from `client` is answered, over the response rate limit of its
+    /// prefix (an empty TC=1 reply, or nothing), before anything else is done with it.
+    pub fn admit(&self, bytes: &[u8], client: IpAddr) -> Admit {
+        match &self.rrl {
+            Some(rrl) => rrl.admit(bytes, client),
+            None => Admit::Answer,
+        }
     }
 
     /// Answers `bytes` received from `client` over `transport`; `None` means send nothing.
@@ -382,7 +406,13 @@ impl Frontend {
             return (response, false);
         }
         match query.query_type() {
-            RecordType::ANY | RecordType::AXFR | RecordType::IXFR => {
+            RecordType::ANY => {
+                // RFC 8482 §4.2: one small synthesized RRset instead of everything the name has
+                // (no amplification, no resolution); the same for every name, so final.
+                response.answers.push(rfc8482_hinfo(query.name().clone()));
+                return (response, true);
+            }
+            RecordType::AXFR | RecordType::IXFR => {
                 response.metadata.response_code = ResponseCode::NotImp;
                 wire::add_ede(&mut response, Ede::NotSupported, "query type not supported");
                 return (response, false);
@@ -443,13 +473,33 @@ impl Frontend {
 /// smallest TTL).
 const PACKET_MAX_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Puts a resolved answer into `response`: rcode, sections (DNSSEC records only for DO=1),
-/// AD when validated and the client asked with DO or AD (RFC 6840 §5.8).
+/// TTL of the RFC 8482 answer (the RFC suggests a long one, so caches keep it).
+const RFC8482_TTL: u32 = 3600;
+
+/// The RFC 8482 §4.2 answer to ANY at `name`: `HINFO "RFC8482" ""`.
+fn rfc8482_hinfo(name: hickory_proto::rr::Name) -> Record {
+    Record::from_rdata(
+        name,
+        RFC8482_TTL,
+        RData::HINFO(HINFO::new("RFC8482".to_string(), String::new())),
+    )
+}
+
+/// Puts a resolved answer into `response`: rcode, minimal sections (a positive answer keeps
+/// in the authority section only the NSEC/NSEC3 proof of a wildcard expansion, and only for
+/// DO=1; DNSSEC records only for DO=1), AD when validated and the client asked with DO or AD
+/// (RFC 6840 §5.8).
 fn fill(response: &mut Message, request: &Request, resolved: Resolved) {
     response.metadata.response_code = resolved.rcode;
     response.answers = resolved.answers;
     response.authorities = resolved.authorities;
+    response.additionals.clear();
     let dnssec_ok = request.dnssec_ok();
+    if !response.answers.is_empty() {
+        // Minimal responses: the answer says it all. What a validator downstream still
+        // needs is the proof that no closer name matched a wildcard (RFC 4035 §3.1.3.3).
+        response.authorities.retain(|r| dnssec_ok && is_denial(r));
+    }
     response.metadata.authentic_data =
         resolved.secure && (dnssec_ok || request.message.authentic_data);
     if !dnssec_ok {
@@ -462,3 +512,17 @@ fn fill(response: &mut Message, request: &Request, resolved: Resolved) {
         response.authorities.retain(keep);
     }
 }
+
+/// Whether `record` is part of a denial of existence: an NSEC or NSEC3, or an RRSIG over one.
+fn is_denial(record: &Record) -> bool {
+    let denial = |t: RecordType| t == RecordType::NSEC || t == RecordType::NSEC3;
+    match &record.data {
+        RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(sig)) => {
+            denial(sig.input().type_covered)
+        }
+        _ => denial(record.record_type()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -5,7 +5,8 @@
 //! ([`answers`]) or recursion ([`recursion`], hickory's validating iterative resolver) answers
 //! it, rooted at the fleet's own HNS root authority ([`root`]), which builds `.` from proofs
 //! fetched through the proof-cache tier; responses are signed with SIG(0) ([`sig0`]) when a key
-//! is configured. [`listen`] holds the transports; [`service`] wires it all and runs it with
+//! is configured. UDP datagrams pass response rate limiting ([`rrl`]) first. [`listen`] holds
+//! the transports; [`service`] wires it all and runs it with
 //! the service kit's admin endpoints and shutdown; [`config`] and [`cli`] are its typed
 //! configuration and flags; [`metrics`] its Prometheus metrics.
 #![forbid(unsafe_code)]
@@ -18,6 +19,7 @@ pub mod listen;
 pub mod metrics;
 pub mod recursion;
 pub mod root;
+pub mod rrl;
 pub mod service;
 pub mod sig0;
 /// DNS messages at the edge (the `hnsfleet-dns-wire` crate).

@@ -1,10 +1,13 @@
 //! The listeners: each moves bytes between clients and [`Frontend::handle`] and nothing else.
 //!
-//! - [`udp`]: Do53 over UDP, one task per datagram.
-//! - [`accept`]: the accept loop of every connection-oriented listener: the one
-//!   `max_connections` limit, the bounded TLS handshake, the open-connections gauge.
+//! - [`udp`]: Do53 over UDP: batched reads and writes, response rate limiting, packet-cache
+//!   hits answered inline, one task per other datagram.
+//! - [`accept`]: the accept loop of every connection-oriented listener: the `max_connections`
+//!   limit, the per-prefix connection and TLS handshake limits, the bounded TLS handshake, the
+//!   open-connections gauge.
 //! - [`stream`]: Do53 over TCP and DNS over TLS (RFC 7858): length-prefixed messages,
-//!   pipelined (every query of a connection is answered as soon as it is ready, out of order),
+//!   pipelined up to `max_pipelined` (every query of a connection is answered as soon as it is
+//!   ready, out of order),
 //!   a read deadline per message and a write deadline per answer (`idle_timeout`).
 //! - [`doh`]: DNS over HTTPS (RFC 8484), GET and POST on `/dns-query`, HTTP/2 (or HTTP/1.1)
 //!   over TLS; a connection without requests for `idle_timeout` is shut down.

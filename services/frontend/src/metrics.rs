@@ -37,8 +37,15 @@ pub const IN_FLIGHT: &str = "hnsfleet_frontend_in_flight";
 pub const OVERLOADED: &str = "hnsfleet_frontend_overloaded_total";
 /// Stream connections (TCP, TLS, HTTPS) open now.
 pub const CONNECTIONS: &str = "hnsfleet_frontend_connections";
-/// Stream connections refused because `max_connections` were open.
+/// Stream connections closed at once, unserved, by `reason`: `max_connections` (that many
+/// open in all), `prefix_connections` (`max_connections_per_prefix` open from the client's
+/// prefix), `handshake_rate` (the prefix's `tls_handshake_rate` spent).
 pub const CONNECTIONS_REFUSED: &str = "hnsfleet_frontend_connections_refused_total";
+/// UDP datagrams over the response rate limit of their client prefix, by `action`: `slip`
+/// (answered with an empty TC=1 reply) or `drop`.
+pub const RRL: &str = "hnsfleet_frontend_rrl_total";
+/// The `reason` values of [`CONNECTIONS_REFUSED`].
+pub const REFUSAL_REASONS: [&str; 3] = ["max_connections", "prefix_connections", "handshake_rate"];
 /// Packets or streams dropped without an answer, by `reason` (`malformed`, `response`,
 /// `tls_handshake`, `http`, `write_timeout`: a TCP/DoT client not reading its answers).
 pub const DROPPED: &str = "hnsfleet_frontend_dropped_total";
@@ -83,7 +90,9 @@ pub struct Metrics {
     /// [`CONNECTIONS`].
     pub connections: IntGauge,
     /// [`CONNECTIONS_REFUSED`].
-    pub connections_refused: IntCounter,
+    pub connections_refused: IntCounterVec,
+    /// [`RRL`].
+    pub rrl: IntCounterVec,
     /// [`DROPPED`].
     pub dropped: IntCounterVec,
     /// [`TRUSTED_ROOT`].
@@ -154,9 +163,15 @@ impl Metrics {
                 registry,
                 IntGauge::new(CONNECTIONS, "Stream connections open.")?,
             )?,
-            connections_refused: reg(
-                registry,
-                IntCounter::new(CONNECTIONS_REFUSED, "Connections refused at the limit.")?,
+            connections_refused: counter(
+                CONNECTIONS_REFUSED,
+                "Connections refused at a limit, by reason.",
+                &["reason"],
+            )?,
+            rrl: counter(
+                RRL,
+                "UDP datagrams over the response rate limit, by action.",
+                &["action"],
             )?,
             dropped: counter(
                 DROPPED,

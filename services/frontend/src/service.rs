@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use hnsfleet_cache_client::{CacheClient, CacheClientMetrics, ClientOptions};
 use hnsfleet_icann::{IcannConfig, IcannMetrics, IcannRoot};
-use hnsfleet_ratelimit::Budget;
+use hnsfleet_ratelimit::{Budget, Limits as RateLimits, PrefixLimiter, PrefixSlots};
 use hnsfleet_service_kit::readiness::Check;
 use hnsfleet_service_kit::shutdown::Ending;
 use hnsfleet_service_kit::{Lifecycle, admin, cli, metrics as kit_metrics};
@@ -30,6 +30,7 @@ use crate::listen::{doh, stream, udp};
 use crate::metrics::Metrics;
 use crate::recursion::Recursion;
 use crate::root::RootAuthority;
+use crate::rrl::{Rrl, RrlLimits};
 use crate::sig0::{Signer, read_key};
 
 /// How often the proof-caches are asked for their trusted root (readiness).
@@ -163,6 +164,52 @@ fn icann_root(config: &FrontendConfig, registry: &Registry) -> anyhow::Result<Ic
         .with_metrics(IcannMetrics::register(registry)?))
 }
 
+/// Response rate limiting as configured (`None` when `rrl_rate` is 0).
+fn rrl(config: &FrontendConfig, metrics: &Metrics) -> anyhow::Result<Option<Rrl>> {
+    if config.rrl_rate == 0 {
+        return Ok(None);
+    }
+    let limits = RrlLimits {
+        rate: config.rrl_rate,
+        burst: config.rrl_burst,
+        slip: config.rrl_slip,
+    };
+    Ok(Some(Rrl::new(limits, metrics).context("rrl_rate")?))
+}
+
+/// The limits of the connection-oriented listeners as configured.
+fn stream_limits(config: &FrontendConfig) -> anyhow::Result<StreamLimits> {
+    let handshakes = match config.tls_handshake_rate {
+        0 => None,
+        rate => Some(Arc::new(
+            PrefixLimiter::new(RateLimits {
+                per_prefix: Budget {
+                    per_second: rate,
+                    burst: config.tls_handshake_burst,
+                },
+                // Per prefix only: the global bound on connections is max_connections.
+                global: Budget {
+                    per_second: crate::rrl::UNLIMITED,
+                    burst: crate::rrl::UNLIMITED,
+                },
+                ipv4_prefix: 24,
+                ipv6_prefix: 56,
+                max_prefixes: crate::rrl::MAX_PREFIXES,
+            })
+            .context("tls_handshake_rate")?,
+        )),
+    };
+    Ok(StreamLimits {
+        connections: Arc::new(Semaphore::new(config.max_connections)),
+        per_prefix: PrefixSlots::new(config.max_connections_per_prefix, 24, 56)
+            .context("max_connections_per_prefix")?,
+        handshakes,
+        idle_timeout: config.idle_timeout,
+        max_pipelined: config.max_pipelined,
+        doh_max_streams: config.doh_max_streams,
+    })
+}
+
 /// Runs the frontend on bound `listeners` until `lifecycle`'s shutdown sequence ends.
 pub async fn run(
     config: FrontendConfig,
@@ -228,6 +275,7 @@ pub async fn run(
         udp_payload: config.udp_payload,
         max_in_flight: config.max_in_flight,
         packet_cache_capacity: config.packet_cache_capacity.as_u64(),
+        rrl: rrl(&config, &metrics)?,
         metrics: metrics.clone(),
     }));
 
@@ -292,10 +340,7 @@ pub async fn run(
     }
 
     let stop_accepting = lifecycle.stop_accepting();
-    let limits = StreamLimits {
-        connections: Arc::new(Semaphore::new(config.max_connections)),
-        idle_timeout: config.idle_timeout,
-    };
+    let limits = stream_limits(&config)?;
     let certificate = if config.needs_tls() {
         Some(match (&config.tls_cert, &config.tls_key) {
             (Some(cert), Some(key)) => Certificate::from_files(cert, key)?,

@@ -58,6 +58,11 @@ fn dashboard_queries_only_exported_metrics_and_shows_every_family_not_excused() 
         .with_label_values(&["client"])
         .inc();
     metrics.dropped.with_label_values(&["malformed"]).inc();
+    metrics.rrl.with_label_values(&["slip"]).inc();
+    metrics
+        .connections_refused
+        .with_label_values(&["handshake_rate"])
+        .inc();
     hnsfleet_cache_client::CacheClientMetrics::register(&registry).unwrap();
     let icann = hnsfleet_icann::IcannMetrics::register(&registry).unwrap();
     icann.lookups.with_label_values(&["delegation"]).inc();

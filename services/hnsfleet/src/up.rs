@@ -71,6 +71,15 @@ pub struct UpConfig {
     /// Longest recursive resolution.
     #[serde(with = "duration")]
     pub resolve_timeout: Duration,
+    /// UDP responses per second per client prefix (the frontend's `rrl_rate`; burst twice
+    /// that); 0 turns response rate limiting off.
+    pub rrl_rate: u32,
+    /// Every Nth over-limit datagram gets an empty TC=1 reply (the frontend's `rrl_slip`).
+    pub rrl_slip: u32,
+    /// Stream connections open at once per client prefix.
+    pub max_connections_per_prefix: usize,
+    /// New TLS handshakes per second per client prefix (burst twice that); 0: no limit.
+    pub tls_handshake_rate: u32,
     /// The keys every service shares: `log`, `log_format`, `shutdown_drain`, `shutdown_grace`.
     #[serde(flatten)]
     pub service: ServiceSettings,
@@ -150,6 +159,22 @@ pub struct UpArgs {
     #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
     #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
     pub resolve_timeout: Option<Duration>,
+    /// UDP responses per second per client prefix (0: no rate limiting).
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rrl_rate: Option<u32>,
+    /// Every Nth over-limit datagram gets TC=1 (0: all dropped).
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rrl_slip: Option<u32>,
+    /// Stream connections open at once per client prefix.
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections_per_prefix: Option<usize>,
+    /// New TLS handshakes per second per client prefix (0: no limit).
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_handshake_rate: Option<u32>,
     /// The flags every service takes: --config, --check-config, logging, shutdown.
     #[command(flatten)]
     #[serde(flatten)]
@@ -159,6 +184,7 @@ pub struct UpArgs {
 impl Default for UpConfig {
     fn default() -> Self {
         let loopback = |port| SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), port);
+        let frontend = FrontendConfig::default();
         UpConfig {
             network: Network::Main,
             peers: Vec::new(),
@@ -177,6 +203,10 @@ impl Default for UpConfig {
             allow_private_upstreams: false,
             checkpoint: true,
             resolve_timeout: Duration::from_secs(5),
+            rrl_rate: frontend.rrl_rate,
+            rrl_slip: frontend.rrl_slip,
+            max_connections_per_prefix: frontend.max_connections_per_prefix,
+            tls_handshake_rate: frontend.tls_handshake_rate,
             service: ServiceSettings::default(),
         }
     }
@@ -233,6 +263,12 @@ impl UpConfig {
             admin_listen: self.admin_listen,
             allow_private_upstreams: self.allow_private_upstreams,
             resolve_timeout: self.resolve_timeout,
+            rrl_rate: self.rrl_rate,
+            rrl_burst: self.rrl_rate.saturating_mul(2),
+            rrl_slip: self.rrl_slip,
+            max_connections_per_prefix: self.max_connections_per_prefix,
+            tls_handshake_rate: self.tls_handshake_rate,
+            tls_handshake_burst: self.tls_handshake_rate.saturating_mul(2),
             service: self.service.clone(),
             ..FrontendConfig::default()
         }

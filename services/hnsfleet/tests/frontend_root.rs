@@ -46,6 +46,8 @@ async fn the_fleet_root_answers_as_hsd_root_server_does() {
         (".".into(), RecordType::NS),
         (".".into(), RecordType::DNSKEY),
         (".".into(), RecordType::A),
+        // The root answers ANY as hsd's does (the resolver's RFC 8482 answer is not the root's).
+        (".".into(), RecordType::ANY),
     ];
     for name in &names {
         for qtype in [
@@ -55,6 +57,7 @@ async fn the_fleet_root_answers_as_hsd_root_server_does() {
             RecordType::DS,
             RecordType::TXT,
             RecordType::SOA,
+            RecordType::ANY,
         ] {
             questions.push((format!("{name}."), qtype));
         }

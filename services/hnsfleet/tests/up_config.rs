@@ -25,6 +25,11 @@ fn bad_values_exit_64_naming_the_key() {
         (vec!["up", "--network", "regtest"], "peers"),
         (vec!["up", "--peer", "not a peer"], "peer"),
         (vec!["up", "--dns-listen", "nowhere"], "dns-listen"),
+        (vec!["up", "--rrl-slip", "11"], "rrl_slip"),
+        (
+            vec!["up", "--max-connections-per-prefix", "0"],
+            "max_connections_per_prefix",
+        ),
     ] {
         let out = std::process::Command::new(BIN)
             .args(&args)
@@ -34,4 +39,34 @@ fn bad_values_exit_64_naming_the_key() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(key), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn abuse_limits_reach_the_frontend_with_bursts_twice_the_rates() {
+    let up = UpConfig {
+        rrl_rate: 5_000,
+        rrl_slip: 3,
+        max_connections_per_prefix: 7,
+        tls_handshake_rate: 50,
+        ..UpConfig::default()
+    };
+    let frontend = up.frontend("http://127.0.0.1:1".parse().unwrap());
+    assert_eq!(
+        (frontend.rrl_rate, frontend.rrl_burst, frontend.rrl_slip),
+        (5_000, 10_000, 3)
+    );
+    assert_eq!(frontend.max_connections_per_prefix, 7);
+    assert_eq!(
+        (frontend.tls_handshake_rate, frontend.tls_handshake_burst),
+        (50, 100)
+    );
+    frontend.validate().unwrap();
+    // Off is off, not a zero burst refused.
+    let off = UpConfig {
+        rrl_rate: 0,
+        tls_handshake_rate: 0,
+        ..UpConfig::default()
+    }
+    .frontend("http://127.0.0.1:1".parse().unwrap());
+    off.validate().unwrap();
 }

@@ -72,6 +72,18 @@ fn bad_values_name_their_key() {
         ("max_connections = 0", "max_connections"),
         ("max_in_flight = 0", "max_in_flight"),
         ("idle_timeout = \"1ms\"", "idle_timeout"),
+        ("rrl_rate = 100\nrrl_burst = 10", "rrl_burst"),
+        ("rrl_slip = 11", "rrl_slip"),
+        (
+            "max_connections_per_prefix = 0",
+            "max_connections_per_prefix",
+        ),
+        (
+            "tls_handshake_rate = 10\ntls_handshake_burst = 1",
+            "tls_handshake_burst",
+        ),
+        ("doh_max_streams = 0", "doh_max_streams"),
+        ("max_pipelined = 0", "max_pipelined"),
         ("no_such_key = 1", "no_such_key"),
     ] {
         let err = FrontendConfig::from_toml(&format!("{base}{extra}\n"))
@@ -113,6 +125,10 @@ fn file_env_and_flags_layer() {
     );
     assert_eq!(config.serve_stale, Duration::from_secs(7200));
     assert!(config.sig0_doh);
+    // Rate limits turned off need no burst.
+    let off =
+        "caches = [\"http://127.0.0.1:1\"]\nrrl_rate = 0\nrrl_burst = 0\ntls_handshake_rate = 0\n";
+    FrontendConfig::from_toml(off).unwrap();
     assert_eq!(config.dns_listen, Some("127.0.0.1:5353".parse().unwrap()));
     assert_eq!(config.effective_public_host(), IpAddr::from([127, 0, 0, 1]));
     // What --check-config prints loads back to the same configuration.

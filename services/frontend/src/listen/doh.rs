@@ -6,8 +6,9 @@
 //! `idle_timeout`, 400 for a missing or undecodable `dns` parameter or a message the resolver
 //! drops. Answers carry `cache-control: max-age` = the smallest TTL in them (RFC 8484 §5.1).
 //!
-//! Connections come through [`accept_loop`], so `max_connections` counts them with the TCP and
-//! DoT ones. Keep-alive pings (every `idle_timeout`) find dead peers, but answering them does
+//! Connections come through [`accept_loop`], so `max_connections`, the per-prefix limits and
+//! the handshake budget count them with the TCP and DoT ones; each may have `doh_max_streams`
+//! HTTP/2 streams open. Keep-alive pings (every `idle_timeout`) find dead peers, but answering them does
 //! not keep a connection: one that has had no request for `idle_timeout` (HTTP/2, HTTP/1.1, or
 //! a client that never said which) is shut down gracefully and dropped if it has not closed
 //! `idle_timeout` later.
@@ -37,8 +38,6 @@ use crate::wire::{STREAM_LIMIT, Transport};
 pub const PATH: &str = "/dns-query";
 /// The DNS wire-format media type.
 pub const DNS_MESSAGE: &str = "application/dns-message";
-/// HTTP/2 streams one connection may have open.
-const MAX_STREAMS: u32 = 100;
 
 /// When a connection last started or finished a request, and how many it is serving.
 #[derive(Debug)]
@@ -58,7 +57,7 @@ pub async fn serve(
     stop: CancellationToken,
 ) -> std::io::Result<()> {
     let metrics = frontend.metrics().clone();
-    let idle = limits.idle_timeout;
+    let (idle, streams) = (limits.idle_timeout, limits.doh_max_streams);
     let serve_stop = stop.clone();
     accept_loop(
         listener,
@@ -68,19 +67,20 @@ pub async fn serve(
         serve_stop,
         move |stream, peer| {
             let (frontend, stop) = (Arc::clone(&frontend), stop.clone());
-            async move { connection(stream, peer.ip(), frontend, idle, stop).await }
+            async move { connection(stream, peer.ip(), frontend, (idle, streams), stop).await }
         },
     )
     .await
 }
 
-/// One HTTP/2 or HTTP/1.1 connection, until the client closes it, `stop`, or `idle` without a
-/// request (then it is shut down gracefully: GOAWAY, or no more keep-alive, within `idle`).
+/// One HTTP/2 or HTTP/1.1 connection with at most `streams` HTTP/2 streams open, until the
+/// client closes it, `stop`, or `idle` without a request (then it is shut down gracefully:
+/// GOAWAY, or no more keep-alive, within `idle`).
 async fn connection(
     stream: Connection,
     client: IpAddr,
     frontend: Arc<Frontend>,
-    idle: Duration,
+    (idle, streams): (Duration, u32),
     stop: CancellationToken,
 ) {
     let activity = Arc::new(Activity::new());
@@ -98,7 +98,7 @@ async fn connection(
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http2()
-        .max_concurrent_streams(MAX_STREAMS)
+        .max_concurrent_streams(streams)
         .keep_alive_interval(Some(idle))
         .keep_alive_timeout(idle)
         .timer(TokioTimer::new());

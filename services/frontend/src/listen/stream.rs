@@ -6,8 +6,8 @@
 //! when a whole query (its length and its body) does not arrive within `idle_timeout` — so a
 //! client stalled half-way through a message is closed like an idle one — and when an answer
 //! cannot be written within `idle_timeout` (a client that does not read its answers, counted
-//! as `dropped{reason="write_timeout"}`). At most [`PENDING_PER_CONNECTION`] answers wait to be
-//! written; while they do, no more queries are read.
+//! as `dropped{reason="write_timeout"}`). At most `max_pipelined` queries are in progress
+//! (being answered, or answered and waiting to be written); while they are, no more are read.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -24,10 +24,6 @@ use crate::frontend::{Frontend, Service};
 use crate::listen::accept::{StreamLimits, accept_loop};
 use crate::wire::Transport;
 
-/// Answers waiting to be written on one connection; a client that does not read stops
-/// getting its queries read (and is closed when a write times out).
-pub const PENDING_PER_CONNECTION: usize = 64;
-
 /// Serves plain TCP (`tls` = `None`) or TLS connections accepted on `listener` until `stop`.
 pub async fn serve(
     listener: TcpListener,
@@ -38,7 +34,7 @@ pub async fn serve(
     stop: CancellationToken,
 ) -> std::io::Result<()> {
     let metrics = frontend.metrics().clone();
-    let idle = limits.idle_timeout;
+    let (idle, pipelined) = (limits.idle_timeout, limits.max_pipelined);
     let serve_stop = stop.clone();
     accept_loop(
         listener,
@@ -51,16 +47,29 @@ pub async fn serve(
             async move {
                 match stream {
                     Either::Left(tcp) => {
-                        connection(tcp, peer, Transport::Tcp, &frontend, service, idle, stop).await;
+                        let bounds = Bounds { idle, pipelined };
+                        connection(tcp, peer, Transport::Tcp, &frontend, service, bounds, stop)
+                            .await;
                     }
                     Either::Right(tls) => {
-                        connection(tls, peer, Transport::Tls, &frontend, service, idle, stop).await;
+                        let bounds = Bounds { idle, pipelined };
+                        connection(tls, peer, Transport::Tls, &frontend, service, bounds, stop)
+                            .await;
                     }
                 }
             }
         },
     )
     .await
+}
+
+/// The time and queue bounds of one connection.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    /// Read deadline per query, write deadline per answer.
+    idle: Duration,
+    /// Queries in progress at once.
+    pipelined: usize,
 }
 
 /// One connection: reads queries until EOF, a read timeout, a framing error, a failed write or
@@ -71,13 +80,14 @@ async fn connection<S>(
     transport: Transport,
     frontend: &Arc<Frontend>,
     service: Service,
-    idle: Duration,
+    bounds: Bounds,
     stop: CancellationToken,
 ) where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
+    let Bounds { idle, pipelined } = bounds;
     let (mut reader, mut writer) = tokio::io::split(stream);
-    let (answers, mut outbox) = mpsc::channel::<Vec<u8>>(PENDING_PER_CONNECTION);
+    let (answers, mut outbox) = mpsc::channel::<Vec<u8>>(pipelined.max(1));
     // Cancelled when the writer gives up: the reader stops too and the connection closes.
     let broken = CancellationToken::new();
     let write = {
@@ -123,7 +133,7 @@ async fn connection<S>(
                 () = broken.cancelled() => return,
             };
             let (frontend, answers) = (Arc::clone(frontend), answers.clone());
-            // Waits while PENDING_PER_CONNECTION answers are unwritten; fails once the writer
+            // Waits while `pipelined` queries are in progress; fails once the writer
             // has given up.
             let permit = tokio::select! {
                 permit = answers.reserve_owned() => match permit {

@@ -15,6 +15,7 @@ use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
 use crate::frontend::{Frontend, Service};
+use crate::rrl::Admit;
 use crate::wire::Transport;
 
 /// Largest datagram read (anything longer is not a DNS query worth answering).
@@ -27,7 +28,9 @@ const BURST: usize = 4;
 
 /// Serves `socket` until `stop` is cancelled.
 ///
-/// Each wake-up drains the socket in batches without awaiting between datagrams. A query the
+/// Every datagram first passes response rate limiting ([`Frontend::admit`]): over its prefix's
+/// limit it gets an empty TC=1 reply (sent with the batch) or nothing, and costs no more. Each
+/// wake-up drains the socket in batches without awaiting between datagrams. A query the
 /// packet cache answers is answered right here, with no task and no await (that is most of
 /// the traffic of a busy resolver), and a batch's answers leave together; any other datagram
 /// gets its own task, so a slow recursion never holds up the socket. That task's future is
@@ -62,6 +65,14 @@ pub async fn serve(
             }
             for &(index, len, peer) in &received {
                 let query = &buffers[index][..len];
+                match frontend.admit(query, peer.ip()) {
+                    Admit::Answer => {}
+                    Admit::Slip(reply) => {
+                        outbox.push((reply, peer));
+                        continue;
+                    }
+                    Admit::Drop => continue,
+                }
                 match frontend.answer_cached(query, Transport::Udp, peer.ip(), service) {
                     Some(response) => outbox.push((response, peer)),
                     None => resolve(&socket, &frontend, service, query, peer),
