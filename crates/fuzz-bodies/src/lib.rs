@@ -252,8 +252,15 @@ pub fn dns_query(data: &[u8]) -> bool {
     if let Some(slip) = wire::slip_reply(data) {
         assert!(slip.len() <= data.len(), "a slip reply amplifies");
         if let Ok(back) = Message::from_vec(&slip) {
-            assert!(back.truncation && back.answers.is_empty(), "a slip is empty, TC=1");
-            assert_eq!(back.id, u16::from_be_bytes([data[0], data[1]]), "the slip keeps the ID");
+            assert!(
+                back.truncation && back.answers.is_empty(),
+                "a slip is empty, TC=1"
+            );
+            assert_eq!(
+                back.id,
+                u16::from_be_bytes([data[0], data[1]]),
+                "the slip keeps the ID"
+            );
         }
     }
     match wire::parse(data) {
