@@ -19,6 +19,7 @@
 
 pub mod accept;
 pub mod doh;
+pub mod doh_json;
 pub mod stream;
 pub mod tls;
 pub mod udp;

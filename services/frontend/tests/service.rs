@@ -698,3 +698,66 @@ async fn a_burst_of_datagrams_gets_every_answer_and_oversized_ones_are_dropped()
         .unwrap();
     assert_eq!(counted, Some(200.0));
 }
+
+#[tokio::test]
+async fn doh_json_answers_like_the_public_json_apis() {
+    let tier = Tier::start(5).await;
+    let service = frontend(
+        &tier.cache_url,
+        &["--doh-listen", "127.0.0.1:0", "--self-signed"],
+        "frontend-doh-json",
+    )
+    .await;
+    service.wait_ready(Duration::from_secs(20)).await.unwrap();
+    let base = format!("https://127.0.0.1:{}", service.addr("doh").unwrap().port());
+    let curl = |extra: Vec<String>| async move {
+        let mut args: Vec<String> = vec!["-sk".into(), "-w\n%{http_code} %{content_type}".into()];
+        args.extend(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run_client("curl", &args).await;
+        let (body, status) = out.rsplit_once('\n').unwrap();
+        (body.to_string(), status.to_string())
+    };
+    // Cloudflare's form: /dns-query with accept: application/dns-json.
+    let (body, status) = curl(vec![
+        "-Haccept: application/dns-json".into(),
+        format!("{base}/dns-query?name=.&type=SOA"),
+    ])
+    .await;
+    assert_eq!(status, "200 application/dns-json");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["Status"], 0, "{json}");
+    assert_eq!(json["RA"], true);
+    assert_eq!(json["Question"][0]["name"], ".");
+    assert_eq!(json["Answer"][0]["type"], 6, "{json}");
+    // Google's form: /resolve; an absent name is NXDOMAIN (Status 3).
+    let (body, status) = curl(vec![format!("{base}/resolve?name=nosuchname&type=A")]).await;
+    assert_eq!(status, "200 application/json");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["Status"], 3, "{json}");
+    assert_eq!(json["Question"][0]["type"], 1);
+    // Bad parameters: 400 with the reason; another method on /resolve: 405.
+    let (body, status) = curl(vec![format!("{base}/resolve?name=fleet&type=NOPE")]).await;
+    assert!(status.starts_with("400"), "{status}");
+    assert!(body.contains("type"), "{body}");
+    let (_, status) = curl(vec![format!("{base}/resolve?type=A")]).await;
+    assert!(status.starts_with("400"), "{status}");
+    let (_, status) = curl(vec![
+        "-XPOST".into(),
+        "--data-binary".into(),
+        "x".into(),
+        format!("{base}/resolve?name=fleet"),
+    ])
+    .await;
+    assert!(status.starts_with("405"), "{status}");
+    // The wire form on the same path still works and is counted like the JSON ones.
+    let https = service
+        .metric(m::QUERIES, &[("transport", "https")])
+        .await
+        .unwrap();
+    assert_eq!(
+        https,
+        Some(2.0),
+        "the two valid JSON queries went through the pipeline"
+    );
+}

@@ -1,5 +1,7 @@
 //! DNS over HTTPS (RFC 8484): `GET /dns-query?dns=<base64url>` and `POST /dns-query` with
-//! `content-type: application/dns-message`, over HTTP/2 on TLS (HTTP/1.1 is accepted too).
+//! `content-type: application/dns-message`, over HTTP/2 on TLS (HTTP/1.1 is accepted too); and
+//! the JSON form (`GET /dns-query?name=..&type=..` with `accept: application/dns-json`, or
+//! `GET /resolve?name=..`), rendered by [`super::doh_json`].
 //!
 //! Errors are HTTP statuses: 404 for another path, 405 for another method, 415 for another
 //! content type, 413 for a body over 65,535 bytes, 408 for a body that does not arrive within
@@ -20,7 +22,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -32,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::frontend::{Frontend, Service};
 use crate::listen::accept::{Connection, StreamLimits, accept_loop};
+use crate::listen::doh_json;
 use crate::wire::{STREAM_LIMIT, Transport};
 
 /// The DoH path (RFC 8484 §6 example; what every client defaults to).
@@ -130,7 +133,25 @@ async fn answer(
     request: Request<Incoming>,
     body_timeout: Duration,
 ) -> Response<Full<Bytes>> {
-    if request.uri().path() != PATH {
+    let path = request.uri().path();
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    if doh_json::wants_json(path, request.uri().query(), accept) {
+        let json_type = if path == doh_json::RESOLVE_PATH {
+            "application/json"
+        } else {
+            doh_json::DNS_JSON
+        };
+        if request.method() != Method::GET {
+            // Read (bounded) what the client sends before refusing: see the POST case below.
+            let _ = read_body(request.into_body(), body_timeout).await;
+            return status(StatusCode::METHOD_NOT_ALLOWED);
+        }
+        return json_answer(frontend, client, request.uri().query(), json_type).await;
+    }
+    if path != PATH {
         return status(StatusCode::NOT_FOUND);
     }
     let query = match *request.method() {
@@ -154,11 +175,11 @@ async fn answer(
             // client still sends makes the server reset the stream, and some clients then report
             // a transport error instead of the status.
             // A body that stalls may not hold the connection open past the idle timeout.
-            let body = Limited::new(request.into_body(), STREAM_LIMIT).collect();
-            let body = match tokio::time::timeout(body_timeout, body).await {
-                Ok(Ok(body)) => body.to_bytes().to_vec(),
-                Ok(Err(_)) => return status(StatusCode::PAYLOAD_TOO_LARGE),
-                Err(_) => return status(StatusCode::REQUEST_TIMEOUT),
+            let body = match read_body(request.into_body(), body_timeout).await {
+                Ok(body) => body,
+                Err(BodyError::TooLarge) => return status(StatusCode::PAYLOAD_TOO_LARGE),
+                Err(BodyError::Timeout) => return status(StatusCode::REQUEST_TIMEOUT),
+                Err(BodyError::Incomplete) => return status(StatusCode::BAD_REQUEST),
             };
             if wrong_type {
                 return status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
@@ -193,6 +214,87 @@ async fn answer(
             status(StatusCode::BAD_REQUEST)
         }
     }
+}
+
+/// A JSON request: the parameters become a wire query through the one pipeline, and its answer
+/// is rendered as JSON; bad parameters get 400 with the reason as text.
+async fn json_answer(
+    frontend: &Frontend,
+    client: IpAddr,
+    query: Option<&str>,
+    json_type: &'static str,
+) -> Response<Full<Bytes>> {
+    let wire = match doh_json::query_from_params(query.unwrap_or_default()) {
+        Ok(wire) => wire,
+        Err(error) => {
+            let mut response = Response::new(Full::new(Bytes::from(error.to_string())));
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            return response;
+        }
+    };
+    let answer = frontend
+        .handle(&wire, Transport::Https, client, Service::Resolver)
+        .await;
+    let Some(json) = answer.as_deref().and_then(doh_json::response_json) else {
+        return status(StatusCode::BAD_REQUEST);
+    };
+    let max_age = answer.as_deref().map_or(0, min_ttl);
+    let mut response = Response::new(Full::new(Bytes::from(json.to_string())));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(json_type),
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&format!("max-age={max_age}")) {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    response
+}
+
+/// Bytes of a body read and thrown away past [`STREAM_LIMIT`] before answering 413: a client
+/// whose upload is cut short by an early answer sees a reset stream instead of the status, so a
+/// modestly oversized body is drained; a bigger one is cut off (its sender gets the reset).
+const DRAIN_LIMIT: usize = 4 * STREAM_LIMIT;
+
+/// Why a request body was not read.
+enum BodyError {
+    /// Longer than [`STREAM_LIMIT`].
+    TooLarge,
+    /// Not all there within the timeout.
+    Timeout,
+    /// The stream broke before the body ended.
+    Incomplete,
+}
+
+/// Reads a request body of at most [`STREAM_LIMIT`] bytes within `timeout`. A longer one is
+/// drained up to [`DRAIN_LIMIT`] (never kept) and refused.
+async fn read_body(mut body: Incoming, timeout: Duration) -> Result<Vec<u8>, BodyError> {
+    let read = async {
+        let mut kept = Vec::new();
+        let mut seen = 0usize;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else {
+                return Err(BodyError::Incomplete);
+            };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            seen = seen.saturating_add(data.len());
+            if seen <= STREAM_LIMIT {
+                kept.extend_from_slice(&data);
+            } else if seen > DRAIN_LIMIT {
+                break;
+            }
+        }
+        if seen > STREAM_LIMIT {
+            Err(BodyError::TooLarge)
+        } else {
+            Ok(kept)
+        }
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or(Err(BodyError::Timeout))
 }
 
 /// The `dns` parameter of a query string.
