@@ -730,6 +730,22 @@ async fn doh_json_answers_like_the_public_json_apis() {
     assert_eq!(json["RA"], true);
     assert_eq!(json["Question"][0]["name"], ".");
     assert_eq!(json["Answer"][0]["type"], 6, "{json}");
+    // The same over HTTP/1.1, and the wire form too.
+    let (body, status) = curl(vec![
+        "--http1.1".into(),
+        "-Haccept: application/dns-json".into(),
+        format!("{base}/dns-query?name=.&type=SOA"),
+    ])
+    .await;
+    assert_eq!(status, "200 application/dns-json");
+    assert!(body.contains("\"Status\":0"), "{body}");
+    let (_, status) = curl(vec![
+        "--http1.1".into(),
+        "-o/dev/null".into(),
+        format!("{base}/dns-query?dns=AAABAAABAAAAAAAAAAAGAAE"),
+    ])
+    .await;
+    assert_eq!(status, "200 application/dns-message");
     // Google's form: /resolve; an absent name is NXDOMAIN (Status 3).
     let (body, status) = curl(vec![format!("{base}/resolve?name=nosuchname&type=A")]).await;
     assert_eq!(status, "200 application/json");
@@ -750,14 +766,14 @@ async fn doh_json_answers_like_the_public_json_apis() {
     ])
     .await;
     assert!(status.starts_with("405"), "{status}");
-    // The wire form on the same path still works and is counted like the JSON ones.
+    // JSON queries are counted like wire ones.
     let https = service
         .metric(m::QUERIES, &[("transport", "https")])
         .await
         .unwrap();
     assert_eq!(
         https,
-        Some(2.0),
-        "the two valid JSON queries went through the pipeline"
+        Some(4.0),
+        "the three valid JSON queries and the wire one went through the pipeline"
     );
 }
