@@ -327,7 +327,10 @@ pub fn pad(message: &mut Vec<u8>, trailer: usize, limit: usize) -> bool {
         return false;
     }
     let padding = target - base;
-    let old_rdlen = usize::from(u16::from_be_bytes([message[rdlen_at], message[rdlen_at + 1]]));
+    let old_rdlen = usize::from(u16::from_be_bytes([
+        message[rdlen_at],
+        message[rdlen_at + 1],
+    ]));
     let (Ok(rdlen), Ok(padding_len)) = (
         u16::try_from(old_rdlen + OPTION_HEADER + padding),
         u16::try_from(padding),

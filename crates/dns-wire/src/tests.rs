@@ -331,8 +331,11 @@ fn messages_without_a_last_opt_are_not_padded() {
     assert_eq!(bytes, before);
     // OPT followed by another record (a SIG appended after it): not touched.
     message.set_edns(Edns::new());
-    let mut with_opt = encode(&request(&message).response(ResponseCode::NoError, 1232), 512)
-        .unwrap();
+    let mut with_opt = encode(
+        &request(&message).response(ResponseCode::NoError, 1232),
+        512,
+    )
+    .unwrap();
     with_opt[11] += 1;
     with_opt.extend_from_slice(&[0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4]);
     let before = with_opt.clone();

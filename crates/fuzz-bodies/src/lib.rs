@@ -283,7 +283,11 @@ pub fn dns_query(data: &[u8]) -> bool {
             if let Some(mut bytes) = wire::encode(&response, wire::STREAM_LIMIT)
                 && wire::pad(&mut bytes, 0, wire::STREAM_LIMIT)
             {
-                assert_eq!(bytes.len() % wire::RESPONSE_BLOCK, 0, "padded off the block");
+                assert_eq!(
+                    bytes.len() % wire::RESPONSE_BLOCK,
+                    0,
+                    "padded off the block"
+                );
                 let back = Message::from_vec(&bytes).expect("a padded response parses");
                 assert_eq!(back.id, response.id, "the ID survives padding");
             }

@@ -321,7 +321,12 @@ impl Frontend {
                     }
                 };
                 let padded = request.wants_padding();
-                (response, request.udp_limit(self.udp_payload), cacheable, padded)
+                (
+                    response,
+                    request.udp_limit(self.udp_payload),
+                    cacheable,
+                    padded,
+                )
             }
         };
         let qtype = response

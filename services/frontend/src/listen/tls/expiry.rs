@@ -82,8 +82,7 @@ fn time_of_day(year: i64, text: &[u8]) -> Option<i64> {
     if text.len() != 11 || text[10] != b'Z' {
         return None;
     }
-    let [month, day, hour, minute, second] =
-        [0, 2, 4, 6, 8].map(|at| digits(&text[at..at + 2]));
+    let [month, day, hour, minute, second] = [0, 2, 4, 6, 8].map(|at| digits(&text[at..at + 2]));
     let (month, day) = (month?, day?);
     let (hour, minute, second) = (hour?, minute?, second?);
     if !(1..=12).contains(&month)

@@ -154,26 +154,24 @@ impl Reloader {
         };
         let interval = Some(interval);
         async move {
-        let mut tick = interval
-            .filter(|i| !i.is_zero())
-            .map(|i| {
+            let mut tick = interval.filter(|i| !i.is_zero()).map(|i| {
                 let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + i, i);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 tick
             });
-        loop {
-            let trigger = tokio::select! {
-                () = hung_up(hangup.as_mut()) => Trigger::Signal,
-                _ = async {
-                    match tick.as_mut() {
-                        Some(tick) => tick.tick().await,
-                        None => std::future::pending().await,
-                    }
-                } => Trigger::Poll,
-                () = stop.cancelled() => return,
-            };
-            self.check(trigger).await;
-        }
+            loop {
+                let trigger = tokio::select! {
+                    () = hung_up(hangup.as_mut()) => Trigger::Signal,
+                    _ = async {
+                        match tick.as_mut() {
+                            Some(tick) => tick.tick().await,
+                            None => std::future::pending().await,
+                        }
+                    } => Trigger::Poll,
+                    () = stop.cancelled() => return,
+                };
+                self.check(trigger).await;
+            }
         }
     }
 }

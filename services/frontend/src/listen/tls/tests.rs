@@ -85,24 +85,43 @@ fn a_pair_from_files_is_presented_and_bad_pairs_are_refused() {
     let (_, key_b, _) = pair();
     let certificate = certificate(&cert_a, &key_a);
     assert_eq!(certificate.leaf(), der_a);
-    assert!(certificate.leaf_pem().starts_with("-----BEGIN CERTIFICATE-----\n"));
+    assert!(
+        certificate
+            .leaf_pem()
+            .starts_with("-----BEGIN CERTIFICATE-----\n")
+    );
     let config = certificate.server_config(&[ALPN_DOT]).unwrap();
     let client = handshake(&config, &client(&[&der_a], &[ALPN_DOT])).unwrap();
     assert_eq!(shown(&client), der_a);
 
     let refused = |cert: &str, key: &str| certificate.install_pem(cert.as_bytes(), key.as_bytes());
-    assert!(matches!(refused(&cert_a, &key_b), Err(CertError::Mismatch(_))));
-    assert!(matches!(refused("", &key_a), Err(CertError::NoCertificate)));
-    assert!(matches!(refused(&cert_a, "not a key"), Err(CertError::KeyPem(_))));
     assert!(matches!(
-        refused("-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n", &key_a),
+        refused(&cert_a, &key_b),
+        Err(CertError::Mismatch(_))
+    ));
+    assert!(matches!(refused("", &key_a), Err(CertError::NoCertificate)));
+    assert!(matches!(
+        refused(&cert_a, "not a key"),
+        Err(CertError::KeyPem(_))
+    ));
+    assert!(matches!(
+        refused(
+            "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n",
+            &key_a
+        ),
         Err(CertError::Chain(_))
     ));
     assert_eq!(certificate.leaf(), der_a, "refused pairs change nothing");
 
     let dir = tempfile::tempdir().unwrap();
     let missing = Certificate::from_files(&dir.path().join("no"), &dir.path().join("no"));
-    assert!(matches!(missing, Err(CertError::Read { key: "tls_cert", .. })));
+    assert!(matches!(
+        missing,
+        Err(CertError::Read {
+            key: "tls_cert",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -201,7 +220,10 @@ fn the_expiry_is_the_leafs_not_after() {
     let certificate = Certificate::self_signed().unwrap();
     let not_after = certificate.not_after().unwrap();
     // rcgen's default validity ends in 4096.
-    assert_eq!(not_after, expiry::not_after(certificate.leaf().as_ref()).unwrap());
+    assert_eq!(
+        not_after,
+        expiry::not_after(certificate.leaf().as_ref()).unwrap()
+    );
     assert!(not_after > 4_000_000_000, "{not_after}");
     assert!(certificate.files().is_none());
 }

@@ -22,8 +22,7 @@ async fn polls_install_new_pairs_count_bad_ones_once_and_signals_always_try() {
     let (cert_b, key_b, der_b) = pair();
     write(dir.path(), &cert_a, &key_a);
     let certificate =
-        Certificate::from_files(&dir.path().join("cert.pem"), &dir.path().join("key.pem"))
-            .unwrap();
+        Certificate::from_files(&dir.path().join("cert.pem"), &dir.path().join("key.pem")).unwrap();
     let metrics = Metrics::unregistered();
     let mut reloader = Reloader::new(&certificate, &metrics).unwrap();
     let expiry = metrics.tls_cert_expiry.get();
@@ -41,12 +40,17 @@ async fn polls_install_new_pairs_count_bad_ones_once_and_signals_always_try() {
 
     // Half an update (the new certificate, the old key): refused once, B still served.
     write(dir.path(), &cert_a, &key_b);
-    assert!(matches!(reloader.check(Trigger::Poll).await, Outcome::Failed(e) if e.contains("do not match")));
+    assert!(
+        matches!(reloader.check(Trigger::Poll).await, Outcome::Failed(e) if e.contains("do not match"))
+    );
     assert_eq!(reloader.check(Trigger::Poll).await, Outcome::Unchanged);
     assert_eq!(counts(&metrics), (1, 1));
     assert_eq!(certificate.leaf(), der_b);
     // SIGHUP tries again and counts again.
-    assert!(matches!(reloader.check(Trigger::Signal).await, Outcome::Failed(_)));
+    assert!(matches!(
+        reloader.check(Trigger::Signal).await,
+        Outcome::Failed(_)
+    ));
     assert_eq!(counts(&metrics), (1, 2));
     // The rest of the update lands.
     write(dir.path(), &cert_a, &key_a);
@@ -59,7 +63,9 @@ async fn polls_install_new_pairs_count_bad_ones_once_and_signals_always_try() {
 
     // A vanished file: counted once while it stays missing.
     std::fs::remove_file(dir.path().join("key.pem")).unwrap();
-    assert!(matches!(reloader.check(Trigger::Poll).await, Outcome::Failed(e) if e.contains("tls_key")));
+    assert!(
+        matches!(reloader.check(Trigger::Poll).await, Outcome::Failed(e) if e.contains("tls_key"))
+    );
     assert_eq!(reloader.check(Trigger::Poll).await, Outcome::Unchanged);
     assert_eq!(counts(&metrics), (3, 3));
     assert_eq!(certificate.leaf(), der_a);
@@ -73,8 +79,7 @@ async fn the_poller_picks_up_a_replaced_pair_within_its_interval() {
     let (cert_b, key_b, der_b) = pair();
     write(dir.path(), &cert_a, &key_a);
     let certificate =
-        Certificate::from_files(&dir.path().join("cert.pem"), &dir.path().join("key.pem"))
-            .unwrap();
+        Certificate::from_files(&dir.path().join("cert.pem"), &dir.path().join("key.pem")).unwrap();
     let metrics = Metrics::unregistered();
     let stop = CancellationToken::new();
     let reloader = Reloader::new(&certificate, &metrics).unwrap();
