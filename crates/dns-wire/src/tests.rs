@@ -365,7 +365,7 @@ proptest! {
             return Ok(());
         }
         prop_assert!(padded.len() <= limit);
-        let on_block = (padded.len() + trailer) % RESPONSE_BLOCK == 0;
+        let on_block = (padded.len() + trailer).is_multiple_of(RESPONSE_BLOCK);
         prop_assert!(on_block || padded.len() == limit);
         let padding = padding_of(&padded).unwrap();
         prop_assert_eq!(padding.len() + 4, padded.len() - plain.len());

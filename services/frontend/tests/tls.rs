@@ -13,7 +13,7 @@ use common::{
     Tier, certificate, certificate_pem, connector, exchange, exchange_raw, frontend, h2_client,
     h2_get, metric_reaches, query, run_client, tls_client, tls_connect, udp_raw,
 };
-use hickory_proto::op::{Edns, Message, ResponseCode};
+use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hnsfleet_frontend::metrics as m;
@@ -335,7 +335,7 @@ async fn without_tickets_or_a_session_cache_nothing_resumes() {
 
 /// `message` with an EDNS Padding option of `len` zero octets.
 fn padded(mut message: Message, len: usize) -> Message {
-    let mut edns = message.edns.take().unwrap_or_else(Edns::new);
+    let mut edns = message.edns.take().unwrap_or_default();
     edns.options_mut()
         .insert(EdnsOption::Unknown(PADDING_OPTION, vec![0; len]));
     message.set_edns(edns);

@@ -27,6 +27,10 @@ use tokio_util::sync::CancellationToken;
 use super::{CertError, Certificate, read_pair};
 use crate::metrics::Metrics;
 
+/// What one read of the files found: their bytes (certificate, key), or why they could not
+/// be read.
+type Read = Result<(Vec<u8>, Vec<u8>), String>;
+
 /// What started a reload attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
@@ -54,7 +58,7 @@ pub struct Reloader {
     cert: PathBuf,
     key: PathBuf,
     /// What the last attempt read: the files' bytes, or why they could not be read.
-    last: Option<Result<(Vec<u8>, Vec<u8>), String>>,
+    last: Option<Read>,
     ok: IntCounter,
     error: IntCounter,
     expiry: IntGauge,
@@ -99,7 +103,7 @@ impl Reloader {
     }
 
     /// [`Reloader::check`] on what was read.
-    fn apply(&mut self, read: Result<(Vec<u8>, Vec<u8>), String>, trigger: Trigger) -> Outcome {
+    fn apply(&mut self, read: Read, trigger: Trigger) -> Outcome {
         if trigger == Trigger::Poll && self.last.as_ref() == Some(&read) {
             return Outcome::Unchanged;
         }
