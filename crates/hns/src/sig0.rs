@@ -135,16 +135,28 @@ pub fn sign(message: &[u8], key: &Sig0Key, now: u32) -> Result<Vec<u8>, Sig0Erro
         ),
         None => (message, arcount(message)),
     };
-    let new_arcount = arcount.checked_add(1).ok_or(Sig0Error::TooLong)?;
-    if body.len() + SIG_RR_SIZE > MAX_MESSAGE {
-        return Err(Sig0Error::TooLong);
-    }
-
     let mut out = Vec::with_capacity(body.len() + SIG_RR_SIZE);
     out.extend_from_slice(body);
     // `body` may still carry the old ARCOUNT when a SIG was cut off.
     out[ARCOUNT_OFFSET..DNS_HEADER_SIZE].copy_from_slice(&arcount.to_be_bytes());
+    append_sig0(&mut out, key, now)?;
+    Ok(out)
+}
 
+/// Signs `message` in place: appends a SIG(0) record and counts it in ARCOUNT.
+///
+/// For a message known not to end with a SIG(0) record already (a server's own encoded
+/// response): unlike [`sign`], it neither walks the message nor copies it, so signing costs
+/// the digest and the signature alone. The result is byte-for-byte what [`sign`] returns for
+/// such a message. On an error `message` is left as it was.
+pub fn append_sig0(message: &mut Vec<u8>, key: &Sig0Key, now: u32) -> Result<(), Sig0Error> {
+    if message.len() < DNS_HEADER_SIZE {
+        return Err(Sig0Error::TooShort { len: message.len() });
+    }
+    let new_arcount = arcount(message).checked_add(1).ok_or(Sig0Error::TooLong)?;
+    if message.len() + SIG_RR_SIZE > MAX_MESSAGE {
+        return Err(Sig0Error::TooLong);
+    }
     let prefix = rdata_prefix(
         now.saturating_add(FUDGE_SECONDS),
         now.saturating_sub(FUDGE_SECONDS),
@@ -152,7 +164,7 @@ pub fn sign(message: &[u8], key: &Sig0Key, now: u32) -> Result<Vec<u8>, Sig0Erro
     );
     let digest: [u8; 32] = Blake2b256::new()
         .chain_update(prefix)
-        .chain_update(&out)
+        .chain_update(&message[..])
         .finalize()
         .into();
     // libsecp256k1 signs with an RFC 6979 nonce and always returns low-S.
@@ -160,12 +172,13 @@ pub fn sign(message: &[u8], key: &Sig0Key, now: u32) -> Result<Vec<u8>, Sig0Erro
         .sign_ecdsa(Message::from_digest(digest), &key.secret)
         .serialize_compact();
 
-    out[ARCOUNT_OFFSET..DNS_HEADER_SIZE].copy_from_slice(&new_arcount.to_be_bytes());
+    message.reserve(SIG_RR_SIZE);
+    message[ARCOUNT_OFFSET..DNS_HEADER_SIZE].copy_from_slice(&new_arcount.to_be_bytes());
     // owner `.`, TYPE SIG, CLASS ANY, TTL 0, RDLENGTH 83.
-    out.extend_from_slice(&[0, 0, 24, 0, 255, 0, 0, 0, 0, 0, 83]);
-    out.extend_from_slice(&prefix);
-    out.extend_from_slice(&signature);
-    Ok(out)
+    message.extend_from_slice(&[0, 0, 24, 0, 255, 0, 0, 0, 0, 0, 83]);
+    message.extend_from_slice(&prefix);
+    message.extend_from_slice(&signature);
+    Ok(())
 }
 
 /// Verifies the SIG(0) record that ends `message` against `key` at time `now`.

@@ -168,18 +168,28 @@ impl<M: Clone + Send + Sync + 'static> PacketCache<M> {
 
     /// The stored answer to `query` (whose key is `key`), patched for it, with its metadata.
     pub fn get(&self, key: &Key, query: &[u8]) -> Option<(Vec<u8>, M)> {
-        self.get_at(key, query, Instant::now())
+        self.get_at(key, query, Instant::now(), 0)
     }
 
-    /// [`PacketCache::get`] at the time `now`.
-    fn get_at(&self, key: &Key, query: &[u8], now: Instant) -> Option<(Vec<u8>, M)> {
+    /// [`PacketCache::get`] at the time `now` (a caller that reads the clock anyway passes its
+    /// reading), with room for `spare` more bytes in the returned buffer (a record the caller
+    /// appends, such as a SIG(0), then needs no second allocation).
+    pub fn get_at(
+        &self,
+        key: &Key,
+        query: &[u8],
+        now: Instant,
+        spare: usize,
+    ) -> Option<(Vec<u8>, M)> {
         let entry = self.entries.as_ref()?.get(key.as_bytes())?;
         let age = now.saturating_duration_since(entry.stored);
         if age >= entry.lifetime || entry.question_end != key.question_end {
             return None;
         }
-        let mut out = entry.response.to_vec();
-        out[..2].copy_from_slice(query.get(..2)?);
+        let id = query.get(..2)?;
+        let mut out = Vec::with_capacity(entry.response.len() + spare);
+        out.extend_from_slice(id);
+        out.extend_from_slice(entry.response.get(2..)?);
         let age = u32::try_from(age.as_secs()).unwrap_or(u32::MAX);
         if age > 0 {
             for (&offset, &ttl) in entry.ttl_offsets.iter().zip(entry.ttls.iter()) {

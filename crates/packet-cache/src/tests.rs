@@ -90,7 +90,7 @@ fn ttls_age_with_the_entry_and_it_ends_at_nine_tenths_of_the_smallest() {
         .stored;
 
     let (hit, ()) = cache
-        .get_at(&key, &q, stored_at + Duration::from_millis(42_500))
+        .get_at(&key, &q, stored_at + Duration::from_millis(42_500), 0)
         .unwrap();
     let ttls: Vec<u32> = Message::from_vec(&hit)
         .unwrap()
@@ -106,12 +106,12 @@ fn ttls_age_with_the_entry_and_it_ends_at_nine_tenths_of_the_smallest() {
     );
     assert!(
         cache
-            .get_at(&key, &q, stored_at + Duration::from_secs(89))
+            .get_at(&key, &q, stored_at + Duration::from_secs(89), 0)
             .is_some()
     );
     assert!(
         cache
-            .get_at(&key, &q, stored_at + Duration::from_secs(90))
+            .get_at(&key, &q, stored_at + Duration::from_secs(90), 0)
             .is_none()
     );
 }
@@ -232,7 +232,7 @@ fn negative_answers_age_their_soa() {
         "max_lifetime caps"
     );
     let (hit, ()) = cache
-        .get_at(&key, &q, entry.stored + Duration::from_secs(10))
+        .get_at(&key, &q, entry.stored + Duration::from_secs(10), 0)
         .unwrap();
     assert_eq!(Message::from_vec(&hit).unwrap().authorities[0].ttl, 86_390);
 }

@@ -265,7 +265,12 @@ impl Frontend {
             return None;
         }
         let key = Key::of(variant(transport, service), bytes)?;
-        let Some((response, queries)) = cache.get(&key, bytes) else {
+        let spare = if self.signer_for(transport).is_some() {
+            hnsfleet_hns::sig0::SIG_RR_SIZE
+        } else {
+            0
+        };
+        let Some((response, queries)) = cache.get_at(&key, bytes, started, spare) else {
             self.hot.packet_miss.inc();
             return None;
         };

@@ -47,7 +47,8 @@ pub const RRL: &str = "hnsfleet_frontend_rrl_total";
 /// The `reason` values of [`CONNECTIONS_REFUSED`].
 pub const REFUSAL_REASONS: [&str; 3] = ["max_connections", "prefix_connections", "handshake_rate"];
 /// Packets or streams dropped without an answer, by `reason` (`malformed`, `response`,
-/// `tls_handshake`, `http`, `write_timeout`: a TCP/DoT client not reading its answers).
+/// `tls_handshake`, `http`, `write_timeout`: a TCP/DoT client not reading its answers,
+/// `send_buffer`: a UDP answer that found no room in the socket's send buffer in time).
 pub const DROPPED: &str = "hnsfleet_frontend_dropped_total";
 /// 1 while a proof-cache reports a trusted root (the frontend can serve verified data).
 pub const TRUSTED_ROOT: &str = "hnsfleet_frontend_trusted_root";

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use hnsfleet_hns::sig0::{Sig0Key, Sig0PublicKey};
+use hnsfleet_hns::sig0::{Sig0Key, Sig0PublicKey, append_sig0};
 use hnsfleet_ratelimit::{Budget, Limits, PrefixLimiter, Verdict};
 
 use crate::metrics::Metrics;
@@ -69,8 +69,9 @@ impl Signer {
         self.key.public_key()
     }
 
-    /// Signs `response` for `client` if the budgets allow.
-    pub fn sign(&self, response: Vec<u8>, client: IpAddr) -> Signed {
+    /// Signs `response` for `client` if the budgets allow (in place: the frontend's own
+    /// encoded responses never end with a SIG(0) record, so nothing is walked or copied).
+    pub fn sign(&self, mut response: Vec<u8>, client: IpAddr) -> Signed {
         let scope = match self.budget.check(client) {
             Verdict::Allowed => None,
             Verdict::PrefixOverBudget => Some("client"),
@@ -83,10 +84,10 @@ impl Signer {
                 .inc();
             return Signed::OverBudget(response);
         }
-        match hnsfleet_hns::sig0::sign(&response, &self.key, unix_now()) {
-            Ok(signed) => {
+        match append_sig0(&mut response, &self.key, unix_now()) {
+            Ok(()) => {
                 self.metrics.sig0_signed.inc();
-                Signed::Signed(signed)
+                Signed::Signed(response)
             }
             Err(error) => {
                 tracing::warn!(%error, "cannot sign a response");

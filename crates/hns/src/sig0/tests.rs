@@ -311,6 +311,28 @@ fn sign_limits() {
 }
 
 #[test]
+fn append_sig0_matches_sign_and_leaves_bad_input_alone() {
+    let k = key();
+    let mut msg = unsigned();
+    append_sig0(&mut msg, &k, NOW).unwrap();
+    assert_eq!(hex::encode(&msg), SIGNED_HEX);
+    for bad in [
+        vec![0u8; 11],
+        {
+            let mut full = vec![0u8; 12];
+            full[10] = 0xff;
+            full[11] = 0xff;
+            full
+        },
+        vec![0u8; MAX_MESSAGE - SIG_RR_SIZE + 1],
+    ] {
+        let mut copy = bad.clone();
+        assert!(append_sig0(&mut copy, &k, NOW).is_err());
+        assert_eq!(copy, bad, "a refused message is left as it was");
+    }
+}
+
+#[test]
 fn times_saturate_at_the_ends_of_u32() {
     let k = key();
     for now in [0, 1, FUDGE_SECONDS, u32::MAX - 1, u32::MAX] {
@@ -362,6 +384,11 @@ proptest! {
         let k = key();
         let out = sign(&msg, &k, now).unwrap();
         prop_assert_eq!(verify(&out, &k.public_key(), now), Ok(()));
+        // Without a trailing SIG(0) (no additional records), appending in place is the same.
+        msg[11] = 0;
+        let mut in_place = msg.clone();
+        append_sig0(&mut in_place, &k, now).unwrap();
+        prop_assert_eq!(in_place, sign(&msg, &k, now).unwrap());
     }
 
     #[test]

@@ -8,10 +8,12 @@ use std::io::{ErrorKind, IoSlice, IoSliceMut};
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
+use std::time::Duration;
 
 use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::frontend::{Frontend, Service};
@@ -22,6 +24,13 @@ use crate::wire::Transport;
 const MAX_DATAGRAM: usize = 4096;
 /// Datagrams read by one `recvmmsg` call.
 const BATCH: usize = 32;
+/// Tasks at most waiting for room in the socket's send buffer; answers beyond them are
+/// dropped and counted (`dropped_total{reason="send_buffer"}`), as a full send buffer means
+/// the host cannot send faster anyway: memory must not grow with a backlog of answers.
+const MAX_WAITING_SENDS: usize = 64;
+/// How long an answer waits for room in the send buffer before it is dropped (a client has
+/// retried by then).
+const SEND_WAIT: Duration = Duration::from_secs(1);
 /// Batches handled per wake-up before yielding to other tasks (the socket is drained without
 /// waiting in between, but a flood must not starve TCP, timers and spawned resolutions).
 const BURST: usize = 4;
@@ -41,7 +50,12 @@ pub async fn serve(
     service: Service,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
-    let socket = Arc::new(socket);
+    let out = Outlet {
+        socket: Arc::new(socket),
+        waiting: Arc::new(Semaphore::new(MAX_WAITING_SENDS)),
+        frontend: Arc::clone(&frontend),
+    };
+    let socket = &out.socket;
     let mut buffers = vec![[0u8; MAX_DATAGRAM]; BATCH];
     let mut received = Vec::with_capacity(BATCH);
     let mut outbox = Vec::with_capacity(BATCH);
@@ -53,7 +67,7 @@ pub async fn serve(
         for _ in 0..BURST {
             received.clear();
             match socket.try_io(Interest::READABLE, || {
-                receive_batch(&socket, &mut buffers, &mut received)
+                receive_batch(socket, &mut buffers, &mut received)
             }) {
                 Ok(()) => {}
                 Err(error) if error.kind() == ErrorKind::WouldBlock => break,
@@ -75,10 +89,10 @@ pub async fn serve(
                 }
                 match frontend.answer_cached(query, Transport::Udp, peer.ip(), service) {
                     Some(response) => outbox.push((response, peer)),
-                    None => resolve(&socket, &frontend, service, query, peer),
+                    None => resolve(&out, service, query, peer),
                 }
             }
-            flush(&socket, &mut outbox);
+            out.flush(&mut outbox);
             if received.len() < BATCH {
                 break;
             }
@@ -131,33 +145,91 @@ fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
         .map(|v6| SocketAddr::V6(SocketAddrV6::from(*v6)))
 }
 
-/// Sends the batch's cached answers with one `sendmmsg` call: one burst wakes a waiting client
-/// once, where answers spread over the batch's signing time would wake it once each. What the
-/// call did not take (a full send buffer) goes to a task that waits for room instead of being
-/// dropped.
-fn flush(socket: &Arc<UdpSocket>, outbox: &mut Vec<(Vec<u8>, SocketAddr)>) {
-    if outbox.is_empty() {
-        return;
-    }
-    let sent = match socket.try_io(Interest::WRITABLE, || send_batch(socket, outbox)) {
-        Ok(sent) => sent,
-        Err(error) if error.kind() == ErrorKind::WouldBlock => 0,
-        Err(error) => {
-            // One bad destination fails the call: send one by one, which skips just that one.
-            tracing::debug!(%error, "udp sendmmsg");
-            0
+/// Where answers leave: the socket, and the bounded set of tasks waiting for room in its
+/// send buffer.
+#[derive(Clone)]
+struct Outlet {
+    socket: Arc<UdpSocket>,
+    waiting: Arc<Semaphore>,
+    frontend: Arc<Frontend>,
+}
+
+impl Outlet {
+    /// Sends the batch's cached answers with one `sendmmsg` call: one burst wakes a waiting
+    /// client once, where answers spread over the batch's signing time would wake it once
+    /// each. What the call did not take (a full send buffer) goes to a task that waits for
+    /// room, if fewer than [`MAX_WAITING_SENDS`] already do; otherwise it is dropped.
+    fn flush(&self, outbox: &mut Vec<(Vec<u8>, SocketAddr)>) {
+        if outbox.is_empty() {
+            return;
         }
-    };
-    let rest: Vec<_> = outbox.drain(..).skip(sent).collect();
-    if rest.is_empty() {
-        return;
-    }
-    let socket = Arc::clone(socket);
-    tokio::spawn(async move {
-        for (response, peer) in rest {
-            send(&socket, &response, peer).await;
+        let sent = match self
+            .socket
+            .try_io(Interest::WRITABLE, || send_batch(&self.socket, outbox))
+        {
+            Ok(sent) => sent,
+            Err(error) if error.kind() == ErrorKind::WouldBlock => 0,
+            Err(error) => {
+                // One bad destination fails the call: send one by one, which skips just that.
+                tracing::debug!(%error, "udp sendmmsg");
+                0
+            }
+        };
+        let rest: Vec<_> = outbox.drain(..).skip(sent).collect();
+        if rest.is_empty() {
+            return;
         }
-    });
+        let Some(permit) = self.wait_permit(rest.len()) else {
+            return;
+        };
+        let outlet = self.clone();
+        tokio::spawn(async move {
+            for (response, peer) in rest {
+                outlet.send_waiting(&response, peer).await;
+            }
+            drop(permit);
+        });
+    }
+
+    /// Sends one answer: at once if the send buffer has room, else after waiting for it (at
+    /// most [`SEND_WAIT`], and only if fewer than [`MAX_WAITING_SENDS`] tasks wait already).
+    async fn send(&self, response: &[u8], peer: SocketAddr) {
+        match self.socket.try_send_to(response, peer) {
+            Ok(_) => {}
+            Err(error) if error.kind() == ErrorKind::WouldBlock => {
+                if let Some(_permit) = self.wait_permit(1) {
+                    self.send_waiting(response, peer).await;
+                }
+            }
+            Err(error) => tracing::debug!(%error, %peer, "udp send"),
+        }
+    }
+
+    /// A place among the tasks waiting for room, or `None` after counting `answers` dropped.
+    fn wait_permit(&self, answers: usize) -> Option<OwnedSemaphorePermit> {
+        let permit = Arc::clone(&self.waiting).try_acquire_owned().ok();
+        if permit.is_none() {
+            self.dropped(answers);
+        }
+        permit
+    }
+
+    /// Sends `response`, waiting at most [`SEND_WAIT`] for room in the send buffer.
+    async fn send_waiting(&self, response: &[u8], peer: SocketAddr) {
+        match tokio::time::timeout(SEND_WAIT, self.socket.send_to(response, peer)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::debug!(%error, %peer, "udp send"),
+            Err(_) => self.dropped(1),
+        }
+    }
+
+    fn dropped(&self, answers: usize) {
+        self.frontend
+            .metrics()
+            .dropped
+            .with_label_values(&["send_buffer"])
+            .inc_by(answers as u64);
+    }
 }
 
 /// Sends `answers` with one `sendmmsg` call; how many the kernel took.
@@ -185,28 +257,16 @@ fn send_batch(socket: &UdpSocket, answers: &[(Vec<u8>, SocketAddr)]) -> std::io:
 }
 
 /// Answers a datagram the packet cache could not, in a task of its own.
-fn resolve(
-    socket: &Arc<UdpSocket>,
-    frontend: &Arc<Frontend>,
-    service: Service,
-    query: &[u8],
-    peer: SocketAddr,
-) {
+fn resolve(out: &Outlet, service: Service, query: &[u8], peer: SocketAddr) {
     let query = query.to_vec();
-    let (socket, frontend) = (Arc::clone(socket), Arc::clone(frontend));
+    let out = out.clone();
     tokio::spawn(Box::pin(async move {
-        if let Some(response) = frontend
+        if let Some(response) = out
+            .frontend
             .handle_uncached(&query, Transport::Udp, peer.ip(), service)
             .await
         {
-            send(&socket, &response, peer).await;
+            out.send(&response, peer).await;
         }
     }));
-}
-
-/// Sends `response` to `peer`, waiting for room in the socket's buffer.
-async fn send(socket: &UdpSocket, response: &[u8], peer: SocketAddr) {
-    if let Err(error) = socket.send_to(response, peer).await {
-        tracing::debug!(%error, %peer, "udp send");
-    }
 }
