@@ -82,8 +82,18 @@ impl Drop for Tier {
 /// A root hints file naming only 127.0.0.1:9 (nothing listens): the tests never let the ICANN
 /// fallback reach a real root server.
 pub fn loopback_hints() -> String {
+    static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let path = std::env::temp_dir().join("hnsfleet-frontend-test-hints");
-    std::fs::write(&path, "127.0.0.1:9\n").unwrap();
+    // Written aside and renamed into place: tests running at once (in this process and in
+    // others) rewrite the file while a frontend started by another test reads it, and a plain
+    // write truncates it first (that frontend then finds no server address and exits).
+    let staged = path.with_extension(format!(
+        "{}.{}",
+        std::process::id(),
+        STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::write(&staged, "127.0.0.1:9\n").unwrap();
+    std::fs::rename(&staged, &path).unwrap();
     path.display().to_string()
 }
 
