@@ -1,7 +1,9 @@
 //! DNS messages at the frontend's edge: what a request must look like to be answered, the
 //! response skeleton every answer starts from (ID, opcode, RD, CD and the question as sent,
 //! EDNS0 with the frontend's payload size), Extended DNS Errors (RFC 8914), and encoding
-//! within a size limit (RFC-style truncation: TC=1, question and OPT kept).
+//! within a size limit (RFC-style truncation: TC=1, question and OPT kept), and EDNS(0)
+//! padding of responses on encrypted transports ([`pad`]: RFC 7830's option, RFC 8467's
+//! 468-octet block policy).
 //!
 //! Nothing here looks at names or data: [`parse`] only decides between "answer this query",
 //! "send this error" and "drop it". Pure (no I/O); the frontend's listeners and pipeline use
@@ -9,7 +11,7 @@
 #![forbid(unsafe_code)]
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::rdata::opt::EdnsOption;
+use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 
 /// The smallest DNS message: its header.
 pub const HEADER_LEN: usize = 12;
@@ -19,6 +21,15 @@ pub const CLASSIC_UDP_LIMIT: usize = 512;
 pub const STREAM_LIMIT: usize = 65_535;
 /// EDNS0 option code of Extended DNS Errors (RFC 8914).
 pub const EDE_OPTION: u16 = 15;
+/// EDNS0 option code of Padding (RFC 7830).
+pub const PADDING_OPTION: u16 = 12;
+/// The block length padded responses are a multiple of (RFC 8467 §4.1, "Block-Length Padding":
+/// the recommended 468 octets for responses).
+pub const RESPONSE_BLOCK: usize = 468;
+/// Record type code of OPT (RFC 6891).
+const OPT_TYPE: u16 = 41;
+/// Size of an EDNS option's code and length.
+const OPTION_HEADER: usize = 4;
 
 /// How a query reached the frontend. Also the `transport` label of the metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,6 +102,16 @@ impl Transport {
             Transport::Https => "https",
         }
     }
+
+    /// Whether the transport is encrypted (DoT, DoH): only there are responses padded (RFC
+    /// 8467 §4: padding a message an observer can read whole hides nothing). A new encrypted
+    /// transport (DoQ, DoH over HTTP/3) says so here and is padded like the others.
+    pub fn is_encrypted(self) -> bool {
+        match self {
+            Transport::Udp | Transport::Tcp => false,
+            Transport::Tls | Transport::Https => true,
+        }
+    }
 }
 
 // === impl Request ===
@@ -102,6 +123,15 @@ impl Request {
             .edns
             .as_ref()
             .is_some_and(|e| e.flags().dnssec_ok)
+    }
+
+    /// Whether the query carried an EDNS0 Padding option (RFC 7830): the client asks for a
+    /// padded response (RFC 8467 §4: a server pads only responses to padded queries).
+    pub fn wants_padding(&self) -> bool {
+        self.message
+            .edns
+            .as_ref()
+            .is_some_and(|e| e.options().get(EdnsCode::Padding).is_some())
     }
 
     /// Whether the request had EDNS0.
@@ -272,6 +302,106 @@ pub fn encode(message: &Message, limit: usize) -> Option<Vec<u8>> {
         Err(error) => {
             tracing::warn!(%error, "cannot encode a response");
             None
+        }
+    }
+}
+
+/// Pads an encoded response with an EDNS0 Padding option (RFC 7830, zero octets) so that its
+/// length plus `trailer` (the bytes that will still be appended: a SIG(0) record) is a
+/// multiple of [`RESPONSE_BLOCK`] (RFC 8467 §4.1), or, when that would exceed `limit`, to
+/// `limit` exactly. Works on the bytes, not on a decoded message, so it pads what was really
+/// encoded (a truncated response too) without encoding twice.
+///
+/// Pads only a message whose last record is its one OPT record (as [`encode`] writes it:
+/// OPT last, before any SIG(0) is appended) and that carries no Padding option yet; returns
+/// whether it padded. Anything else, malformed bytes included, is left as it was.
+pub fn pad(message: &mut Vec<u8>, trailer: usize, limit: usize) -> bool {
+    let Some(rdlen_at) = last_opt_rdlen(message) else {
+        return false;
+    };
+    let len = message.len();
+    let base = len + OPTION_HEADER;
+    let target = (base + trailer).div_ceil(RESPONSE_BLOCK) * RESPONSE_BLOCK - trailer;
+    let target = target.min(limit);
+    if target < base {
+        return false;
+    }
+    let padding = target - base;
+    let old_rdlen = usize::from(u16::from_be_bytes([
+        message[rdlen_at],
+        message[rdlen_at + 1],
+    ]));
+    let (Ok(rdlen), Ok(padding_len)) = (
+        u16::try_from(old_rdlen + OPTION_HEADER + padding),
+        u16::try_from(padding),
+    ) else {
+        return false;
+    };
+    message[rdlen_at..rdlen_at + 2].copy_from_slice(&rdlen.to_be_bytes());
+    message.reserve(OPTION_HEADER + padding);
+    message.extend_from_slice(&PADDING_OPTION.to_be_bytes());
+    message.extend_from_slice(&padding_len.to_be_bytes());
+    message.resize(target, 0);
+    true
+}
+
+/// The offset of the RDLENGTH of `message`'s OPT record when it is the message's last record,
+/// owned by the root, the only OPT, its options well formed and without Padding; `None`
+/// otherwise (malformed bytes included).
+fn last_opt_rdlen(message: &[u8]) -> Option<usize> {
+    let header = message.get(..HEADER_LEN)?;
+    let count = |at: usize| usize::from(u16::from_be_bytes([header[at], header[at + 1]]));
+    let questions = count(4);
+    let records = count(6) + count(8) + count(10);
+    let mut at = HEADER_LEN;
+    for _ in 0..questions {
+        at = skip_name(message, at)? + 4;
+    }
+    let mut opt = None;
+    for index in 0..records {
+        let owner = at;
+        at = skip_name(message, at)?;
+        let fixed = message.get(at..at + 10)?;
+        let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+        let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+        let rdlen_at = at + 8;
+        at += 10 + rdlen;
+        if at > message.len() {
+            return None;
+        }
+        if rtype == OPT_TYPE {
+            // One OPT, owned by the root, and the last record: the padding goes at its end,
+            // which is the message's end.
+            if opt.is_some() || message[owner] != 0 || index + 1 != records {
+                return None;
+            }
+            opt = Some(rdlen_at);
+        }
+    }
+    let rdlen_at = opt.filter(|_| at == message.len())?;
+    // The options: well formed, and none of them Padding already (RFC 7830 §3: at most once).
+    let mut option = rdlen_at + 2;
+    while option < message.len() {
+        let head = message.get(option..option + OPTION_HEADER)?;
+        if u16::from_be_bytes([head[0], head[1]]) == PADDING_OPTION {
+            return None;
+        }
+        option += OPTION_HEADER + usize::from(u16::from_be_bytes([head[2], head[3]]));
+    }
+    (option == message.len()).then_some(rdlen_at)
+}
+
+/// The offset just past the (possibly compressed) name at `at`; `None` if it runs off the end
+/// or uses a reserved label type.
+fn skip_name(message: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let len = *message.get(at)?;
+        match len & 0xc0 {
+            0x00 if len == 0 => return Some(at + 1),
+            0x00 => at += 1 + usize::from(len),
+            // A compression pointer ends the name.
+            0xc0 => return message.get(at + 1).map(|_| at + 2),
+            _ => return None,
         }
     }
 }

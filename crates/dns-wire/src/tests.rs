@@ -228,3 +228,164 @@ proptest! {
         prop_assert_eq!(back.queries, message.queries);
     }
 }
+
+/// A response to `name` with `answers` TXT records of 40 octets, EDNS0 with an EDE when `ede`.
+fn txt_response(name: &str, answers: usize, ede: bool) -> Message {
+    let mut message = query(name, RecordType::TXT);
+    message.set_edns(Edns::new());
+    let request = request(&message);
+    let mut response = request.response(ResponseCode::NoError, 1232);
+    for i in 0..answers {
+        response.add_answer(Record::from_rdata(
+            Name::from_ascii(name).unwrap(),
+            300,
+            RData::TXT(TXT::new(vec![format!("{i:0>40}")])),
+        ));
+    }
+    if ede {
+        add_ede(&mut response, Ede::StaleAnswer, "stale");
+    }
+    response
+}
+
+/// The Padding option of `bytes` (decoded), if any.
+fn padding_of(bytes: &[u8]) -> Option<Vec<u8>> {
+    let message = Message::from_vec(bytes).unwrap();
+    match message.edns?.options().get(EdnsCode::Padding)? {
+        EdnsOption::Unknown(PADDING_OPTION, data) => Some(data.clone()),
+        other => panic!("padding decoded as {other:?}"),
+    }
+}
+
+#[test]
+fn only_encrypted_transports_are_padded_and_only_padded_queries_ask() {
+    assert!(Transport::Tls.is_encrypted() && Transport::Https.is_encrypted());
+    assert!(!Transport::Udp.is_encrypted() && !Transport::Tcp.is_encrypted());
+    let mut message = query("a.", RecordType::A);
+    message.set_edns(Edns::new());
+    assert!(!request(&message).wants_padding());
+    let mut edns = Edns::new();
+    edns.options_mut()
+        .insert(EdnsOption::Unknown(PADDING_OPTION, vec![0; 17]));
+    message.set_edns(edns);
+    assert!(request(&message).wants_padding());
+    // An empty Padding option asks too.
+    let mut edns = Edns::new();
+    edns.options_mut()
+        .insert(EdnsOption::Unknown(PADDING_OPTION, Vec::new()));
+    message.set_edns(edns);
+    assert!(request(&message).wants_padding());
+}
+
+#[test]
+fn a_padded_response_is_a_multiple_of_468_and_decodes_to_the_same_message() {
+    for answers in [0, 1, 10, 11, 30] {
+        let response = txt_response("pad.example.", answers, true);
+        let plain = encode(&response, STREAM_LIMIT).unwrap();
+        let mut padded = plain.clone();
+        assert!(pad(&mut padded, 0, STREAM_LIMIT));
+        assert_eq!(padded.len() % RESPONSE_BLOCK, 0, "{answers} answers");
+        assert!(padded.len() >= plain.len() + 4 && padded.len() < plain.len() + 4 + 468);
+        let padding = padding_of(&padded).unwrap();
+        assert!(padding.iter().all(|b| *b == 0));
+        let mut back = Message::from_vec(&padded).unwrap();
+        back.edns
+            .as_mut()
+            .unwrap()
+            .options_mut()
+            .remove(EdnsCode::Padding);
+        assert_eq!(back, Message::from_vec(&plain).unwrap());
+        // Padded once: a second call leaves it.
+        let again = padded.clone();
+        assert!(!pad(&mut padded, 0, STREAM_LIMIT));
+        assert_eq!(padded, again);
+    }
+}
+
+#[test]
+fn the_trailer_and_the_limit_bound_the_padding() {
+    let plain = encode(&txt_response("pad.", 3, false), STREAM_LIMIT).unwrap();
+    // A SIG(0) of 94 octets still to come: message + 94 is the multiple.
+    let mut signed = plain.clone();
+    assert!(pad(&mut signed, 94, STREAM_LIMIT));
+    assert_eq!((signed.len() + 94) % RESPONSE_BLOCK, 0);
+    // A limit below the next block: padded up to the limit exactly.
+    let limit = plain.len() + 10;
+    let mut capped = plain.clone();
+    assert!(pad(&mut capped, 0, limit));
+    assert_eq!(capped.len(), limit);
+    assert_eq!(padding_of(&capped).unwrap().len(), 6);
+    // No room for even the option's header: left alone.
+    let mut tight = plain.clone();
+    assert!(!pad(&mut tight, 0, plain.len() + 3));
+    assert_eq!(tight, plain);
+}
+
+#[test]
+fn messages_without_a_last_opt_are_not_padded() {
+    let mut message = query("a.", RecordType::A);
+    let no_edns = request(&message).response(ResponseCode::NoError, 1232);
+    let mut bytes = encode(&no_edns, STREAM_LIMIT).unwrap();
+    let before = bytes.clone();
+    assert!(!pad(&mut bytes, 0, STREAM_LIMIT));
+    assert_eq!(bytes, before);
+    // OPT followed by another record (a SIG appended after it): not touched.
+    message.set_edns(Edns::new());
+    let mut with_opt = encode(
+        &request(&message).response(ResponseCode::NoError, 1232),
+        512,
+    )
+    .unwrap();
+    with_opt[11] += 1;
+    with_opt.extend_from_slice(&[0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4]);
+    let before = with_opt.clone();
+    assert!(!pad(&mut with_opt, 0, STREAM_LIMIT));
+    assert_eq!(with_opt, before);
+}
+
+proptest! {
+    /// Any response with EDNS0: padded to the block (with any trailer), within any limit, it
+    /// decodes to the same message plus a zero Padding option.
+    #[test]
+    fn padding_keeps_the_message_and_lands_on_the_block(
+        labels in proptest::collection::vec("[a-z0-9]{1,30}", 1..5),
+        answers in 0usize..60,
+        ede in any::<bool>(),
+        trailer in prop_oneof![Just(0usize), Just(94usize), 0usize..600],
+        slack in prop_oneof![Just(usize::MAX), 0usize..1000],
+    ) {
+        let name = format!("{}.", labels.join("."));
+        let plain = encode(&txt_response(&name, answers, ede), STREAM_LIMIT).unwrap();
+        let limit = plain.len().saturating_add(slack).min(STREAM_LIMIT);
+        let mut padded = plain.clone();
+        let did = pad(&mut padded, trailer, limit);
+        prop_assert_eq!(did, limit >= plain.len() + 4);
+        if !did {
+            prop_assert_eq!(&padded, &plain);
+            return Ok(());
+        }
+        prop_assert!(padded.len() <= limit);
+        let on_block = (padded.len() + trailer).is_multiple_of(RESPONSE_BLOCK);
+        prop_assert!(on_block || padded.len() == limit);
+        let padding = padding_of(&padded).unwrap();
+        prop_assert_eq!(padding.len() + 4, padded.len() - plain.len());
+        let mut back = Message::from_vec(&padded).unwrap();
+        back.edns.as_mut().unwrap().options_mut().remove(EdnsCode::Padding);
+        prop_assert_eq!(back, Message::from_vec(&plain).unwrap());
+    }
+
+    /// Arbitrary bytes: never a panic, never past the limit, and when padded, only grown.
+    #[test]
+    fn padding_arbitrary_bytes_never_panics(
+        bytes in proptest::collection::vec(any::<u8>(), 0..600),
+        limit in 0usize..2000,
+    ) {
+        let mut padded = bytes.clone();
+        if pad(&mut padded, 0, limit) {
+            prop_assert!(padded.len() <= limit && padded.len() >= bytes.len() + 4);
+            prop_assert_eq!(&padded[..2], &bytes[..2]);
+        } else {
+            prop_assert_eq!(padded, bytes);
+        }
+    }
+}

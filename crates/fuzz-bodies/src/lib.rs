@@ -238,7 +238,9 @@ pub fn sig0(data: &[u8]) -> bool {
 /// panics; a reply or a response to an accepted query encodes, within the classic 512-byte UDP
 /// limit too (truncated), and what it encodes to parses back with the request's ID. The rate
 /// limiter's slip reply is never larger than the bytes and parses back as an empty TC=1
-/// response with their ID. Accepted means the bytes were a query worth answering.
+/// response with their ID. Padding (RFC 7830/8467) never panics on the bytes themselves, and a
+/// stream response to an accepted query with EDNS0, padded, lands on the 468-octet block and
+/// parses back. Accepted means the bytes were a query worth answering.
 pub fn dns_query(data: &[u8]) -> bool {
     use hickory_proto::op::{Message, ResponseCode};
     use hnsfleet_dns_wire::{self as wire, Ede, Parsed};
@@ -249,6 +251,10 @@ pub fn dns_query(data: &[u8]) -> bool {
             assert_eq!(back.id, response.id, "the ID survives encoding");
         }
     };
+    let mut padded = data.to_vec();
+    if wire::pad(&mut padded, 0, wire::STREAM_LIMIT) {
+        assert!(padded.len() >= data.len() + 4, "padding shrank a message");
+    }
     if let Some(slip) = wire::slip_reply(data) {
         assert!(slip.len() <= data.len(), "a slip reply amplifies");
         if let Ok(back) = Message::from_vec(&slip) {
@@ -274,6 +280,17 @@ pub fn dns_query(data: &[u8]) -> bool {
             wire::add_ede(&mut response, Ede::NotReady, "fuzz");
             check(&response, request.udp_limit(1232));
             check(&response, wire::STREAM_LIMIT);
+            if let Some(mut bytes) = wire::encode(&response, wire::STREAM_LIMIT)
+                && wire::pad(&mut bytes, 0, wire::STREAM_LIMIT)
+            {
+                assert_eq!(
+                    bytes.len() % wire::RESPONSE_BLOCK,
+                    0,
+                    "padded off the block"
+                );
+                let back = Message::from_vec(&bytes).expect("a padded response parses");
+                assert_eq!(back.id, response.id, "the ID survives padding");
+            }
             true
         }
     }

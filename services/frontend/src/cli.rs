@@ -58,6 +58,19 @@ pub struct FrontendArgs {
     #[arg(long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_key: Option<PathBuf>,
+    /// How often the TLS certificate and key files are checked for a change (e.g. 10s; 0:
+    /// only on SIGHUP).
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
+    pub tls_reload_interval: Option<Duration>,
+    /// Stateless TLS 1.3 session tickets (true/false).
+    #[arg(long, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_tickets: Option<bool>,
+    /// TLS sessions kept for resumption when tickets are off.
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_session_cache: Option<usize>,
     /// Make a throw-away self-signed certificate for localhost (a local try).
     #[arg(long)]
     #[serde(skip_serializing_if = "std::ops::Not::not")]

@@ -58,6 +58,19 @@ pub struct FrontendConfig {
     pub tls_cert: Option<PathBuf>,
     /// TLS private key (PEM) for DoT and DoH.
     pub tls_key: Option<PathBuf>,
+    /// How often `tls_cert` and `tls_key` are read to see whether they changed (a changed,
+    /// good pair is presented from the next handshake on; SIGHUP reloads at once too). 10 s:
+    /// a renewed certificate is live well within a minute, for two small reads. 0 turns the
+    /// polling off (SIGHUP only).
+    #[serde(with = "duration")]
+    pub tls_reload_interval: Duration,
+    /// Stateless TLS 1.3 session tickets (RFC 8446 §4.6.1), keys per process rotated every 6
+    /// hours: a returning client resumes without a signature or a certificate, and the
+    /// server stores nothing. Off: resumption through `tls_session_cache`.
+    pub tls_tickets: bool,
+    /// With `tls_tickets` off: TLS sessions a server-side cache keeps for resumption (a few
+    /// hundred bytes each); 0 with tickets off turns resumption off.
+    pub tls_session_cache: usize,
     /// Make a throw-away self-signed certificate for `localhost` at start (a local try; never
     /// for users).
     pub self_signed: bool,
@@ -219,6 +232,9 @@ impl Default for FrontendConfig {
             tls_cert: None,
             tls_key: None,
             self_signed: false,
+            tls_reload_interval: Duration::from_secs(10),
+            tls_tickets: true,
+            tls_session_cache: 10_000,
             sig0_key: None,
             sig0_dot: false,
             sig0_doh: false,
@@ -279,6 +295,7 @@ impl FrontendConfig {
     /// Checks the values that types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key, message: &str| Err(ConfigError::invalid(key, message));
+        let ms = Duration::from_millis;
         if self.caches.is_empty() {
             return invalid("caches", "at least one proof-cache is required");
         }
@@ -323,6 +340,12 @@ impl FrontendConfig {
                 }
             }
         }
+        if !self.tls_reload_interval.is_zero() && self.tls_reload_interval < ms(100) {
+            return invalid("tls_reload_interval", "must be 0 (off) or at least 100ms");
+        }
+        if self.tls_session_cache > 10_000_000 {
+            return invalid("tls_session_cache", "must be at most 10000000");
+        }
         if self.sig0_client_rate == 0 || self.sig0_global_rate == 0 {
             return invalid(
                 "sig0_client_rate",
@@ -341,7 +364,6 @@ impl FrontendConfig {
         if self.serve_stale > Duration::from_secs(7 * 24 * 60 * 60) {
             return invalid("serve_stale", "must be at most 7d");
         }
-        let ms = Duration::from_millis;
         if !(ms(100)..=ms(60_000)).contains(&self.resolve_timeout) {
             return invalid("resolve_timeout", "must be between 100ms and 1m");
         }

@@ -22,6 +22,10 @@
 //! records (and their RRSIGs) that prove a wildcard expansion. ANY gets the RFC 8482 §4.2
 //! answer (one synthesized HINFO "RFC8482" record) without any resolution; the root answers
 //! ANY as hsd's root does.
+//!
+//! On encrypted transports ([`Transport::is_encrypted`]) a response to a query that carried an
+//! EDNS Padding option is padded to a multiple of 468 octets (RFC 8467 §4.1), SIG(0) included;
+//! see `Frontend::encode`.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -289,12 +293,12 @@ impl Frontend {
         service: Service,
     ) -> Option<Vec<u8>> {
         let started = Instant::now();
-        let (response, udp_limit, cacheable) = match wire::parse(bytes) {
+        let (response, udp_limit, cacheable, padded) = match wire::parse(bytes) {
             Parsed::Drop => {
                 self.metrics.dropped.with_label_values(&["malformed"]).inc();
                 return None;
             }
-            Parsed::Reply(reply) => (*reply, wire::CLASSIC_UDP_LIMIT, false),
+            Parsed::Reply(reply) => (*reply, wire::CLASSIC_UDP_LIMIT, false, false),
             Parsed::Query(request) => {
                 // Every query that may wait on an upstream holds a permit: a flood gets
                 // SERVFAIL at once instead of piling up tasks and memory.
@@ -321,7 +325,13 @@ impl Frontend {
                         response
                     }
                 };
-                (response, request.udp_limit(self.udp_payload), cacheable)
+                let padded = request.wants_padding();
+                (
+                    response,
+                    request.udp_limit(self.udp_payload),
+                    cacheable,
+                    padded,
+                )
             }
         };
         let qtype = response
@@ -335,7 +345,7 @@ impl Frontend {
             rcode_label(response.response_code),
         ]);
         queries.inc();
-        let encoded = self.encode(&response, transport, udp_limit)?;
+        let encoded = self.encode(&response, transport, udp_limit, padded)?;
         if cacheable && let Some(key) = Key::of(variant(transport, service), bytes) {
             // Refusals (truncated, too short a TTL, ...) just mean "not stored".
             let _ = self.packets[service.index()].insert(&key, &encoded, queries);
@@ -357,12 +367,19 @@ impl Frontend {
     }
 
     /// Encodes within the transport's limit, leaving room for a SIG(0) record when one will
-    /// be added.
+    /// be added; pads (RFC 8467 block policy) when the query asked for it (`padded`) and the
+    /// transport is encrypted, so that the message *with* its SIG(0) lands on the block.
+    ///
+    /// Padding happens here, on the encoded bytes, so the packet cache stores the padded form
+    /// (its key holds the query's bytes, Padding option included, and the transport, so an
+    /// unpadded query or a UDP one never gets it) and SIG(0), applied after the cache, covers
+    /// the padding: OPT stays before SIG in the additional section.
     fn encode(
         &self,
         response: &Message,
         transport: Transport,
         udp_limit: usize,
+        padded: bool,
     ) -> Option<Vec<u8>> {
         let limit = match transport {
             Transport::Udp => udp_limit,
@@ -373,7 +390,12 @@ impl Frontend {
         } else {
             0
         };
-        wire::encode(response, limit.saturating_sub(reserve))
+        let limit = limit.saturating_sub(reserve);
+        let mut encoded = wire::encode(response, limit)?;
+        if padded && transport.is_encrypted() {
+            wire::pad(&mut encoded, reserve, limit);
+        }
+        Some(encoded)
     }
 
     /// Signs `bytes` when the transport's responses are signed. Over the budget, UDP gets an

@@ -12,7 +12,8 @@
 //! - [`doh`]: DNS over HTTPS (RFC 8484), GET and POST on `/dns-query`, HTTP/2 (or HTTP/1.1)
 //!   over TLS; a connection without requests for `idle_timeout` is shut down.
 //! - [`tls`]: the rustls server configuration (a certificate from files, or a throw-away
-//!   self-signed one).
+//!   self-signed one), shared by every TLS listener: certificate hot reload (SIGHUP, changed
+//!   files), session resumption, ALPN.
 //!
 //! A new transport is a new module here that calls [`Frontend::handle`] with its own
 //! [`crate::wire::Transport`].

@@ -55,6 +55,14 @@ pub const TRUSTED_ROOT: &str = "hnsfleet_frontend_trusted_root";
 /// Height of the trusted root the proof-caches report (0 before there is one).
 pub const TRUSTED_ROOT_HEIGHT: &str = "hnsfleet_frontend_trusted_root_height";
 
+/// Certificate reload attempts (SIGHUP, or changed files), by `result`: `ok` (the new pair
+/// is presented) or `error` (it did not parse or its key is not the certificate's: the old
+/// pair is still presented).
+pub const TLS_RELOADS: &str = "hnsfleet_frontend_tls_reloads_total";
+/// The notAfter of the certificate being presented, in Unix seconds (0 when unknown): alert
+/// on `hnsfleet_frontend_tls_cert_expiry_seconds - time() < 14 * 86400`.
+pub const TLS_CERT_EXPIRY: &str = "hnsfleet_frontend_tls_cert_expiry_seconds";
+
 /// Query types with their own `qtype` label value; others are `other`.
 pub const QTYPES: [&str; 14] = [
     "A", "AAAA", "NS", "DS", "DNSKEY", "SOA", "TXT", "MX", "CNAME", "PTR", "SRV", "HTTPS", "ANY",
@@ -100,6 +108,10 @@ pub struct Metrics {
     pub trusted_root: IntGauge,
     /// [`TRUSTED_ROOT_HEIGHT`].
     pub trusted_root_height: IntGauge,
+    /// [`TLS_RELOADS`].
+    pub tls_reloads: IntCounterVec,
+    /// [`TLS_CERT_EXPIRY`].
+    pub tls_cert_expiry: IntGauge,
 }
 
 impl Metrics {
@@ -189,6 +201,18 @@ impl Metrics {
             trusted_root_height: reg(
                 registry,
                 IntGauge::new(TRUSTED_ROOT_HEIGHT, "Height of the trusted root.")?,
+            )?,
+            tls_reloads: counter(
+                TLS_RELOADS,
+                "TLS certificate reload attempts, by result.",
+                &["result"],
+            )?,
+            tls_cert_expiry: reg(
+                registry,
+                IntGauge::new(
+                    TLS_CERT_EXPIRY,
+                    "notAfter of the TLS certificate presented, Unix seconds.",
+                )?,
             )?,
         })
     }

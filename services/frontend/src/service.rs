@@ -25,7 +25,8 @@ use crate::answers::AnswerCache;
 use crate::config::FrontendConfig;
 use crate::frontend::{Frontend, Parts, Service, SignOn};
 use crate::listen::accept::StreamLimits;
-use crate::listen::tls::{ALPN_DOT, ALPN_H2, Certificate};
+use crate::listen::tls::reload::Reloader;
+use crate::listen::tls::{ALPN_DOT, ALPN_H2, ALPN_HTTP1, Certificate, Resumption};
 use crate::listen::{doh, stream, udp};
 use crate::metrics::Metrics;
 use crate::recursion::Recursion;
@@ -342,10 +343,19 @@ pub async fn run(
     let stop_accepting = lifecycle.stop_accepting();
     let limits = stream_limits(&config)?;
     let certificate = if config.needs_tls() {
-        Some(match (&config.tls_cert, &config.tls_key) {
+        let certificate = match (&config.tls_cert, &config.tls_key) {
             (Some(cert), Some(key)) => Certificate::from_files(cert, key)?,
             _ => Certificate::self_signed()?,
-        })
+        }
+        .with_resumption(Resumption {
+            tickets: config.tls_tickets,
+            session_cache: config.tls_session_cache,
+        })?;
+        // Self-signed: nothing to reload (the gauge is set all the same).
+        if let Some(reloader) = Reloader::new(&certificate, &metrics) {
+            tasks.spawn(reloader.run(config.tls_reload_interval, stopped.clone()));
+        }
+        Some(certificate)
     } else {
         None
     };
@@ -383,7 +393,7 @@ pub async fn run(
         ));
     }
     if let (Some(listener), Some(certificate)) = (listeners.doh, &certificate) {
-        let acceptor = TlsAcceptor::from(certificate.server_config(&[ALPN_H2, b"http/1.1"])?);
+        let acceptor = TlsAcceptor::from(certificate.server_config(&[ALPN_H2, ALPN_HTTP1])?);
         servers.spawn(doh::serve(
             listener,
             acceptor,

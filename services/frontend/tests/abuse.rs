@@ -9,18 +9,17 @@
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::{Tier, frontend, query};
+use common::{Tier, certificate, connector, exchange, frontend, metric_reaches, query};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{RData, RecordType};
 use hnsfleet_frontend::metrics as m;
 use hnsfleet_testkit::service::ServiceProcess;
-use rustls::pki_types::{CertificateDer, ServerName};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use rustls::pki_types::ServerName;
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream, UdpSocket};
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
@@ -33,61 +32,11 @@ fn attacker(host: u8) -> IpAddr {
 /// The well-behaved client, on another /24.
 const OTHER: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1));
 
-/// A certificate for `localhost` written to `dir`, and its DER for clients to trust.
-fn certificate(dir: &Path) -> (String, String, CertificateDer<'static>) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-    (
-        cert.display().to_string(),
-        key.display().to_string(),
-        certified.cert.der().clone(),
-    )
-}
-
-/// A DoT client trusting `trusted` only.
-fn connector(trusted: &CertificateDer<'static>) -> TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(trusted.clone()).unwrap();
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"dot".to_vec()];
-    TlsConnector::from(Arc::new(config))
-}
-
 /// A TCP connection to `server` from `local`.
 async fn connect_from(local: IpAddr, server: SocketAddr) -> std::io::Result<TcpStream> {
     let socket = TcpSocket::new_v4()?;
     socket.bind(SocketAddr::new(local, 0))?;
     socket.connect(server).await
-}
-
-/// Sends `message` length-prefixed on `stream` and reads one answer within 5 s.
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: &mut S,
-    message: &Message,
-) -> std::io::Result<Message> {
-    let bytes = message.to_vec().unwrap();
-    let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&bytes);
-    stream.write_all(&framed).await?;
-    let read = async {
-        let mut len = [0u8; 2];
-        stream.read_exact(&mut len).await?;
-        let mut answer = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        stream.read_exact(&mut answer).await?;
-        Ok::<_, std::io::Error>(answer)
-    };
-    let answer = tokio::time::timeout(Duration::from_secs(5), read)
-        .await
-        .map_err(|_| std::io::Error::other("no answer within 5 s"))??;
-    Message::from_vec(&answer).map_err(std::io::Error::other)
 }
 
 /// One DoT query on a new connection from `local`: the answer, or why there was none.
@@ -105,22 +54,6 @@ async fn dot_once(
     let answer = exchange(&mut tls, message).await;
     let _ = tls.shutdown().await;
     answer
-}
-
-/// Polls `metric{labels}` until it reaches `at_least`; its value then.
-async fn metric_reaches(
-    service: &ServiceProcess,
-    name: &str,
-    labels: &[(&str, &str)],
-    at_least: f64,
-) -> f64 {
-    service
-        .poll(Duration::from_secs(5), name, async |s| {
-            let value = s.metric(name, labels).await.ok().flatten()?;
-            (value >= at_least).then_some(value)
-        })
-        .await
-        .unwrap()
 }
 
 /// The value of `metric{labels}` (0 when absent).
@@ -316,7 +249,7 @@ async fn a_tls_handshake_flood_from_one_prefix_leaves_another_prefix_served() {
     .await;
     service.wait_ready(Duration::from_secs(20)).await.unwrap();
     let dot = service.addr("dot").unwrap();
-    let connector = connector(&der);
+    let connector = connector(&der, b"dot");
     let question = query(".", RecordType::SOA, false);
 
     // The other network's latency without a flood, for comparison (5 connections: with the

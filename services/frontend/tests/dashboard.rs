@@ -63,6 +63,7 @@ fn dashboard_queries_only_exported_metrics_and_shows_every_family_not_excused() 
         .connections_refused
         .with_label_values(&["handshake_rate"])
         .inc();
+    metrics.tls_reloads.with_label_values(&["ok"]).inc();
     hnsfleet_cache_client::CacheClientMetrics::register(&registry).unwrap();
     let icann = hnsfleet_icann::IcannMetrics::register(&registry).unwrap();
     icann.lookups.with_label_values(&["delegation"]).inc();

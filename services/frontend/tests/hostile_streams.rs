@@ -7,67 +7,24 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Tier, frontend, query, tcp};
+use common::{
+    SOA_GET, Tier, certificate, connector, frontend, h2_client, h2_get, metric_reaches, query, tcp,
+    tls_connect,
+};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 use hnsfleet_frontend::metrics as m;
 use hnsfleet_testkit::service::ServiceProcess;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
 
 /// The idle timeout every test here runs with.
 const IDLE: Duration = Duration::from_secs(1);
-/// A root SOA query, base64url (RFC 8484 GET).
-const SOA_GET: &str = "/dns-query?dns=AAABAAABAAAAAAAAAAAGAAE";
-
-/// A certificate for `localhost` written to `dir`, and its DER for clients to trust.
-fn certificate(dir: &Path) -> (String, String, CertificateDer<'static>) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-    (
-        cert.display().to_string(),
-        key.display().to_string(),
-        certified.cert.der().clone(),
-    )
-}
-
-/// A TLS client trusting `trusted` only, offering `alpn`.
-fn connector(trusted: &CertificateDer<'static>, alpn: &[u8]) -> TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(trusted.clone()).unwrap();
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![alpn.to_vec()];
-    TlsConnector::from(Arc::new(config))
-}
-
-/// A TLS connection to `server` as `localhost`.
-async fn tls_connect(
-    server: SocketAddr,
-    connector: &TlsConnector,
-) -> std::io::Result<TlsStream<TcpStream>> {
-    let socket = TcpStream::connect(server).await?;
-    let name = ServerName::try_from("localhost").unwrap();
-    tokio::time::timeout(Duration::from_secs(5), connector.connect(name, socket))
-        .await
-        .map_err(|_| std::io::Error::other("tls handshake timed out"))?
-}
 
 /// Reads (and discards) until the server closes the stream or `within` passes; when it was
 /// closed, or `None` if it stayed open.
@@ -109,22 +66,6 @@ async fn frontend_with_tls(
     let service = frontend(&tier.cache_url, &all, log).await;
     service.wait_ready(Duration::from_secs(20)).await.unwrap();
     (service, der)
-}
-
-/// Polls `metric{labels}` until it reaches `at_least`.
-async fn metric_reaches(
-    service: &ServiceProcess,
-    name: &str,
-    labels: &[(&str, &str)],
-    at_least: f64,
-) {
-    service
-        .poll(Duration::from_secs(10), name, async |s| {
-            let value = s.metric(name, labels).await.ok().flatten()?;
-            (value >= at_least).then_some(value)
-        })
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
@@ -256,37 +197,6 @@ async fn a_client_stalled_half_way_through_a_message_is_closed_after_the_idle_ti
         })
         .await
         .unwrap();
-}
-
-/// An HTTP/2 connection over `tls`: the request sender, and a task driving the connection
-/// (answering the server's pings) that ends when the server closes it.
-async fn h2_client(
-    tls: TlsStream<TcpStream>,
-) -> (
-    h2::client::SendRequest<bytes::Bytes>,
-    tokio::task::JoinHandle<Instant>,
-) {
-    let (sender, connection) = h2::client::handshake(tls).await.unwrap();
-    let driver = tokio::spawn(async move {
-        let _ = connection.await;
-        Instant::now()
-    });
-    (sender, driver)
-}
-
-/// A GET for the root SOA on `sender`; its status.
-async fn h2_get(sender: &mut h2::client::SendRequest<bytes::Bytes>) -> u16 {
-    let request = http::Request::get(format!("https://localhost{SOA_GET}"))
-        .body(())
-        .unwrap();
-    let ready = sender.clone().ready().await.unwrap();
-    *sender = ready;
-    let (response, _) = sender.send_request(request, true).unwrap();
-    let response = tokio::time::timeout(Duration::from_secs(5), response)
-        .await
-        .unwrap()
-        .unwrap();
-    response.status().as_u16()
 }
 
 #[tokio::test]

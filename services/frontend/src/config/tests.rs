@@ -84,6 +84,8 @@ fn bad_values_name_their_key() {
         ),
         ("doh_max_streams = 0", "doh_max_streams"),
         ("max_pipelined = 0", "max_pipelined"),
+        ("tls_reload_interval = \"10ms\"", "tls_reload_interval"),
+        ("tls_session_cache = 100000000", "tls_session_cache"),
         ("no_such_key = 1", "no_such_key"),
     ] {
         let err = FrontendConfig::from_toml(&format!("{base}{extra}\n"))
@@ -137,4 +139,20 @@ fn file_env_and_flags_layer() {
         FrontendConfig::from_toml(&printed).unwrap(),
         config.resolved()
     );
+}
+
+#[test]
+fn tls_reload_polling_can_be_turned_off_and_resumption_has_defaults() {
+    let base = "caches = [\"http://127.0.0.1:1\"]\n";
+    let defaults = FrontendConfig::from_toml(base).unwrap();
+    assert_eq!(defaults.tls_reload_interval, Duration::from_secs(10));
+    assert!(defaults.tls_tickets);
+    assert_eq!(defaults.tls_session_cache, 10_000);
+    let off = FrontendConfig::from_toml(&format!(
+        "{base}tls_reload_interval = \"0s\"\ntls_tickets = false\ntls_session_cache = 0\n"
+    ))
+    .unwrap();
+    assert!(off.tls_reload_interval.is_zero());
+    assert!(!off.tls_tickets);
+    assert_eq!(off.tls_session_cache, 0);
 }

@@ -1,6 +1,7 @@
 //! A small fleet for the frontend's hsd-free tests: a synthetic follower (a real gRPC follower
 //! API over an in-memory Urkel tree of `bench0`..), a real proof-cache in process, and the
-//! `hnsfleet-frontend` binary in front; plus DNS query helpers over UDP and TCP.
+//! `hnsfleet-frontend` binary in front; plus DNS query helpers over UDP, TCP and TLS, TLS
+//! certificates and clients, and an HTTP/2 client for DoH.
 #![allow(
     dead_code,
     unreachable_pub,
@@ -11,6 +12,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, Query};
@@ -20,8 +22,13 @@ use hnsfleet_proof_cache::synthetic::SyntheticFollower;
 use hnsfleet_service_kit::Lifecycle;
 use hnsfleet_service_kit::cli::Listeners;
 use hnsfleet_testkit::service::ServiceProcess;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rustls::ClientConfig;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_hnsfleet-frontend");
 
@@ -75,8 +82,18 @@ impl Drop for Tier {
 /// A root hints file naming only 127.0.0.1:9 (nothing listens): the tests never let the ICANN
 /// fallback reach a real root server.
 pub fn loopback_hints() -> String {
+    static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let path = std::env::temp_dir().join("hnsfleet-frontend-test-hints");
-    std::fs::write(&path, "127.0.0.1:9\n").unwrap();
+    // Written aside and renamed into place: tests running at once (in this process and in
+    // others) rewrite the file while a frontend started by another test reads it, and a plain
+    // write truncates it first (that frontend then finds no server address and exits).
+    let staged = path.with_extension(format!(
+        "{}.{}",
+        std::process::id(),
+        STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::write(&staged, "127.0.0.1:9\n").unwrap();
+    std::fs::rename(&staged, &path).unwrap();
     path.display().to_string()
 }
 
@@ -168,4 +185,138 @@ pub async fn run_client(program: &str, args: &[&str]) -> String {
     .unwrap_or_else(|_| panic!("{program} {args:?} did not finish"))
     .unwrap_or_else(|e| panic!("{program}: {e}"));
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A root SOA query, base64url (RFC 8484 GET).
+pub const SOA_GET: &str = "/dns-query?dns=AAABAAABAAAAAAAAAAAGAAE";
+
+/// A new certificate for `localhost`: its PEM, its key's PEM and its DER.
+pub fn certificate_pem() -> (String, String, CertificateDer<'static>) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    (
+        certified.cert.pem(),
+        certified.signing_key.serialize_pem(),
+        certified.cert.der().clone(),
+    )
+}
+
+/// A certificate for `localhost` written to `dir` (`cert.pem`, `key.pem`): the two paths, and
+/// its DER for clients to trust.
+pub fn certificate(dir: &Path) -> (String, String, CertificateDer<'static>) {
+    let (cert_pem, key_pem, der) = certificate_pem();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, cert_pem).unwrap();
+    std::fs::write(&key, key_pem).unwrap();
+    (cert.display().to_string(), key.display().to_string(), der)
+}
+
+/// A TLS 1.3 client configuration trusting `trusted`, offering `alpn` (none when empty), with
+/// rustls' default in-memory session store (it resumes).
+pub fn tls_client(trusted: &[&CertificateDer<'static>], alpn: &[&[u8]]) -> Arc<ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in trusted {
+        roots.add((*cert).clone()).unwrap();
+    }
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(config)
+}
+
+/// A TLS client trusting `trusted` only, offering `alpn`.
+pub fn connector(trusted: &CertificateDer<'static>, alpn: &[u8]) -> TlsConnector {
+    TlsConnector::from(tls_client(&[trusted], &[alpn]))
+}
+
+/// A TLS connection to `server` as `localhost`.
+pub async fn tls_connect(
+    server: SocketAddr,
+    connector: &TlsConnector,
+) -> std::io::Result<TlsStream<TcpStream>> {
+    let socket = TcpStream::connect(server).await?;
+    let name = ServerName::try_from("localhost").unwrap();
+    tokio::time::timeout(Duration::from_secs(5), connector.connect(name, socket))
+        .await
+        .map_err(|_| std::io::Error::other("tls handshake timed out"))?
+}
+
+/// Sends `bytes` length-prefixed on `stream` and reads one answer within 5 s: its bytes.
+pub async fn exchange_raw<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    bytes: &[u8],
+) -> std::io::Result<Vec<u8>> {
+    let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(bytes);
+    stream.write_all(&framed).await?;
+    let read = async {
+        let mut len = [0u8; 2];
+        stream.read_exact(&mut len).await?;
+        let mut answer = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        stream.read_exact(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .map_err(|_| std::io::Error::other("no answer within 5 s"))?
+}
+
+/// Sends `message` length-prefixed on `stream` and reads one answer within 5 s.
+pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    message: &Message,
+) -> std::io::Result<Message> {
+    let answer = exchange_raw(stream, &message.to_vec().unwrap()).await?;
+    Message::from_vec(&answer).map_err(std::io::Error::other)
+}
+
+/// Polls `metric{labels}` until it reaches `at_least` (within 10 s); its value then.
+pub async fn metric_reaches(
+    service: &ServiceProcess,
+    name: &str,
+    labels: &[(&str, &str)],
+    at_least: f64,
+) -> f64 {
+    service
+        .poll(Duration::from_secs(10), name, async |s| {
+            let value = s.metric(name, labels).await.ok().flatten()?;
+            (value >= at_least).then_some(value)
+        })
+        .await
+        .unwrap()
+}
+
+/// An HTTP/2 connection over `tls`: the request sender, and a task driving the connection
+/// (answering the server's pings) that ends when the server closes it.
+pub async fn h2_client(
+    tls: TlsStream<TcpStream>,
+) -> (
+    h2::client::SendRequest<bytes::Bytes>,
+    tokio::task::JoinHandle<Instant>,
+) {
+    let (sender, connection) = h2::client::handshake(tls).await.unwrap();
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+        Instant::now()
+    });
+    (sender, driver)
+}
+
+/// A GET for the root SOA on `sender`; its status.
+pub async fn h2_get(sender: &mut h2::client::SendRequest<bytes::Bytes>) -> u16 {
+    let request = http::Request::get(format!("https://localhost{SOA_GET}"))
+        .body(())
+        .unwrap();
+    let ready = sender.clone().ready().await.unwrap();
+    *sender = ready;
+    let (response, _) = sender.send_request(request, true).unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(5), response)
+        .await
+        .unwrap()
+        .unwrap();
+    response.status().as_u16()
 }
