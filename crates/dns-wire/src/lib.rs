@@ -29,8 +29,12 @@ pub enum Transport {
     Tcp,
     /// DNS over TLS (RFC 7858).
     Tls,
-    /// DNS over HTTPS (RFC 8484).
+    /// DNS over HTTPS (RFC 8484) over HTTP/2 or HTTP/1.1.
     Https,
+    /// DNS over HTTPS over HTTP/3 (RFC 8484 on RFC 9114).
+    Https3,
+    /// DNS over dedicated QUIC connections (RFC 9250).
+    Quic,
 }
 
 /// Extended DNS Error info codes (RFC 8914 §4) the frontend sends.
@@ -89,6 +93,8 @@ impl Transport {
             Transport::Tcp => "tcp",
             Transport::Tls => "tls",
             Transport::Https => "https",
+            Transport::Https3 => "h3",
+            Transport::Quic => "quic",
         }
     }
 }

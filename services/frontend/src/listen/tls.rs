@@ -1,4 +1,4 @@
-//! TLS for DoT and DoH: rustls (ring provider, TLS 1.3 only), with the certificate from PEM
+//! TLS for DoT, DoH and (inside QUIC) DoQ and DoH over HTTP/3: rustls (ring provider, TLS 1.3 only), with the certificate from PEM
 //! files or, for a local try, a throw-away self-signed one for `localhost`.
 
 use std::path::Path;
@@ -13,6 +13,10 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 pub const ALPN_DOT: &[u8] = b"dot";
 /// ALPN protocol of HTTP/2.
 pub const ALPN_H2: &[u8] = b"h2";
+/// ALPN protocol of HTTP/3 (RFC 9114 §3.1).
+pub const ALPN_H3: &[u8] = b"h3";
+/// ALPN protocol of DNS over QUIC (RFC 9250 §4.1).
+pub const ALPN_DOQ: &[u8] = b"doq";
 
 /// A certificate chain and its key.
 #[derive(Debug)]
