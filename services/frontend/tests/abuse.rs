@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use common::secure::{certificate, connector};
 use common::{Tier, frontend, query};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{RData, RecordType};
@@ -32,34 +33,6 @@ fn attacker(host: u8) -> IpAddr {
 
 /// The well-behaved client, on another /24.
 const OTHER: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1));
-
-/// A certificate for `localhost` written to `dir`, and its DER for clients to trust.
-fn certificate(dir: &Path) -> (String, String, CertificateDer<'static>) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-    (
-        cert.display().to_string(),
-        key.display().to_string(),
-        certified.cert.der().clone(),
-    )
-}
-
-/// A DoT client trusting `trusted` only.
-fn connector(trusted: &CertificateDer<'static>) -> TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(trusted.clone()).unwrap();
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"dot".to_vec()];
-    TlsConnector::from(Arc::new(config))
-}
 
 /// A TCP connection to `server` from `local`.
 async fn connect_from(local: IpAddr, server: SocketAddr) -> std::io::Result<TcpStream> {
@@ -316,7 +289,7 @@ async fn a_tls_handshake_flood_from_one_prefix_leaves_another_prefix_served() {
     .await;
     service.wait_ready(Duration::from_secs(20)).await.unwrap();
     let dot = service.addr("dot").unwrap();
-    let connector = connector(&der);
+    let connector = connector(&der, b"dot");
     let question = query(".", RecordType::SOA, false);
 
     // The other network's latency without a flood, for comparison (5 connections: with the

@@ -12,62 +12,22 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::secure::{certificate, connector, tls_connect};
 use common::{Tier, frontend, query, tcp};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 use hnsfleet_frontend::metrics as m;
 use hnsfleet_testkit::service::ServiceProcess;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
-use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 /// The idle timeout every test here runs with.
 const IDLE: Duration = Duration::from_secs(1);
 /// A root SOA query, base64url (RFC 8484 GET).
 const SOA_GET: &str = "/dns-query?dns=AAABAAABAAAAAAAAAAAGAAE";
-
-/// A certificate for `localhost` written to `dir`, and its DER for clients to trust.
-fn certificate(dir: &Path) -> (String, String, CertificateDer<'static>) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-    (
-        cert.display().to_string(),
-        key.display().to_string(),
-        certified.cert.der().clone(),
-    )
-}
-
-/// A TLS client trusting `trusted` only, offering `alpn`.
-fn connector(trusted: &CertificateDer<'static>, alpn: &[u8]) -> TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(trusted.clone()).unwrap();
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![alpn.to_vec()];
-    TlsConnector::from(Arc::new(config))
-}
-
-/// A TLS connection to `server` as `localhost`.
-async fn tls_connect(
-    server: SocketAddr,
-    connector: &TlsConnector,
-) -> std::io::Result<TlsStream<TcpStream>> {
-    let socket = TcpStream::connect(server).await?;
-    let name = ServerName::try_from("localhost").unwrap();
-    tokio::time::timeout(Duration::from_secs(5), connector.connect(name, socket))
-        .await
-        .map_err(|_| std::io::Error::other("tls handshake timed out"))?
-}
 
 /// Reads (and discards) until the server closes the stream or `within` passes; when it was
 /// closed, or `None` if it stayed open.

@@ -20,8 +20,8 @@
 //! Transport parameters bound what one connection may cost: `streams` bidirectional streams
 //! at once (DoQ: `max_pipelined`; HTTP/3: `doh_max_streams`), a 64 KiB + 2 receive window per
 //! stream (one DNS message and its length) and [`CONNECTION_WINDOW`] per connection, and
-//! QUIC's idle timeout at `idle_timeout` (the listeners also close a connection that carries
-//! no query for that long, whatever pings keep it alive).
+//! QUIC's idle timeout at twice `idle_timeout` (the listeners close a connection that carries
+//! no query for `idle_timeout` themselves, whatever pings keep it alive).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -84,8 +84,10 @@ fn transport(limits: QuicLimits) -> anyhow::Result<TransportConfig> {
         .stream_receive_window(message_window)
         .receive_window(VarInt::from_u32(CONNECTION_WINDOW))
         .send_window(SEND_WINDOW)
+        // Twice the listeners' own idle timeout: they close an idle connection first, with
+        // their protocol's code; QUIC's catches a peer that went away without a word.
         .max_idle_timeout(Some(
-            IdleTimeout::try_from(limits.idle_timeout).context("idle_timeout")?,
+            IdleTimeout::try_from(limits.idle_timeout.saturating_mul(2)).context("idle_timeout")?,
         ))
         .keep_alive_interval(None);
     Ok(transport)

@@ -1,6 +1,7 @@
 //! A small fleet for the frontend's hsd-free tests: a synthetic follower (a real gRPC follower
 //! API over an in-memory Urkel tree of `bench0`..), a real proof-cache in process, and the
-//! `hnsfleet-frontend` binary in front; plus DNS query helpers over UDP and TCP.
+//! `hnsfleet-frontend` binary in front; plus DNS query helpers over UDP and TCP, and over the
+//! encrypted transports in [`secure`].
 #![allow(
     dead_code,
     unreachable_pub,
@@ -22,6 +23,8 @@ use hnsfleet_service_kit::cli::Listeners;
 use hnsfleet_testkit::service::ServiceProcess;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
+
+pub mod secure;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_hnsfleet-frontend");
 
@@ -81,10 +84,19 @@ pub fn loopback_hints() -> String {
 }
 
 pub async fn frontend(cache_url: &str, flags: &[&str], log: &str) -> ServiceProcess {
-    let hints = loopback_hints();
+    frontend_with_hints(cache_url, &loopback_hints(), flags, log).await
+}
+
+/// [`frontend`] with the ICANN root hints file `hints`.
+pub async fn frontend_with_hints(
+    cache_url: &str,
+    hints: &str,
+    flags: &[&str],
+    log: &str,
+) -> ServiceProcess {
     let mut args: Vec<String> = [
         "--icann-root-hints",
-        &hints,
+        hints,
         "--network",
         "regtest",
         "--cache",
