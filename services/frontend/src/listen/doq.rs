@@ -105,7 +105,8 @@ async fn serve_connection(
 }
 
 /// One stream: reads the query, answers it on the same stream. `Err` is a protocol error
-/// (the connection must be closed), with its reason.
+/// (the connection must be closed), with its reason. A stream left without an answer is reset,
+/// never just finished (dropping a quinn send stream would finish it: an empty answer).
 async fn query(
     mut send: SendStream,
     mut recv: RecvStream,
@@ -113,28 +114,42 @@ async fn query(
     frontend: &Frontend,
     idle: Duration,
 ) -> Result<(), &'static str> {
-    let cancel = VarInt::from_u32(DOQ_REQUEST_CANCELLED);
+    let reset = |send: &mut SendStream, code: u32| {
+        let _ = send.reset(VarInt::from_u32(code));
+    };
     let bytes = match tokio::time::timeout(idle, recv.read_to_end(STREAM_LIMIT + 2)).await {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(quinn::ReadToEndError::TooLong)) => return Err("stream longer than a message"),
+        Ok(Err(quinn::ReadToEndError::TooLong)) => {
+            reset(&mut send, DOQ_PROTOCOL_ERROR);
+            return Err("stream longer than a message");
+        }
         // The client reset the stream or the connection went away: nothing to answer.
-        Ok(Err(_)) => return Ok(()),
+        Ok(Err(_)) => {
+            reset(&mut send, DOQ_REQUEST_CANCELLED);
+            return Ok(());
+        }
         Err(_) => {
-            let _ = recv.stop(cancel);
-            let _ = send.reset(cancel);
+            let _ = recv.stop(VarInt::from_u32(DOQ_REQUEST_CANCELLED));
+            reset(&mut send, DOQ_REQUEST_CANCELLED);
             return Ok(());
         }
     };
-    let message = framed_message(&bytes)?;
+    let message = match framed_message(&bytes) {
+        Ok(message) => message,
+        Err(why) => {
+            reset(&mut send, DOQ_PROTOCOL_ERROR);
+            return Err(why);
+        }
+    };
     let Some(answer) = frontend
         .handle(message, Transport::Quic, client, Service::Resolver)
         .await
     else {
-        let _ = send.reset(cancel);
+        reset(&mut send, DOQ_REQUEST_CANCELLED);
         return Ok(());
     };
     let Ok(len) = u16::try_from(answer.len()) else {
-        let _ = send.reset(VarInt::from_u32(DOQ_INTERNAL_ERROR));
+        reset(&mut send, DOQ_INTERNAL_ERROR);
         return Ok(());
     };
     let mut framed = Vec::with_capacity(answer.len() + 2);
@@ -152,7 +167,7 @@ async fn query(
             .dropped
             .with_label_values(&["write_timeout"])
             .inc();
-        let _ = send.reset(cancel);
+        reset(&mut send, DOQ_REQUEST_CANCELLED);
     }
     Ok(())
 }

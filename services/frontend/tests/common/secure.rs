@@ -164,6 +164,9 @@ pub async fn doq_exchange(
         .await
         .map_err(|_| "no answer within 5 s".to_string())?
         .map_err(|e| e.to_string())?;
+    if answer.len() < 2 {
+        return Err(format!("a stream without a length prefix: {answer:?}"));
+    }
     let len = usize::from(u16::from_be_bytes([answer[0], answer[1]]));
     assert_eq!(
         len,
