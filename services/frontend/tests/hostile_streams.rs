@@ -7,9 +7,7 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::secure::{certificate, connector, tls_connect};

@@ -1,7 +1,7 @@
 //! DNS over HTTPS (RFC 8484): `GET /dns-query?dns=<base64url>` and `POST /dns-query` with
 //! `content-type: application/dns-message`, over HTTP/2 on TLS (HTTP/1.1 is accepted too); and
 //! the JSON form (`GET /dns-query?name=..&type=..` with `accept: application/dns-json`, or
-//! `GET /resolve?name=..`), rendered by [`super::doh_json`]. [`respond`] turns one request into
+//! `GET /resolve?name=..`), rendered by [`super::doh_json`]. `respond` turns one request into
 //! its response whatever HTTP version carried it: HTTP/3 ([`super::doh3`]) calls it too. When
 //! HTTP/3 is on, every HTTP/2 and HTTP/1.1 response advertises it (`alt-svc: h3=":PORT"`).
 //!

@@ -1,7 +1,7 @@
 //! DNS over HTTPS over HTTP/3 (RFC 8484 on RFC 9114), ALPN `h3`, on the UDP port of
 //! `doh_listen`: the `h3` crate over quinn, accepted through [`super::quic::accept_loop`]
 //! (address validation, then the limits TCP, DoT and DoH share). Every request goes through
-//! [`super::doh::respond`], the one request-to-response function of DoH, so paths, methods,
+//! `doh::respond`, the one request-to-response function of DoH, so paths, methods,
 //! statuses, the JSON form and `cache-control` are the HTTP/2 ones.
 //!
 //! Limits: `doh_max_streams` requests open at once per connection (QUIC stream credit), a
