@@ -74,15 +74,23 @@ impl Drop for Tier {
     }
 }
 
-/// Starts the frontend binary against `cache_url` with Do53 and root listeners on loopback.
 /// A root hints file naming only 127.0.0.1:9 (nothing listens): the tests never let the ICANN
-/// fallback reach a real root server.
+/// fallback reach a real root server. Written once per test process, to a file of its own:
+/// rewriting one shared file while another test's frontend read it let that frontend see it
+/// empty.
 pub fn loopback_hints() -> String {
-    let path = std::env::temp_dir().join("hnsfleet-frontend-test-hints");
-    std::fs::write(&path, "127.0.0.1:9\n").unwrap();
-    path.display().to_string()
+    static HINTS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HINTS
+        .get_or_init(|| {
+            let name = format!("hnsfleet-frontend-test-hints-{}", std::process::id());
+            let path = std::env::temp_dir().join(name);
+            std::fs::write(&path, "127.0.0.1:9\n").unwrap();
+            path.display().to_string()
+        })
+        .clone()
 }
 
+/// Starts the frontend binary against `cache_url` with Do53 and root listeners on loopback.
 pub async fn frontend(cache_url: &str, flags: &[&str], log: &str) -> ServiceProcess {
     frontend_with_hints(cache_url, &loopback_hints(), flags, log).await
 }
