@@ -40,8 +40,12 @@ pub enum Transport {
     Tcp,
     /// DNS over TLS (RFC 7858).
     Tls,
-    /// DNS over HTTPS (RFC 8484).
+    /// DNS over HTTPS (RFC 8484) over HTTP/2 or HTTP/1.1.
     Https,
+    /// DNS over HTTPS over HTTP/3 (RFC 8484 on RFC 9114).
+    Https3,
+    /// DNS over dedicated QUIC connections (RFC 9250).
+    Quic,
 }
 
 /// Extended DNS Error info codes (RFC 8914 §4) the frontend sends.
@@ -100,16 +104,18 @@ impl Transport {
             Transport::Tcp => "tcp",
             Transport::Tls => "tls",
             Transport::Https => "https",
+            Transport::Https3 => "h3",
+            Transport::Quic => "quic",
         }
     }
 
-    /// Whether the transport is encrypted (DoT, DoH): only there are responses padded (RFC
-    /// 8467 §4: padding a message an observer can read whole hides nothing). A new encrypted
-    /// transport (DoQ, DoH over HTTP/3) says so here and is padded like the others.
+    /// Whether the transport is encrypted (DoT, DoH, DoH over HTTP/3, DoQ): only there are
+    /// responses padded (RFC 8467 §4: padding a message an observer can read whole hides
+    /// nothing; RFC 9250 §5.4 asks DoQ to pad like DoT).
     pub fn is_encrypted(self) -> bool {
         match self {
             Transport::Udp | Transport::Tcp => false,
-            Transport::Tls | Transport::Https => true,
+            Transport::Tls | Transport::Https | Transport::Https3 | Transport::Quic => true,
         }
     }
 }

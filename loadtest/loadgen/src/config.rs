@@ -45,6 +45,10 @@ pub enum TransportKind {
     Dot,
     /// DNS over HTTPS (RFC 8484) over HTTP/2, one stream per query.
     Doh,
+    /// DNS over HTTPS over HTTP/3 (QUIC), one stream per query.
+    Doh3,
+    /// DNS over QUIC (RFC 9250), one stream per query.
+    Doq,
 }
 
 /// How DoH queries are sent.
@@ -62,7 +66,7 @@ pub enum DohMethod {
 #[command(
     name = "hnsfleet-loadgen",
     version,
-    about = "DNS load generator: Do53 UDP/TCP, DoT, DoH; open loop (--rate) or closed loop \
+    about = "DNS load generator: Do53 UDP/TCP, DoT, DoH (HTTP/2 and HTTP/3), DoQ; open loop (--rate) or closed loop \
              (--concurrency); HDR latency, JSON result, PNG plot",
     after_help = SAFETY
 )]
@@ -280,13 +284,15 @@ impl Config {
         }
         let trust = match args.transport {
             TransportKind::Udp | TransportKind::Tcp => None,
-            TransportKind::Dot | TransportKind::Doh => match (&args.ca, args.insecure) {
-                (Some(path), _) => Some(Trust::Ca(path.clone())),
-                (None, true) => Some(Trust::Insecure),
-                (None, false) => {
-                    return bad("DoT and DoH need --insecure or --ca FILE".into());
+            TransportKind::Dot | TransportKind::Doh | TransportKind::Doh3 | TransportKind::Doq => {
+                match (&args.ca, args.insecure) {
+                    (Some(path), _) => Some(Trust::Ca(path.clone())),
+                    (None, true) => Some(Trust::Insecure),
+                    (None, false) => {
+                        return bad("DoT, DoH and DoQ need --insecure or --ca FILE".into());
+                    }
                 }
-            },
+            }
         };
         Ok(Config {
             target: args.target,

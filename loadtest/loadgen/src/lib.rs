@@ -2,8 +2,8 @@
 //!
 //! It sends a realistic mix of queries (HNS TLDs, names below them, ICANN names, NXDOMAINs,
 //! hot and cold, several query types, DO bit) to one resolver over Do53 UDP, Do53 TCP
-//! (pipelined over several connections), DoT (RFC 7858) or DoH over HTTP/2 (RFC 8484, GET or
-//! POST), and measures what comes back:
+//! (pipelined over several connections), DoT (RFC 7858), DoH over HTTP/2 or HTTP/3 (RFC 8484,
+//! GET or POST) or DoQ (RFC 9250), and measures what comes back:
 //!
 //! - **open loop** (`--rate QPS`): query *i* is due at `start + i / rate` whatever the server
 //!   does, and its latency is measured from that *scheduled* time, so a stalled server shows
@@ -16,9 +16,8 @@
 //! latency over time and by percentile ([`plot`], drawn without any system font).
 //!
 //! Transports are one enum ([`transport::Transport`]) whose connections hand every answer to
-//! the same in-flight table; DoQ (RFC 9250) and DoH over HTTP/3 are planned as two more
-//! variants (a QUIC connection, one stream per query, like the DoH variant's one HTTP/2 stream
-//! per query) and need nothing else changed.
+//! the same in-flight table; DoQ and DoH over HTTP/3 share one QUIC variant (one stream per
+//! query, like the DoH variant's one HTTP/2 stream per query).
 //!
 //! What it must not do: send to anything but loopback (127.0.0.0/8, ::1) or the project's
 //! test namespace range 198.18.0.0/15 ([`target::check_target`]); run without bounds — every

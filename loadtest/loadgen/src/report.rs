@@ -171,7 +171,8 @@ impl ConfigSummary {
                 .collect(),
             dnssec_ok: config.dnssec_ok,
             seed: config.seed,
-            doh_method: (config.transport == TransportKind::Doh).then_some(config.doh_method),
+            doh_method: matches!(config.transport, TransportKind::Doh | TransportKind::Doh3)
+                .then_some(config.doh_method),
         }
     }
 }

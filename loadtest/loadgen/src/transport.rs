@@ -4,15 +4,16 @@
 //! connection and returns its `Sender`, having spawned whatever reads answers: a reader task
 //! for UDP and for the pipelined streams (TCP, DoT), one small task per request for DoH. Every
 //! answer, from whichever transport, goes to the worker's in-flight table
-//! (`stats::Shared`), which matches it by DNS ID. Adding DoQ (RFC 9250) or DoH over
-//! HTTP/3 means one more variant here: a QUIC connection in `connect`, and in `send` one
-//! stream per query whose task hands the answer to the same table, as the `doh` module does with
-//! HTTP/2 streams.
+//! (`stats::Shared`), which matches it by DNS ID. DoQ (RFC 9250) and DoH over HTTP/3 are the
+//! `quic` module: a QUIC connection in `connect`, and in `send` one stream per query whose task
+//! hands the answer to the same table, as the `doh` module does with HTTP/2 streams.
 
 mod doh;
+mod quic;
 mod tls;
 
 pub use doh::Doh;
+pub use quic::Quic;
 pub use tls::Tls;
 
 use std::net::SocketAddr;
@@ -44,6 +45,8 @@ pub enum Transport {
     },
     /// DoH over HTTP/2.
     Doh(Doh),
+    /// DoQ, or DoH over HTTP/3.
+    Quic(Quic),
 }
 
 /// The sending half of one connection.
@@ -55,6 +58,7 @@ pub(crate) enum Sender {
         queued: usize,
     },
     Doh(doh::DohSender),
+    Quic(quic::QuicSender),
 }
 
 // === impl Transport ===
@@ -74,6 +78,8 @@ impl Transport {
                 config.doh_path.clone(),
                 config.timeout,
             )),
+            TransportKind::Doq => Transport::Quic(Quic::doq(config)?),
+            TransportKind::Doh3 => Transport::Quic(Quic::doh3(config)?),
         })
     }
 
@@ -130,6 +136,7 @@ impl Transport {
                 })
             }
             Transport::Doh(doh) => Ok(Sender::Doh(doh.connect(target, shared, cancel).await?)),
+            Transport::Quic(quic) => Ok(Sender::Quic(quic.connect(target, shared, cancel).await?)),
         }
     }
 }
@@ -168,6 +175,7 @@ impl Sender {
                 Ok(())
             }
             Sender::Doh(doh) => doh.send(id, start, query).await,
+            Sender::Quic(quic) => quic.send(id, start, query).await,
         }
     }
 

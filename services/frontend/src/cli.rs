@@ -46,15 +46,23 @@ pub struct FrontendArgs {
     #[arg(long, value_name = "ADDR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dot_listen: Option<SocketAddr>,
-    /// DNS over HTTPS listen address (path /dns-query).
+    /// DNS over HTTPS listen address (path /dns-query; HTTP/3 on its UDP port too).
     #[arg(long, value_name = "ADDR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub doh_listen: Option<SocketAddr>,
-    /// TLS certificate chain (PEM) for DoT and DoH.
+    /// Serve DoH over HTTP/3 on the UDP port of the DoH address (true/false).
+    #[arg(long, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doh3: Option<bool>,
+    /// DNS over QUIC (RFC 9250) listen address (UDP).
+    #[arg(long, value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doq_listen: Option<SocketAddr>,
+    /// TLS certificate chain (PEM) for DoT, DoH and DoQ.
     #[arg(long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_cert: Option<PathBuf>,
-    /// TLS private key (PEM) for DoT and DoH.
+    /// TLS private key (PEM) for DoT, DoH and DoQ.
     #[arg(long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_key: Option<PathBuf>,
@@ -79,7 +87,7 @@ pub struct FrontendArgs {
     #[arg(long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sig0_key: Option<PathBuf>,
-    /// Also sign DoT responses (true/false).
+    /// Also sign DoT and DoQ responses (true/false).
     #[arg(long, value_name = "BOOL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sig0_dot: Option<bool>,
@@ -185,11 +193,11 @@ pub struct FrontendArgs {
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_handshake_burst: Option<u32>,
-    /// HTTP/2 streams open at once per DoH connection.
+    /// HTTP/2 or HTTP/3 streams open at once per DoH connection.
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub doh_max_streams: Option<u32>,
-    /// Queries in progress at once per TCP or DoT connection.
+    /// Queries in progress at once per TCP, DoT or DoQ connection.
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_pipelined: Option<usize>,

@@ -51,12 +51,19 @@ pub struct FrontendConfig {
     pub root_listen: Option<SocketAddr>,
     /// DNS over TLS (RFC 7858) listen address; needs a certificate; unset: none.
     pub dot_listen: Option<SocketAddr>,
-    /// DNS over HTTPS (RFC 8484, HTTP/2, path `/dns-query`) listen address; needs a
-    /// certificate; unset: none.
+    /// DNS over HTTPS (RFC 8484, HTTP/2 and HTTP/1.1 on TCP, path `/dns-query`; HTTP/3 on
+    /// UDP at the same address unless `doh3` is off) listen address; needs a certificate;
+    /// unset: none.
     pub doh_listen: Option<SocketAddr>,
-    /// TLS certificate chain (PEM) for DoT and DoH.
+    /// Also serve DoH over HTTP/3 (QUIC, ALPN `h3`) on the UDP port of `doh_listen`, advertised
+    /// to HTTP/2 and HTTP/1.1 clients with `Alt-Svc`.
+    pub doh3: bool,
+    /// DNS over QUIC (RFC 9250, ALPN `doq`, UDP) listen address; needs a certificate; unset:
+    /// none.
+    pub doq_listen: Option<SocketAddr>,
+    /// TLS certificate chain (PEM) for DoT, DoH and DoQ.
     pub tls_cert: Option<PathBuf>,
-    /// TLS private key (PEM) for DoT and DoH.
+    /// TLS private key (PEM) for DoT, DoH and DoQ.
     pub tls_key: Option<PathBuf>,
     /// How often `tls_cert` and `tls_key` are read to see whether they changed (a changed,
     /// good pair is presented from the next handshake on; SIGHUP reloads at once too). 10 s:
@@ -76,9 +83,9 @@ pub struct FrontendConfig {
     pub self_signed: bool,
     /// SIG(0) secret key file (`hnsfleet sig0 keygen`); with it, Do53 responses are signed.
     pub sig0_key: Option<PathBuf>,
-    /// Also sign DoT responses with SIG(0).
+    /// Also sign DoT and DoQ responses with SIG(0).
     pub sig0_dot: bool,
-    /// Also sign DoH responses with SIG(0).
+    /// Also sign DoH responses (HTTP/2 and HTTP/3) with SIG(0).
     pub sig0_doh: bool,
     /// Signatures per second one client prefix (IPv4 /24, IPv6 /56) may cost.
     pub sig0_client_rate: u32,
@@ -116,11 +123,12 @@ pub struct FrontendConfig {
     /// UDP payload size the frontend offers and answers within (EDNS0); larger answers are
     /// truncated (TC=1) so the client retries over TCP.
     pub udp_payload: u16,
-    /// TCP, DoT and DoH connections open at once; more are refused.
+    /// TCP, DoT, DoH and QUIC (DoQ, DoH over HTTP/3) connections open at once; more are
+    /// refused.
     pub max_connections: usize,
-    /// A TCP, DoT or DoH connection is closed after this long without a query or request (a
-    /// TCP/DoT query must arrive whole within it), or when an answer cannot be written within
-    /// it (a client that does not read).
+    /// A TCP, DoT, DoH or QUIC connection is closed after this long without a query or request
+    /// (a TCP/DoT query, a DoQ stream's query, must arrive whole within it), or when an answer
+    /// cannot be written within it (a client that does not read).
     #[serde(with = "duration")]
     pub idle_timeout: Duration,
     /// Queries being resolved at once (all transports); more get SERVFAIL at once.
@@ -133,17 +141,20 @@ pub struct FrontendConfig {
     /// Every `rrl_slip`-th datagram over the limit gets an empty TC=1 reply (the client
     /// retries over TCP); the others are dropped. 0: all dropped; 1: all get TC=1.
     pub rrl_slip: u32,
-    /// TCP, DoT and DoH connections open at once from one client prefix (IPv4 /24, IPv6 /56).
+    /// TCP, DoT, DoH and QUIC connections open at once from one client prefix (IPv4 /24, IPv6
+    /// /56).
     pub max_connections_per_prefix: usize,
-    /// New TLS handshakes (DoT and DoH) per second from one client prefix; more connections
-    /// are closed before any cryptography. 0 turns the limit off.
+    /// New TLS handshakes (DoT, DoH, and QUIC after address validation) per second from one
+    /// client prefix; more connections are closed before any cryptography. 0 turns the limit
+    /// off.
     pub tls_handshake_rate: u32,
     /// New TLS handshakes one client prefix may start in a burst above `tls_handshake_rate`.
     pub tls_handshake_burst: u32,
-    /// HTTP/2 streams (requests) one DoH connection may have open at once.
+    /// HTTP/2 or HTTP/3 streams (requests) one DoH connection may have open at once.
     pub doh_max_streams: u32,
     /// Queries one TCP or DoT connection may have in progress (pipelined); while that many
-    /// are, no more are read from it.
+    /// are, no more are read from it. Also the QUIC streams (queries) one DoQ connection may
+    /// have open at once.
     pub max_pipelined: usize,
     /// The keys every service shares: `log`, `log_format`, `shutdown_drain`, `shutdown_grace`.
     #[serde(flatten)]
@@ -229,6 +240,8 @@ impl Default for FrontendConfig {
             root_listen: None,
             dot_listen: None,
             doh_listen: None,
+            doh3: true,
+            doq_listen: None,
             tls_cert: None,
             tls_key: None,
             self_signed: false,
@@ -274,9 +287,9 @@ impl FrontendConfig {
         Ok(Loader::new().toml(text).load::<FrontendConfig>()?.config)
     }
 
-    /// Whether DoT or DoH is on, so a certificate is needed.
+    /// Whether DoT, DoH or DoQ is on, so a certificate is needed.
     pub fn needs_tls(&self) -> bool {
-        self.dot_listen.is_some() || self.doh_listen.is_some()
+        self.dot_listen.is_some() || self.doh_listen.is_some() || self.doq_listen.is_some()
     }
 
     /// The root's advertised name server address: `public_host`, else the address of the Do53
@@ -317,10 +330,11 @@ impl FrontendConfig {
             && self.root_listen.is_none()
             && self.dot_listen.is_none()
             && self.doh_listen.is_none()
+            && self.doq_listen.is_none()
         {
             return invalid(
                 "dns_listen",
-                "no listener: set dns_listen, root_listen, dot_listen or doh_listen",
+                "no listener: set dns_listen, root_listen, dot_listen, doh_listen or doq_listen",
             );
         }
         if self.needs_tls() {
@@ -335,7 +349,7 @@ impl FrontendConfig {
                 (None, None, false) => {
                     return invalid(
                         "tls_cert",
-                        "DoT/DoH need a certificate: tls_cert and tls_key, or self_signed",
+                        "DoT/DoH/DoQ need a certificate: tls_cert and tls_key, or self_signed",
                     );
                 }
             }

@@ -74,11 +74,13 @@ impl Service {
 }
 
 /// Every transport, in the order of [`transport_index`].
-const TRANSPORTS: [Transport; 4] = [
+const TRANSPORTS: [Transport; 6] = [
     Transport::Udp,
     Transport::Tcp,
     Transport::Tls,
     Transport::Https,
+    Transport::Https3,
+    Transport::Quic,
 ];
 
 fn transport_index(transport: Transport) -> usize {
@@ -87,19 +89,21 @@ fn transport_index(transport: Transport) -> usize {
         Transport::Tcp => 1,
         Transport::Tls => 2,
         Transport::Https => 3,
+        Transport::Https3 => 4,
+        Transport::Quic => 5,
     }
 }
 
 /// The packet-cache variant of a (transport, service) pair: their encoded answers differ
 /// (size limits, SIG(0) room, RA).
 fn variant(transport: Transport, service: Service) -> u8 {
-    // At most 4 x 2 = 8 values: always fits.
+    // At most 6 x 2 = 12 values: always fits.
     (transport_index(transport) * 2 + service.index()) as u8
 }
 
 /// Metric handles resolved once, for the per-query path.
 struct HotMetrics {
-    latency: [[Histogram; 2]; 4],
+    latency: [[Histogram; 2]; 6],
     packet_hit: IntCounter,
     packet_miss: IntCounter,
 }
@@ -128,9 +132,9 @@ impl HotMetrics {
 /// Which transports get SIG(0) (Do53 UDP and TCP always, when a key is configured).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SignOn {
-    /// Sign DoT responses.
+    /// Sign DoT and DoQ responses (`sig0_dot`).
     pub tls: bool,
-    /// Sign DoH responses.
+    /// Sign DoH responses, over HTTP/2 and HTTP/3 (`sig0_doh`).
     pub https: bool,
 }
 
@@ -361,8 +365,8 @@ impl Frontend {
     fn signer_for(&self, transport: Transport) -> Option<&Signer> {
         self.signer.as_ref().filter(|_| match transport {
             Transport::Udp | Transport::Tcp => true,
-            Transport::Tls => self.sign_on.tls,
-            Transport::Https => self.sign_on.https,
+            Transport::Tls | Transport::Quic => self.sign_on.tls,
+            Transport::Https | Transport::Https3 => self.sign_on.https,
         })
     }
 

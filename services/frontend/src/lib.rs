@@ -1,5 +1,5 @@
 //! The frontend: what users touch. It answers HNS and ICANN names over Do53 (UDP and TCP), DNS
-//! over TLS and DNS over HTTPS, with every HNS answer traced to a verified Urkel proof.
+//! over TLS, DNS over HTTPS (HTTP/2 and HTTP/3) and DNS over QUIC, with every HNS answer traced to a verified Urkel proof.
 //!
 //! A query goes through one pipeline ([`frontend`]): [`wire`] checks it, the answer cache
 //! ([`answers`]) or recursion ([`recursion`], hickory's validating iterative resolver) answers

@@ -10,9 +10,17 @@
 //!   ready, out of order),
 //!   a read deadline per message and a write deadline per answer (`idle_timeout`).
 //! - [`doh`]: DNS over HTTPS (RFC 8484), GET and POST on `/dns-query`, HTTP/2 (or HTTP/1.1)
-//!   over TLS; a connection without requests for `idle_timeout` is shut down.
-//! - [`tls`]: the rustls server configuration (a certificate from files, or a throw-away
-//!   self-signed one), shared by every TLS listener: certificate hot reload (SIGHUP, changed
+//!   over TLS; a connection without requests for `idle_timeout` is shut down. Its
+//!   request-to-response function serves HTTP/3 too, and its responses advertise HTTP/3 with
+//!   `alt-svc` when that is on.
+//! - [`quic`]: the QUIC endpoint and accept loop of DoQ and DoH over HTTP/3: a Retry for every
+//!   unvalidated address, then the limits of [`accept`] (shared with TCP), the bounded
+//!   handshake, per-connection stream and window limits.
+//! - [`doq`]: DNS over QUIC (RFC 9250), ALPN `doq`, on `doq_listen`: one query per stream,
+//!   message ID 0, protocol errors close the connection with DOQ_PROTOCOL_ERROR.
+//! - [`doh3`]: DoH over HTTP/3 (ALPN `h3`) on the UDP port of `doh_listen`.
+//! - [`tls`]: the rustls server configuration of every TLS and QUIC listener (a certificate
+//!   from files, or a throw-away self-signed one): certificate hot reload (SIGHUP, changed
 //!   files), session resumption, ALPN.
 //!
 //! A new transport is a new module here that calls [`Frontend::handle`] with its own
@@ -20,7 +28,10 @@
 
 pub mod accept;
 pub mod doh;
+pub mod doh3;
 pub mod doh_json;
+pub mod doq;
+pub mod quic;
 pub mod stream;
 pub mod tls;
 pub mod udp;

@@ -6,7 +6,7 @@ use prometheus::{
     HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
 };
 
-/// Queries answered, by `transport` (udp, tcp, tls, https), `service` (resolver, root),
+/// Queries answered, by `transport` (udp, tcp, tls, https, h3, quic), `service` (resolver, root),
 /// `qtype` (common types by name, others `other`) and `rcode`.
 pub const QUERIES: &str = "hnsfleet_frontend_queries_total";
 /// Time from a query's arrival to its response being ready, by transport and service.
@@ -35,20 +35,25 @@ pub const SIG0_OVER_BUDGET: &str = "hnsfleet_frontend_sig0_over_budget_total";
 pub const IN_FLIGHT: &str = "hnsfleet_frontend_in_flight";
 /// Queries refused at once because `max_in_flight` were being resolved.
 pub const OVERLOADED: &str = "hnsfleet_frontend_overloaded_total";
-/// Stream connections (TCP, TLS, HTTPS) open now.
+/// Connections (TCP, TLS, HTTPS, QUIC) open now.
 pub const CONNECTIONS: &str = "hnsfleet_frontend_connections";
-/// Stream connections closed at once, unserved, by `reason`: `max_connections` (that many
+/// Connections (TCP, TLS, HTTPS, QUIC) closed or refused at once, unserved, by `reason`: `max_connections` (that many
 /// open in all), `prefix_connections` (`max_connections_per_prefix` open from the client's
 /// prefix), `handshake_rate` (the prefix's `tls_handshake_rate` spent).
 pub const CONNECTIONS_REFUSED: &str = "hnsfleet_frontend_connections_refused_total";
+/// QUIC connection attempts answered with a Retry (a stateless token the client must echo
+/// from its address before anything is counted or reserved for it).
+pub const QUIC_RETRIES: &str = "hnsfleet_frontend_quic_retries_total";
 /// UDP datagrams over the response rate limit of their client prefix, by `action`: `slip`
 /// (answered with an empty TC=1 reply) or `drop`.
 pub const RRL: &str = "hnsfleet_frontend_rrl_total";
 /// The `reason` values of [`CONNECTIONS_REFUSED`].
 pub const REFUSAL_REASONS: [&str; 3] = ["max_connections", "prefix_connections", "handshake_rate"];
 /// Packets or streams dropped without an answer, by `reason` (`malformed`, `response`,
-/// `tls_handshake`, `http`, `write_timeout`: a TCP/DoT client not reading its answers,
-/// `send_buffer`: a UDP answer that found no room in the socket's send buffer in time).
+/// `tls_handshake`, `http`, `write_timeout`: a TCP/DoT/DoQ client not reading its answers,
+/// `quic_handshake`: a QUIC handshake that failed or took too long, `doq_protocol`: a DoQ
+/// connection closed with DOQ_PROTOCOL_ERROR, `send_buffer`: a UDP answer that found no room
+/// in the socket's send buffer in time).
 pub const DROPPED: &str = "hnsfleet_frontend_dropped_total";
 /// 1 while a proof-cache reports a trusted root (the frontend can serve verified data).
 pub const TRUSTED_ROOT: &str = "hnsfleet_frontend_trusted_root";
@@ -100,6 +105,8 @@ pub struct Metrics {
     pub connections: IntGauge,
     /// [`CONNECTIONS_REFUSED`].
     pub connections_refused: IntCounterVec,
+    /// [`QUIC_RETRIES`].
+    pub quic_retries: IntCounter,
     /// [`RRL`].
     pub rrl: IntCounterVec,
     /// [`DROPPED`].
@@ -180,6 +187,10 @@ impl Metrics {
                 CONNECTIONS_REFUSED,
                 "Connections refused at a limit, by reason.",
                 &["reason"],
+            )?,
+            quic_retries: reg(
+                registry,
+                IntCounter::new(QUIC_RETRIES, "QUIC connection attempts sent a Retry.")?,
             )?,
             rrl: counter(
                 RRL,

@@ -25,9 +25,12 @@ use crate::answers::AnswerCache;
 use crate::config::FrontendConfig;
 use crate::frontend::{Frontend, Parts, Service, SignOn};
 use crate::listen::accept::StreamLimits;
+use crate::listen::quic::{self, QuicLimits};
 use crate::listen::tls::reload::Reloader;
-use crate::listen::tls::{ALPN_DOT, ALPN_H2, ALPN_HTTP1, Certificate, Resumption};
-use crate::listen::{doh, stream, udp};
+use crate::listen::tls::{
+    ALPN_DOQ, ALPN_DOT, ALPN_H2, ALPN_H3, ALPN_HTTP1, Certificate, Resumption,
+};
+use crate::listen::{doh, doh3, doq, stream, udp};
 use crate::metrics::Metrics;
 use crate::recursion::Recursion;
 use crate::root::RootAuthority;
@@ -38,6 +41,9 @@ use crate::sig0::{Signer, read_key};
 const ROOT_PROBE: Duration = Duration::from_secs(1);
 /// How long a root seen by a probe keeps the frontend ready when later probes fail.
 const PROBE_GRACE: Duration = Duration::from_secs(10);
+/// Unidirectional streams an HTTP/3 client may open: its control stream and the two QPACK
+/// streams (RFC 9114 §6.2, RFC 9204 §4.2), with room for reserved "grease" ones.
+const H3_UNI_STREAMS: u32 = 8;
 
 /// Every socket the frontend serves on, bound.
 #[derive(Debug)]
@@ -48,8 +54,12 @@ pub struct Listeners {
     pub root: Option<(UdpSocket, TcpListener)>,
     /// DoT.
     pub dot: Option<TcpListener>,
-    /// DoH.
+    /// DoH (HTTP/2 and HTTP/1.1).
     pub doh: Option<TcpListener>,
+    /// DoH over HTTP/3: UDP, on the DoH listener's port.
+    pub doh3: Option<std::net::UdpSocket>,
+    /// DoQ (UDP).
+    pub doq: Option<std::net::UdpSocket>,
     /// Admin HTTP.
     pub admin: TcpListener,
 }
@@ -71,6 +81,20 @@ impl Listeners {
                 .with_context(|| format!("{key} {addr} (udp)"))?;
             Ok((udp, tcp))
         }
+        fn udp(key: &str, addr: SocketAddr) -> anyhow::Result<std::net::UdpSocket> {
+            std::net::UdpSocket::bind(addr).with_context(|| format!("{key} {addr} (udp)"))
+        }
+        let doh = match config.doh_listen {
+            Some(addr) => Some(tcp("doh_listen", addr).await?),
+            None => None,
+        };
+        let doh3 = match (&doh, config.doh_listen) {
+            (Some(listener), Some(addr)) if config.doh3 => {
+                let port = listener.local_addr()?.port();
+                Some(udp("doh_listen", SocketAddr::new(addr.ip(), port))?)
+            }
+            _ => None,
+        };
         Ok(Listeners {
             dns: match config.dns_listen {
                 Some(addr) => Some(both("dns_listen", addr).await?),
@@ -84,8 +108,10 @@ impl Listeners {
                 Some(addr) => Some(tcp("dot_listen", addr).await?),
                 None => None,
             },
-            doh: match config.doh_listen {
-                Some(addr) => Some(tcp("doh_listen", addr).await?),
+            doh,
+            doh3,
+            doq: match config.doq_listen {
+                Some(addr) => Some(udp("doq_listen", addr)?),
                 None => None,
             },
             admin: tcp("admin_listen", config.admin_listen).await?,
@@ -107,13 +133,17 @@ impl Listeners {
         if let Some(doh) = &self.doh {
             out.push(("doh", doh.local_addr()?));
         }
+        if let Some(doq) = &self.doq {
+            out.push(("doq", doq.local_addr()?));
+        }
         out.push(("admin", self.admin.local_addr()?));
         Ok(out)
     }
 }
 
 /// Binds the configured listeners, watches SIGTERM/SIGINT, prints
-/// `{"event":"listening","dns":..,"root":..,"dot":..,"doh":..,"admin":..}` on stdout, and runs
+/// `{"event":"listening","dns":..,"root":..,"dot":..,"doh":..,"doq":..,"admin":..}` on stdout
+/// (DoH over HTTP/3 is on the `doh` port, over UDP), and runs
 /// until a signal and the shutdown sequence end it.
 pub async fn run_until_signal(config: FrontendConfig) -> anyhow::Result<()> {
     let listeners = Listeners::bind(&config).await?;
@@ -394,9 +424,42 @@ pub async fn run(
     }
     if let (Some(listener), Some(certificate)) = (listeners.doh, &certificate) {
         let acceptor = TlsAcceptor::from(certificate.server_config(&[ALPN_H2, ALPN_HTTP1])?);
+        let mut alt_svc = None;
+        if let Some(socket) = listeners.doh3 {
+            alt_svc = doh::alt_svc(socket.local_addr()?.port());
+            let quic_limits = QuicLimits {
+                streams: config.doh_max_streams,
+                uni_streams: H3_UNI_STREAMS,
+                idle_timeout: config.idle_timeout,
+            };
+            let tls = certificate.server_config(&[ALPN_H3])?;
+            let endpoint = quic::endpoint(socket, tls, quic_limits).context("doh_listen (h3)")?;
+            servers.spawn(doh3::serve(
+                endpoint,
+                Arc::clone(&frontend),
+                limits.clone(),
+                stop_accepting.clone(),
+            ));
+        }
         servers.spawn(doh::serve(
             listener,
             acceptor,
+            Arc::clone(&frontend),
+            limits.clone(),
+            alt_svc,
+            stop_accepting.clone(),
+        ));
+    }
+    if let (Some(socket), Some(certificate)) = (listeners.doq, &certificate) {
+        let quic_limits = QuicLimits {
+            streams: u32::try_from(config.max_pipelined).unwrap_or(u32::MAX),
+            uni_streams: 0,
+            idle_timeout: config.idle_timeout,
+        };
+        let tls = certificate.server_config(&[ALPN_DOQ])?;
+        let endpoint = quic::endpoint(socket, tls, quic_limits).context("doq_listen")?;
+        servers.spawn(doq::serve(
+            endpoint,
             Arc::clone(&frontend),
             limits.clone(),
             stop_accepting.clone(),

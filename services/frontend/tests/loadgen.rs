@@ -1,5 +1,6 @@
 //! End to end: the project's load generator (`hnsfleet-loadgen`, in process) against the real
-//! `hnsfleet-frontend` binary over every transport it serves, for a short open-loop run each,
+//! `hnsfleet-frontend` binary over every transport it serves (Do53 UDP and TCP, DoT, DoH over
+//! HTTP/2 and HTTP/3, DoQ), for a short open-loop run each,
 //! in front of a synthetic follower and an in-process proof-cache. Every query must be
 //! answered — no errors, no timeouts, no SERVFAIL.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::{Tier, frontend};
+use hnsfleet_frontend::metrics as m;
 use hnsfleet_loadgen::{Args, Config, Report};
 
 async fn load(target: SocketAddr, transport: &str) -> Report {
@@ -59,6 +61,8 @@ async fn a_short_load_over_every_transport_is_answered_without_errors() {
             "127.0.0.1:0",
             "--doh-listen",
             "127.0.0.1:0",
+            "--doq-listen",
+            "127.0.0.1:0",
             "--self-signed",
         ],
         "frontend-loadgen",
@@ -66,11 +70,14 @@ async fn a_short_load_over_every_transport_is_answered_without_errors() {
     .await;
     service.wait_ready(Duration::from_secs(20)).await.unwrap();
     let dns = service.addr("dns").unwrap();
-    for (transport, target) in [
-        ("udp", dns),
-        ("tcp", dns),
-        ("dot", service.addr("dot").unwrap()),
-        ("doh", service.addr("doh").unwrap()),
+    for (transport, label, target) in [
+        ("udp", "udp", dns),
+        ("tcp", "tcp", dns),
+        ("dot", "tls", service.addr("dot").unwrap()),
+        ("doh", "https", service.addr("doh").unwrap()),
+        // HTTP/3 on the UDP side of the DoH address.
+        ("doh3", "h3", service.addr("doh").unwrap()),
+        ("doq", "quic", service.addr("doq").unwrap()),
     ] {
         let report = load(target, transport).await;
         let t = &report.totals;
@@ -94,5 +101,11 @@ async fn a_short_load_over_every_transport_is_answered_without_errors() {
             report.rcodes.get("NXDOMAIN").is_some_and(|n| *n > 0),
             "{transport}"
         );
+        // The frontend saw them on that transport.
+        let served = service
+            .metric(m::QUERIES, &[("transport", label)])
+            .await
+            .unwrap();
+        assert_eq!(served, Some(600.0), "{transport}");
     }
 }

@@ -28,6 +28,9 @@ use tokio::net::TcpListener;
 const DEFAULT_DOT: SocketAddr = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8853);
 /// Default DoH address when TLS is on and `doh_listen` is not set.
 const DEFAULT_DOH: SocketAddr = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8443);
+/// Default DoQ address (UDP) when TLS is on and `doq_listen` is not set: DoT's port number, as
+/// RFC 9250 gives DoQ 853/udp beside DoT's 853/tcp.
+const DEFAULT_DOQ: SocketAddr = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8853);
 /// Loopback with a port picked by the system (the internal gRPC and admin listeners).
 const ANY_LOOPBACK: SocketAddr = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
@@ -50,6 +53,11 @@ pub struct UpConfig {
     pub dot_listen: Option<SocketAddr>,
     /// DoH; default 127.0.0.1:8443 when a certificate or `self_signed` is given, else off.
     pub doh_listen: Option<SocketAddr>,
+    /// Also DoH over HTTP/3 on the UDP port of `doh_listen`.
+    pub doh3: bool,
+    /// DoQ (UDP); default 127.0.0.1:8853 when a certificate or `self_signed` is given, else
+    /// off.
+    pub doq_listen: Option<SocketAddr>,
     /// TLS certificate chain (PEM).
     pub tls_cert: Option<PathBuf>,
     /// TLS private key (PEM).
@@ -115,10 +123,18 @@ pub struct UpArgs {
     #[arg(long, value_name = "ADDR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dot_listen: Option<SocketAddr>,
-    /// DoH listen address.
+    /// DoH listen address (HTTP/3 on its UDP port too).
     #[arg(long, value_name = "ADDR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub doh_listen: Option<SocketAddr>,
+    /// Serve DoH over HTTP/3 on the UDP port of the DoH address (true/false).
+    #[arg(long, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doh3: Option<bool>,
+    /// DNS over QUIC listen address (UDP).
+    #[arg(long, value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doq_listen: Option<SocketAddr>,
     /// TLS certificate chain (PEM).
     #[arg(long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -193,6 +209,8 @@ impl Default for UpConfig {
             root_listen: loopback(5349),
             dot_listen: None,
             doh_listen: None,
+            doh3: frontend.doh3,
+            doq_listen: None,
             tls_cert: None,
             tls_key: None,
             self_signed: false,
@@ -254,6 +272,8 @@ impl UpConfig {
             root_listen: Some(self.root_listen),
             dot_listen: self.dot_listen.or(tls.then_some(DEFAULT_DOT)),
             doh_listen: self.doh_listen.or(tls.then_some(DEFAULT_DOH)),
+            doh3: self.doh3,
+            doq_listen: self.doq_listen.or(tls.then_some(DEFAULT_DOQ)),
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),
             self_signed: self.self_signed,

@@ -307,6 +307,8 @@ async fn hns_and_icann_names_resolve_validated_over_every_transport() {
             "127.0.0.1:0",
             "--doh-listen",
             "127.0.0.1:0",
+            "--doq-listen",
+            "127.0.0.1:0",
             "--self-signed",
             "--sig0-key",
             key.to_str().unwrap(),

@@ -1,5 +1,6 @@
 //! `hnsfleet up`: the README's config table ("`hnsfleet up`") lists exactly its keys, flags,
-//! variables and defaults, and a bad value exits 64 naming the key.
+//! variables and defaults, a bad value exits 64 naming the key, and the abuse limits and TLS
+//! listeners (DoT, DoH with HTTP/3, DoQ) reach the frontend as documented.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use hnsfleet::up::{UpArgs, UpConfig};
@@ -69,4 +70,33 @@ fn abuse_limits_reach_the_frontend_with_bursts_twice_the_rates() {
     }
     .frontend("http://127.0.0.1:1".parse().unwrap());
     off.validate().unwrap();
+}
+
+#[test]
+fn tls_turns_on_dot_doh_with_http3_and_doq_at_their_defaults() {
+    let url = || "http://127.0.0.1:1".parse().unwrap();
+    let plain = UpConfig::default().frontend(url());
+    assert_eq!(
+        (plain.dot_listen, plain.doh_listen, plain.doq_listen),
+        (None, None, None)
+    );
+    let tls = UpConfig {
+        self_signed: true,
+        ..UpConfig::default()
+    };
+    let frontend = tls.frontend(url());
+    assert_eq!(frontend.doq_listen, Some("127.0.0.1:8853".parse().unwrap()));
+    assert_eq!(frontend.doh_listen, Some("127.0.0.1:8443".parse().unwrap()));
+    assert!(frontend.doh3);
+    frontend.validate().unwrap();
+    // Given addresses win; HTTP/3 can be turned off.
+    let given = UpConfig {
+        self_signed: true,
+        doq_listen: Some("127.0.0.1:9853".parse().unwrap()),
+        doh3: false,
+        ..UpConfig::default()
+    }
+    .frontend(url());
+    assert_eq!(given.doq_listen, Some("127.0.0.1:9853".parse().unwrap()));
+    assert!(!given.doh3);
 }

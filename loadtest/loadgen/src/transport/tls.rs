@@ -1,4 +1,4 @@
-//! The TLS client of DoT and DoH: rustls with ring, trusting a CA file or (`--insecure`) any
+//! The TLS client of DoT and DoH (and the rustls side of DoQ and DoH over HTTP/3): rustls with ring, trusting a CA file or (`--insecure`) any
 //! certificate whose handshake signatures check out.
 
 use std::sync::Arc;
@@ -32,6 +32,19 @@ struct AcceptAny(WebPkiSupportedAlgorithms);
 impl Tls {
     /// A client for `config`'s trust and server name, offering `alpn`.
     pub(crate) fn new(config: &Config, alpn: &[u8]) -> Result<Tls, LoadgenError> {
+        let (client, name) = Tls::client_config(config, alpn)?;
+        Ok(Tls {
+            connector: TlsConnector::from(client),
+            name,
+        })
+    }
+
+    /// The rustls client configuration for `config`'s trust offering `alpn`, and the server
+    /// name it checks (QUIC builds its client from these too).
+    pub(crate) fn client_config(
+        config: &Config,
+        alpn: &[u8],
+    ) -> Result<(Arc<ClientConfig>, ServerName<'static>), LoadgenError> {
         let tls_err = |e: &dyn std::fmt::Display| LoadgenError::Tls(e.to_string());
         // ring, as the frontend uses (no C toolchain); its provider is deprecated only for
         // lacking post-quantum key exchange.
@@ -63,10 +76,7 @@ impl Tls {
         client.alpn_protocols = vec![alpn.to_vec()];
         let name = ServerName::try_from(config.tls_name.clone())
             .map_err(|e| tls_err(&format!("--tls-name {}: {e}", config.tls_name)))?;
-        Ok(Tls {
-            connector: TlsConnector::from(Arc::new(client)),
-            name,
-        })
+        Ok((Arc::new(client), name))
     }
 
     /// The TLS handshake over `tcp`.

@@ -55,6 +55,7 @@ fn bad_values_name_their_key() {
     let base = "caches = [\"http://127.0.0.1:1\"]\n";
     for (extra, key) in [
         ("dot_listen = \"127.0.0.1:853\"", "tls_cert"),
+        ("doq_listen = \"127.0.0.1:853\"", "tls_cert"),
         (
             "doh_listen = \"127.0.0.1:443\"\ntls_cert = \"/c.pem\"",
             "tls_cert",

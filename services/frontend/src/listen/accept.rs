@@ -42,7 +42,8 @@ pub type Connection = Either<TcpStream, TlsStream<TcpStream>>;
 /// Limits shared by every connection-oriented listener.
 #[derive(Debug, Clone)]
 pub struct StreamLimits {
-    /// Connections open at once over TCP, DoT and DoH together (a permit per connection).
+    /// Connections open at once over TCP, DoT, DoH and QUIC together (a permit per
+    /// connection).
     pub connections: Arc<Semaphore>,
     /// Connections open at once from one client prefix.
     pub per_prefix: PrefixSlots,
@@ -52,9 +53,10 @@ pub struct StreamLimits {
     /// response may take to be written.
     pub idle_timeout: Duration,
     /// Queries one TCP or DoT connection may have in progress (answered but unwritten
-    /// included); while that many are, no more are read.
+    /// included); while that many are, no more are read. Also the streams (queries) one DoQ
+    /// connection may have open.
     pub max_pipelined: usize,
-    /// HTTP/2 streams one DoH connection may have open.
+    /// HTTP/2 (or HTTP/3) streams one DoH connection may have open.
     pub doh_max_streams: u32,
 }
 
@@ -125,12 +127,12 @@ where
 }
 
 /// One open connection on the gauge, for as long as it lives.
-struct Open(IntGauge);
+pub(crate) struct Open(IntGauge);
 
 // === impl Open ===
 
 impl Open {
-    fn new(gauge: IntGauge) -> Open {
+    pub(crate) fn new(gauge: IntGauge) -> Open {
         gauge.inc();
         Open(gauge)
     }

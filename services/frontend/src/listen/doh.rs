@@ -1,7 +1,9 @@
 //! DNS over HTTPS (RFC 8484): `GET /dns-query?dns=<base64url>` and `POST /dns-query` with
 //! `content-type: application/dns-message`, over HTTP/2 on TLS (HTTP/1.1 is accepted too); and
 //! the JSON form (`GET /dns-query?name=..&type=..` with `accept: application/dns-json`, or
-//! `GET /resolve?name=..`), rendered by [`super::doh_json`].
+//! `GET /resolve?name=..`), rendered by [`super::doh_json`]. `respond` turns one request into
+//! its response whatever HTTP version carried it: HTTP/3 ([`super::doh3`]) calls it too. When
+//! HTTP/3 is on, every HTTP/2 and HTTP/1.1 response advertises it (`alt-svc: h3=":PORT"`).
 //!
 //! Errors are HTTP statuses: 404 for another path, 405 for another method, 415 for another
 //! content type, 413 for a body over 65,535 bytes, 408 for a body that does not arrive within
@@ -16,12 +18,14 @@
 //! `idle_timeout` later.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode, header};
+use http::header::HeaderValue;
+use http::{Method, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -42,21 +46,38 @@ pub const PATH: &str = "/dns-query";
 /// The DNS wire-format media type.
 pub const DNS_MESSAGE: &str = "application/dns-message";
 
+/// How long a client may remember that HTTP/3 is offered (`ma` of `alt-svc`, RFC 7838): one
+/// day, as browsers' defaults and large resolvers use.
+pub const ALT_SVC_MAX_AGE: u32 = 86_400;
+
 /// When a connection last started or finished a request, and how many it is serving.
 #[derive(Debug)]
-struct Activity {
+pub(crate) struct Activity {
     state: Mutex<(usize, Instant)>,
 }
 
 /// A request being served; its end is activity too.
-struct Busy(Arc<Activity>);
+pub(crate) struct Busy(Arc<Activity>);
 
-/// Serves DoH on `listener` until `stop`.
+/// A request body, read chunk by chunk (HTTP/2 and HTTP/1.1 bodies, HTTP/3 request streams).
+pub(crate) trait Body: Send {
+    /// The next chunk of data; `None` at the end, an error when the stream broke.
+    fn chunk(&mut self) -> impl Future<Output = Option<Result<Bytes, ()>>> + Send;
+}
+
+/// The `alt-svc` value advertising HTTP/3 on `port`.
+pub fn alt_svc(port: u16) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("h3=\":{port}\"; ma={ALT_SVC_MAX_AGE}")).ok()
+}
+
+/// Serves DoH on `listener` until `stop`; `alt_svc` (see [`alt_svc`]) goes on every response
+/// when HTTP/3 is served too.
 pub async fn serve(
     listener: TcpListener,
     tls: TlsAcceptor,
     frontend: Arc<Frontend>,
     limits: StreamLimits,
+    alt_svc: Option<HeaderValue>,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
     let metrics = frontend.metrics().clone();
@@ -69,8 +90,10 @@ pub async fn serve(
         &limits,
         serve_stop,
         move |stream, peer| {
-            let (frontend, stop) = (Arc::clone(&frontend), stop.clone());
-            async move { connection(stream, peer.ip(), frontend, (idle, streams), stop).await }
+            let (frontend, stop, alt_svc) = (Arc::clone(&frontend), stop.clone(), alt_svc.clone());
+            async move {
+                connection(stream, peer.ip(), frontend, (idle, streams), alt_svc, stop).await;
+            }
         },
     )
     .await
@@ -84,16 +107,24 @@ async fn connection(
     client: IpAddr,
     frontend: Arc<Frontend>,
     (idle, streams): (Duration, u32),
+    alt_svc: Option<HeaderValue>,
     stop: CancellationToken,
 ) {
     let activity = Arc::new(Activity::new());
     let service = {
         let activity = Arc::clone(&activity);
-        hyper::service::service_fn(move |request| {
-            let (frontend, busy) = (Arc::clone(&frontend), activity.begin());
+        hyper::service::service_fn(move |request: http::Request<Incoming>| {
+            let (frontend, busy, alt_svc) =
+                (Arc::clone(&frontend), activity.begin(), alt_svc.clone());
             async move {
-                let response = answer(&frontend, client, request, idle).await;
+                let (head, body) = request.into_parts();
+                let response =
+                    respond(&frontend, client, &head, body, idle, Transport::Https).await;
                 drop(busy);
+                let mut response = response.map(Full::new);
+                if let Some(alt_svc) = alt_svc {
+                    response.headers_mut().insert(header::ALT_SVC, alt_svc);
+                }
                 Ok::<_, Infallible>(response)
             }
         })
@@ -126,37 +157,40 @@ async fn connection(
     let _ = tokio::time::timeout(idle, connection).await;
 }
 
-/// One DoH request.
-async fn answer(
+/// One DoH request (its head and its body) and its response, over any HTTP version; the query
+/// is answered as `transport`.
+pub(crate) async fn respond<B: Body>(
     frontend: &Frontend,
     client: IpAddr,
-    request: Request<Incoming>,
+    request: &http::request::Parts,
+    body: B,
     body_timeout: Duration,
-) -> Response<Full<Bytes>> {
-    let path = request.uri().path();
+    transport: Transport,
+) -> Response<Bytes> {
+    let path = request.uri.path();
     let accept = request
-        .headers()
+        .headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok());
-    if doh_json::wants_json(path, request.uri().query(), accept) {
+    if doh_json::wants_json(path, request.uri.query(), accept) {
         let json_type = if path == doh_json::RESOLVE_PATH {
             "application/json"
         } else {
             doh_json::DNS_JSON
         };
-        if request.method() != Method::GET {
+        if request.method != Method::GET {
             // Read (bounded) what the client sends before refusing: see the POST case below.
-            let _ = read_body(request.into_body(), body_timeout).await;
+            let _ = read_body(body, body_timeout).await;
             return status(StatusCode::METHOD_NOT_ALLOWED);
         }
-        return json_answer(frontend, client, request.uri().query(), json_type).await;
+        return json_answer(frontend, client, request.uri.query(), json_type, transport).await;
     }
     if path != PATH {
         return status(StatusCode::NOT_FOUND);
     }
-    let query = match *request.method() {
+    let query = match request.method {
         Method::GET => {
-            let Some(encoded) = request.uri().query().and_then(dns_parameter) else {
+            let Some(encoded) = request.uri.query().and_then(dns_parameter) else {
                 return status(StatusCode::BAD_REQUEST);
             };
             match data_encoding::BASE64URL_NOPAD.decode(encoded.trim_end_matches('=').as_bytes()) {
@@ -166,7 +200,7 @@ async fn answer(
         }
         Method::POST => {
             let content_type = request
-                .headers()
+                .headers
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
@@ -175,7 +209,7 @@ async fn answer(
             // client still sends makes the server reset the stream, and some clients then report
             // a transport error instead of the status.
             // A body that stalls may not hold the connection open past the idle timeout.
-            let body = match read_body(request.into_body(), body_timeout).await {
+            let body = match read_body(body, body_timeout).await {
                 Ok(body) => body,
                 Err(BodyError::TooLarge) => return status(StatusCode::PAYLOAD_TOO_LARGE),
                 Err(BodyError::Timeout) => return status(StatusCode::REQUEST_TIMEOUT),
@@ -189,12 +223,12 @@ async fn answer(
         _ => return status(StatusCode::METHOD_NOT_ALLOWED),
     };
     match frontend
-        .handle(&query, Transport::Https, client, Service::Resolver)
+        .handle(&query, transport, client, Service::Resolver)
         .await
     {
         Some(answer) => {
             let max_age = min_ttl(&answer);
-            let mut response = Response::new(Full::new(Bytes::from(answer)));
+            let mut response = Response::new(Bytes::from(answer));
             let headers = response.headers_mut();
             headers.insert(
                 header::CONTENT_TYPE,
@@ -223,23 +257,24 @@ async fn json_answer(
     client: IpAddr,
     query: Option<&str>,
     json_type: &'static str,
-) -> Response<Full<Bytes>> {
+    transport: Transport,
+) -> Response<Bytes> {
     let wire = match doh_json::query_from_params(query.unwrap_or_default()) {
         Ok(wire) => wire,
         Err(error) => {
-            let mut response = Response::new(Full::new(Bytes::from(error.to_string())));
+            let mut response = Response::new(Bytes::from(error.to_string()));
             *response.status_mut() = StatusCode::BAD_REQUEST;
             return response;
         }
     };
     let answer = frontend
-        .handle(&wire, Transport::Https, client, Service::Resolver)
+        .handle(&wire, transport, client, Service::Resolver)
         .await;
     let Some(json) = answer.as_deref().and_then(doh_json::response_json) else {
         return status(StatusCode::BAD_REQUEST);
     };
     let max_age = answer.as_deref().map_or(0, min_ttl);
-    let mut response = Response::new(Full::new(Bytes::from(json.to_string())));
+    let mut response = Response::new(Bytes::from(json.to_string()));
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -268,16 +303,13 @@ enum BodyError {
 
 /// Reads a request body of at most [`STREAM_LIMIT`] bytes within `timeout`. A longer one is
 /// drained up to [`DRAIN_LIMIT`] (never kept) and refused.
-async fn read_body(mut body: Incoming, timeout: Duration) -> Result<Vec<u8>, BodyError> {
+async fn read_body<B: Body>(mut body: B, timeout: Duration) -> Result<Vec<u8>, BodyError> {
     let read = async {
         let mut kept = Vec::new();
         let mut seen = 0usize;
-        while let Some(frame) = body.frame().await {
-            let Ok(frame) = frame else {
+        while let Some(data) = body.chunk().await {
+            let Ok(data) = data else {
                 return Err(BodyError::Incomplete);
-            };
-            let Ok(data) = frame.into_data() else {
-                continue;
             };
             seen = seen.saturating_add(data.len());
             if seen <= STREAM_LIMIT {
@@ -319,30 +351,47 @@ fn min_ttl(answer: &[u8]) -> u32 {
         .unwrap_or(0)
 }
 
-fn status(code: StatusCode) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::new()));
+fn status(code: StatusCode) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
     *response.status_mut() = code;
     response
+}
+
+// === impl Body ===
+
+impl Body for Incoming {
+    async fn chunk(&mut self) -> Option<Result<Bytes, ()>> {
+        loop {
+            match self.frame().await? {
+                // Trailers carry no data.
+                Ok(frame) => match frame.into_data() {
+                    Ok(data) => return Some(Ok(data)),
+                    Err(_) => continue,
+                },
+                Err(_) => return Some(Err(())),
+            }
+        }
+    }
 }
 
 // === impl Activity ===
 
 impl Activity {
-    fn new() -> Activity {
+    pub(crate) fn new() -> Activity {
         Activity {
             state: Mutex::new((0, Instant::now())),
         }
     }
 
     /// A request starts.
-    fn begin(self: &Arc<Self>) -> Busy {
+    pub(crate) fn begin(self: &Arc<Self>) -> Busy {
         let mut state = self.state.lock();
         *state = (state.0 + 1, Instant::now());
         Busy(Arc::clone(self))
     }
 
     /// Returns once no request has started or finished for `idle` and none is being served.
-    async fn idle_for(&self, idle: Duration) {
+    pub(crate) async fn idle_for(&self, idle: Duration) {
         loop {
             let (serving, last) = *self.state.lock();
             let deadline = if serving > 0 {

@@ -1,4 +1,4 @@
-//! TLS for DoT and DoH (and every other TLS or QUIC listener): rustls (ring provider, TLS 1.3
+//! TLS for DoT, DoH and (inside QUIC) DoQ and DoH over HTTP/3: rustls (ring provider, TLS 1.3
 //! only), with the certificate from PEM files or, for a local try, a throw-away self-signed one
 //! for `localhost`.
 //!
@@ -52,6 +52,10 @@ pub const ALPN_DOT: &[u8] = b"dot";
 pub const ALPN_H2: &[u8] = b"h2";
 /// ALPN protocol of HTTP/1.1.
 pub const ALPN_HTTP1: &[u8] = b"http/1.1";
+/// ALPN protocol of HTTP/3 (RFC 9114 §3.1).
+pub const ALPN_H3: &[u8] = b"h3";
+/// ALPN protocol of DNS over QUIC (RFC 9250 §4.1).
+pub const ALPN_DOQ: &[u8] = b"doq";
 
 /// Why a certificate and key cannot be used.
 #[derive(Debug, Error)]

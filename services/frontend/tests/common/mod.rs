@@ -1,7 +1,8 @@
 //! A small fleet for the frontend's hsd-free tests: a synthetic follower (a real gRPC follower
 //! API over an in-memory Urkel tree of `bench0`..), a real proof-cache in process, and the
 //! `hnsfleet-frontend` binary in front; plus DNS query helpers over UDP, TCP and TLS, TLS
-//! certificates and clients, and an HTTP/2 client for DoH.
+//! certificates and clients, an HTTP/2 client for DoH, and one-query clients of every
+//! encrypted transport in [`secure`].
 #![allow(
     dead_code,
     unreachable_pub,
@@ -29,6 +30,8 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
+
+pub mod secure;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_hnsfleet-frontend");
 
@@ -78,30 +81,37 @@ impl Drop for Tier {
     }
 }
 
-/// Starts the frontend binary against `cache_url` with Do53 and root listeners on loopback.
 /// A root hints file naming only 127.0.0.1:9 (nothing listens): the tests never let the ICANN
-/// fallback reach a real root server.
+/// fallback reach a real root server. Written once per test process, to a file of its own:
+/// rewriting one shared file while another test's frontend read it let that frontend see it
+/// empty.
 pub fn loopback_hints() -> String {
-    static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let path = std::env::temp_dir().join("hnsfleet-frontend-test-hints");
-    // Written aside and renamed into place: tests running at once (in this process and in
-    // others) rewrite the file while a frontend started by another test reads it, and a plain
-    // write truncates it first (that frontend then finds no server address and exits).
-    let staged = path.with_extension(format!(
-        "{}.{}",
-        std::process::id(),
-        STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    std::fs::write(&staged, "127.0.0.1:9\n").unwrap();
-    std::fs::rename(&staged, &path).unwrap();
-    path.display().to_string()
+    static HINTS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HINTS
+        .get_or_init(|| {
+            let name = format!("hnsfleet-frontend-test-hints-{}", std::process::id());
+            let path = std::env::temp_dir().join(name);
+            std::fs::write(&path, "127.0.0.1:9\n").unwrap();
+            path.display().to_string()
+        })
+        .clone()
 }
 
+/// Starts the frontend binary against `cache_url` with Do53 and root listeners on loopback.
 pub async fn frontend(cache_url: &str, flags: &[&str], log: &str) -> ServiceProcess {
-    let hints = loopback_hints();
+    frontend_with_hints(cache_url, &loopback_hints(), flags, log).await
+}
+
+/// [`frontend`] with the ICANN root hints file `hints`.
+pub async fn frontend_with_hints(
+    cache_url: &str,
+    hints: &str,
+    flags: &[&str],
+    log: &str,
+) -> ServiceProcess {
     let mut args: Vec<String> = [
         "--icann-root-hints",
-        &hints,
+        hints,
         "--network",
         "regtest",
         "--cache",
