@@ -32,6 +32,14 @@ use std::time::{Duration, Instant};
 use moka::Expiry;
 use moka::sync::Cache;
 
+/// The smallest TTL of the answer and authority records of an encoded one-question response
+/// (OPT and SIG(0) records aside), read from the wire without decoding the message: what an
+/// HTTP `cache-control: max-age` may be (RFC 8484 §5.1). `None` when those sections have no
+/// record or do not parse.
+pub fn answer_min_ttl(response: &[u8]) -> Option<u32> {
+    wire::answer_min_ttl(response)
+}
+
 /// Longest query (in bytes, after the ID, plus the variant byte) that has a key.
 pub const MAX_KEY: usize = 512;
 

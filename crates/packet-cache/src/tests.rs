@@ -263,6 +263,34 @@ fn clear_forgets_everything() {
     assert!(cache.get(&key, &q).is_none());
 }
 
+#[test]
+fn answer_min_ttl_reads_answers_and_authorities_only() {
+    let q = query(1, "fleet.", RecordType::A, true);
+    let r = response_to(&q, &[300, 60, 900], ResponseCode::NoError);
+    assert_eq!(answer_min_ttl(&r), Some(60));
+    // The OPT record (additional) is not a lifetime; no answer means no TTL.
+    assert_eq!(
+        answer_min_ttl(&response_to(&q, &[], ResponseCode::NoError)),
+        None
+    );
+    // An authority record counts (a negative answer's SOA).
+    let mut negative = Message::from_vec(&response_to(&q, &[], ResponseCode::NXDomain)).unwrap();
+    negative.add_authority(Record::from_rdata(
+        Name::from_str("fleet.").unwrap(),
+        42,
+        RData::A(A::new(192, 0, 2, 1)),
+    ));
+    assert_eq!(answer_min_ttl(&negative.to_vec().unwrap()), Some(42));
+    // Cut anywhere inside the records: no figure rather than a wrong one.
+    for cut in 30..r.len() - 11 {
+        let figure = answer_min_ttl(&r[..cut]);
+        assert!(
+            figure.is_none() || figure == Some(60) || figure == Some(300),
+            "{cut}"
+        );
+    }
+}
+
 proptest! {
     /// Hostile bytes as a query and as a response: never a panic, and whatever is stored
     /// comes back with the asker's ID.
@@ -290,5 +318,16 @@ proptest! {
         r[at % len] = value;
         let _ = cache.insert(&key, &r, ());
         let _ = cache.get(&key, &q);
+        let _ = answer_min_ttl(&r);
+    }
+
+    /// The wire reading agrees with hickory's decoding on real responses.
+    #[test]
+    fn answer_min_ttl_matches_a_full_decode(ttls in proptest::collection::vec(any::<u32>(), 1..6)) {
+        let q = query(7, "fleet.", RecordType::A, false);
+        let r = response_to(&q, &ttls, ResponseCode::NoError);
+        let decoded = Message::from_vec(&r).unwrap();
+        let expected = decoded.answers.iter().chain(decoded.authorities.iter()).map(|r| r.ttl).min();
+        prop_assert_eq!(answer_min_ttl(&r), expected);
     }
 }

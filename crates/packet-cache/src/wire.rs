@@ -83,3 +83,25 @@ pub(crate) fn record_ttls(bytes: &[u8], question_end: usize) -> Option<(Vec<u16>
     }
     (at == bytes.len()).then_some((offsets, min_ttl))
 }
+
+/// The smallest TTL of the answer and authority records (OPT and SIG excluded) of a
+/// one-question message, `None` without such records or when those sections do not parse.
+pub(crate) fn answer_min_ttl(bytes: &[u8]) -> Option<u32> {
+    let records = usize::from(u16_at(bytes, 6)?) + usize::from(u16_at(bytes, 8)?);
+    let mut at = question_end(bytes)?;
+    let mut min_ttl: Option<u32> = None;
+    for _ in 0..records {
+        at = name_end(bytes, at)?;
+        let rtype = u16_at(bytes, at)?;
+        let ttl = u32_at(bytes, at + 4)?;
+        let rdlength = usize::from(u16_at(bytes, at + 8)?);
+        if rtype != OPT && rtype != SIG {
+            min_ttl = Some(min_ttl.map_or(ttl, |m| m.min(ttl)));
+        }
+        at += 10 + rdlength;
+        if at > bytes.len() {
+            return None;
+        }
+    }
+    min_ttl
+}

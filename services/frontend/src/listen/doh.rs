@@ -116,7 +116,9 @@ async fn connection(
         hyper::service::service_fn(move |request: http::Request<Incoming>| {
             let (frontend, busy, alt_svc) =
                 (Arc::clone(&frontend), activity.begin(), alt_svc.clone());
-            async move {
+            // Boxed: hyper moves every stream's future into a task of its own, and a pointer
+            // moves cheaper than the request and its answer's state.
+            Box::pin(async move {
                 let (head, body) = request.into_parts();
                 let response =
                     respond(&frontend, client, &head, body, idle, Transport::Https).await;
@@ -126,7 +128,7 @@ async fn connection(
                     response.headers_mut().insert(header::ALT_SVC, alt_svc);
                 }
                 Ok::<_, Infallible>(response)
-            }
+            })
         })
     };
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -180,10 +182,17 @@ pub(crate) async fn respond<B: Body>(
         };
         if request.method != Method::GET {
             // Read (bounded) what the client sends before refusing: see the POST case below.
-            let _ = read_body(body, body_timeout).await;
+            let _ = Box::pin(read_body(body, body_timeout)).await;
             return status(StatusCode::METHOD_NOT_ALLOWED);
         }
-        return json_answer(frontend, client, request.uri.query(), json_type, transport).await;
+        return Box::pin(json_answer(
+            frontend,
+            client,
+            request.uri.query(),
+            json_type,
+            transport,
+        ))
+        .await;
     }
     if path != PATH {
         return status(StatusCode::NOT_FOUND);
@@ -209,7 +218,7 @@ pub(crate) async fn respond<B: Body>(
             // client still sends makes the server reset the stream, and some clients then report
             // a transport error instead of the status.
             // A body that stalls may not hold the connection open past the idle timeout.
-            let body = match read_body(body, body_timeout).await {
+            let body = match Box::pin(read_body(body, body_timeout)).await {
                 Ok(body) => body,
                 Err(BodyError::TooLarge) => return status(StatusCode::PAYLOAD_TOO_LARGE),
                 Err(BodyError::Timeout) => return status(StatusCode::REQUEST_TIMEOUT),
@@ -222,10 +231,15 @@ pub(crate) async fn respond<B: Body>(
         }
         _ => return status(StatusCode::METHOD_NOT_ALLOWED),
     };
-    match frontend
-        .handle(&query, transport, client, Service::Resolver)
-        .await
-    {
+    // A packet-cache hit is answered without an await; anything else resolves in a boxed
+    // future, so the future of every request (one task per HTTP/2 stream) stays small.
+    let answer = match frontend.answer_cached(&query, transport, client, Service::Resolver) {
+        Some(answer) => Some(answer),
+        None => {
+            Box::pin(frontend.handle_uncached(&query, transport, client, Service::Resolver)).await
+        }
+    };
+    match answer {
         Some(answer) => {
             let max_age = min_ttl(&answer);
             let mut response = Response::new(Bytes::from(answer));
@@ -337,18 +351,10 @@ fn dns_parameter(query: &str) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The smallest TTL of the answer's records (0 when it has none).
+/// The smallest TTL of the answer's answer and authority records (0 when it has none), read
+/// from the wire.
 fn min_ttl(answer: &[u8]) -> u32 {
-    hickory_proto::op::Message::from_vec(answer)
-        .ok()
-        .and_then(|m| {
-            m.answers
-                .iter()
-                .chain(m.authorities.iter())
-                .map(|r| r.ttl)
-                .min()
-        })
-        .unwrap_or(0)
+    hnsfleet_packet_cache::answer_min_ttl(answer).unwrap_or(0)
 }
 
 fn status(code: StatusCode) -> Response<Bytes> {
