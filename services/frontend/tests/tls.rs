@@ -1,6 +1,6 @@
 //! The TLS edge of the `hnsfleet-frontend` binary: certificate hot reload (file change and
 //! SIGHUP) under a long-lived DoT connection, a bad pair kept out, session resumption on DoT
-//! and DoH, ALPN, and EDNS padding (RFC 8467) on DoT and DoH only, SIG(0) included.
+//! and DoH, ALPN, and EDNS padding (RFC 8467) on DoT, DoH and DoQ only, SIG(0) included.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod common;
@@ -382,7 +382,7 @@ async fn doh_post(sender: &mut h2::client::SendRequest<bytes::Bytes>, query: &[u
 }
 
 #[tokio::test]
-async fn padded_queries_get_468_octet_blocks_on_dot_and_doh_only() {
+async fn padded_queries_get_468_octet_blocks_on_encrypted_transports_only() {
     let tier = Tier::start(5).await;
     let dir = tempfile::tempdir().unwrap();
     let (cert, key, der) = certificate(dir.path());
@@ -406,6 +406,8 @@ async fn padded_queries_get_468_octet_blocks_on_dot_and_doh_only() {
             "--dot-listen",
             "127.0.0.1:0",
             "--doh-listen",
+            "127.0.0.1:0",
+            "--doq-listen",
             "127.0.0.1:0",
             "--sig0-key",
             key_path.to_str().unwrap(),
@@ -448,6 +450,35 @@ async fn padded_queries_get_468_octet_blocks_on_dot_and_doh_only() {
     assert!(padding_of(&raw).is_some());
     let raw = doh_post(&mut sender, &plain_soa).await;
     assert_eq!(padding_of(&raw), None);
+
+    // DoQ: padded like DoT, and signed with it (`sig0_dot` covers DoQ); message ID 0.
+    let (_endpoint, connection) = common::secure::quic_connect(
+        [127, 0, 0, 1].into(),
+        service.addr("doq").unwrap(),
+        &der,
+        b"doq",
+    )
+    .await
+    .unwrap();
+    let mut doq_query = padded_soa.clone();
+    doq_query[..2].copy_from_slice(&[0, 0]);
+    let (mut send, mut recv) = connection.open_bi().await.unwrap();
+    let mut framed = u16::try_from(doq_query.len())
+        .unwrap()
+        .to_be_bytes()
+        .to_vec();
+    framed.extend_from_slice(&doq_query);
+    send.write_all(&framed).await.unwrap();
+    send.finish().unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(5), recv.read_to_end(65_537))
+        .await
+        .unwrap()
+        .unwrap();
+    let raw = &answer[2..];
+    assert_eq!(raw.len() % RESPONSE_BLOCK, 0, "{} octets", raw.len());
+    assert!(padding_of(raw).is_some());
+    hnsfleet_hns::sig0::verify(raw, &public, now).expect("padded DoQ answer signed");
+    connection.close(0u32.into(), b"");
 
     // Do53: never padded, over UDP or TCP, even when asked.
     let raw = udp_raw(dns, &padded_soa).await.unwrap();
