@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::frontend::Frontend;
 use crate::listen::accept::StreamLimits;
 use crate::listen::doh::{Activity, Body, respond};
-use crate::listen::quic::accept_loop;
+use crate::listen::quic;
 use crate::wire::Transport;
 
 /// Largest request head (QPACK-decoded field section) accepted: a GET's query string holds at
@@ -39,20 +39,7 @@ pub async fn serve(
     limits: StreamLimits,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
-    let metrics = frontend.metrics().clone();
-    let idle = limits.idle_timeout;
-    let serve_stop = stop.clone();
-    accept_loop(
-        endpoint,
-        metrics,
-        &limits,
-        serve_stop,
-        move |connection, peer| {
-            let (frontend, stop) = (Arc::clone(&frontend), stop.clone());
-            async move { serve_connection(connection, peer.ip(), frontend, idle, stop).await }
-        },
-    )
-    .await
+    quic::serve(endpoint, frontend, limits, stop, serve_connection).await
 }
 
 /// One HTTP/3 connection: a task per request, until the client closes it, `stop`, or `idle`

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::frontend::{Frontend, Service};
 use crate::listen::accept::StreamLimits;
 use crate::listen::doh::Activity;
-use crate::listen::quic::accept_loop;
+use crate::listen::quic;
 use crate::wire::{STREAM_LIMIT, Transport};
 
 /// No error: the connection is closed because it is idle or the server stops (RFC 9250 §4.3).
@@ -45,20 +45,7 @@ pub async fn serve(
     limits: StreamLimits,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
-    let metrics = frontend.metrics().clone();
-    let idle = limits.idle_timeout;
-    let serve_stop = stop.clone();
-    accept_loop(
-        endpoint,
-        metrics,
-        &limits,
-        serve_stop,
-        move |connection, peer| {
-            let (frontend, stop) = (Arc::clone(&frontend), stop.clone());
-            async move { serve_connection(connection, peer.ip(), frontend, idle, stop).await }
-        },
-    )
-    .await
+    quic::serve(endpoint, frontend, limits, stop, serve_connection).await
 }
 
 /// One connection: a task per stream, until the client closes it, a protocol error, `idle`

@@ -24,7 +24,7 @@
 //! no query for `idle_timeout` themselves, whatever pings keep it alive).
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +35,7 @@ use quinn::crypto::rustls::QuicServerConfig;
 use quinn::{Connection, Endpoint, EndpointConfig, IdleTimeout, TransportConfig, VarInt};
 use tokio_util::sync::CancellationToken;
 
+use crate::frontend::Frontend;
 use crate::listen::accept::{HANDSHAKE_TIMEOUT, Open, StreamLimits};
 use crate::metrics::{Metrics, REFUSAL_REASONS};
 use crate::wire::STREAM_LIMIT;
@@ -91,6 +92,43 @@ fn transport(limits: QuicLimits) -> anyhow::Result<TransportConfig> {
         ))
         .keep_alive_interval(None);
     Ok(transport)
+}
+
+/// Serves `endpoint` until `stop`: every connection [`accept_loop`] lets in is served by
+/// `serve_connection(connection, client, frontend, idle_timeout, stop)` (DoQ's or HTTP/3's).
+pub async fn serve<F, Fut>(
+    endpoint: Endpoint,
+    frontend: Arc<Frontend>,
+    limits: StreamLimits,
+    stop: CancellationToken,
+    serve_connection: F,
+) -> std::io::Result<()>
+where
+    F: Fn(Connection, IpAddr, Arc<Frontend>, Duration, CancellationToken) -> Fut
+        + Copy
+        + Send
+        + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let metrics = frontend.metrics().clone();
+    let idle = limits.idle_timeout;
+    let serve_stop = stop.clone();
+    accept_loop(
+        endpoint,
+        metrics,
+        &limits,
+        serve_stop,
+        move |connection, peer| {
+            serve_connection(
+                connection,
+                peer.ip(),
+                Arc::clone(&frontend),
+                idle,
+                stop.clone(),
+            )
+        },
+    )
+    .await
 }
 
 /// Accepts connections on `endpoint` until `stop` and runs `serve_one(connection, peer)` for
