@@ -110,25 +110,7 @@ impl DohSender {
             .await
             .map_err(|_| ErrorKind::Send)?;
         self.send = send;
-        let request = if self.post {
-            Request::builder()
-                .method(Method::POST)
-                .uri(self.base.as_str())
-                .header("content-type", "application/dns-message")
-                .header("accept", "application/dns-message")
-                .body(())
-        } else {
-            Request::builder()
-                .method(Method::GET)
-                .uri(format!(
-                    "{}?dns={}",
-                    self.base,
-                    BASE64URL_NOPAD.encode(query)
-                ))
-                .header("accept", "application/dns-message")
-                .body(())
-        }
-        .map_err(|_| ErrorKind::Send)?;
+        let request = request(&self.base, query, self.post)?;
         let (response, mut body) = self
             .send
             .send_request(request, !self.post)
@@ -168,4 +150,24 @@ async fn read_response(response: h2::client::ResponseFuture) -> Result<Bytes, Er
         answer.extend_from_slice(&chunk);
     }
     Ok(answer.freeze())
+}
+
+/// The RFC 8484 request for `query` at `base` (`https://host:port/path`): a POST whose body
+/// the caller sends, or a GET with the query in `?dns=` (HTTP/2 and HTTP/3 alike).
+pub(crate) fn request(base: &str, query: &[u8], post: bool) -> Result<Request<()>, ErrorKind> {
+    if post {
+        Request::builder()
+            .method(Method::POST)
+            .uri(base)
+            .header("content-type", "application/dns-message")
+            .header("accept", "application/dns-message")
+            .body(())
+    } else {
+        Request::builder()
+            .method(Method::GET)
+            .uri(format!("{base}?dns={}", BASE64URL_NOPAD.encode(query)))
+            .header("accept", "application/dns-message")
+            .body(())
+    }
+    .map_err(|_| ErrorKind::Send)
 }

@@ -11,8 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use data_encoding::BASE64URL_NOPAD;
-use http::{Method, Request, StatusCode};
+use http::StatusCode;
 use quinn::crypto::rustls::QuicClientConfig;
 use quinn::{Connection, Endpoint, VarInt};
 use tokio::time::Instant;
@@ -212,25 +211,7 @@ impl QuicSender {
             }
             (Protocol::Doh3 { post, .. }, Some(h3)) => {
                 let post = *post;
-                let request = if post {
-                    Request::builder()
-                        .method(Method::POST)
-                        .uri(self.base.as_str())
-                        .header("content-type", "application/dns-message")
-                        .header("accept", "application/dns-message")
-                        .body(())
-                } else {
-                    Request::builder()
-                        .method(Method::GET)
-                        .uri(format!(
-                            "{}?dns={}",
-                            self.base,
-                            BASE64URL_NOPAD.encode(query)
-                        ))
-                        .header("accept", "application/dns-message")
-                        .body(())
-                }
-                .map_err(|_| ErrorKind::Send)?;
+                let request = super::doh::request(&self.base, query, post)?;
                 let mut stream = h3
                     .send_request(request)
                     .await
