@@ -252,6 +252,41 @@ fn a_disabled_cache_stores_nothing() {
 }
 
 #[test]
+fn a_flood_of_one_off_queries_keeps_popular_entries_and_the_byte_bound() {
+    // Room for about a hundred entries of ~300 bytes.
+    let capacity_bytes = 32 * 1024;
+    let cache = PacketCache::new(Limits {
+        capacity_bytes,
+        max_lifetime: Duration::from_secs(3600),
+    });
+    let popular: Vec<Vec<u8>> = (0..10)
+        .map(|i| query(1, &format!("popular{i}.example."), RecordType::A, false))
+        .collect();
+    for q in &popular {
+        let key = Key::of(0, q).unwrap();
+        cache
+            .insert(&key, &response_to(q, &[300], ResponseCode::NoError), ())
+            .unwrap();
+    }
+    let mut one_off_bytes = 0;
+    for i in 0..20_000 {
+        // The popular names keep being asked while strangers ask names nobody repeats.
+        for q in &popular {
+            assert!(cache.get(&Key::of(0, q).unwrap(), q).is_some(), "after {i}");
+        }
+        let q = query(1, &format!("once{i}.example."), RecordType::A, false);
+        let response = response_to(&q, &[300], ResponseCode::NoError);
+        one_off_bytes += q.len() + response.len();
+        cache
+            .insert(&Key::of(0, &q).unwrap(), &response, ())
+            .unwrap();
+    }
+    assert!(one_off_bytes as u64 > 50 * capacity_bytes);
+    let held = cache.weight();
+    assert!(held <= capacity_bytes, "{held} bytes held");
+}
+
+#[test]
 fn clear_forgets_everything() {
     let cache = PacketCache::new(limits());
     let q = query(1, "fleet.", RecordType::A, false);

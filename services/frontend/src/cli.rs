@@ -157,6 +157,14 @@ pub struct FrontendArgs {
     #[arg(long, value_name = "BYTES")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub udp_payload: Option<u16>,
+    /// UDP sockets per Do53 address, with SO_REUSEPORT (0: one per CPU).
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub udp_sockets: Option<usize>,
+    /// Set DF on Do53 UDP answers and never fragment them (RFC 9715).
+    #[arg(long, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub udp_dont_fragment: Option<bool>,
     /// Stream connections open at once.
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]

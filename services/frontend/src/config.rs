@@ -16,6 +16,9 @@ use hnsfleet_service_kit::config::{Loader, ServiceConfig, ServiceSettings, durat
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+/// Most UDP sockets per Do53 address (`udp_sockets`): more queues than any host has cores.
+const MAX_UDP_SOCKETS: usize = 256;
+
 /// A proof-cache replica set: `http://HOST:PORT`. An IP literal is one replica; a host name is
 /// resolved again and again, each of its addresses a replica (a Kubernetes headless Service).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -123,6 +126,14 @@ pub struct FrontendConfig {
     /// UDP payload size the frontend offers and answers within (EDNS0); larger answers are
     /// truncated (TC=1) so the client retries over TCP.
     pub udp_payload: u16,
+    /// UDP sockets bound to each Do53 address with `SO_REUSEPORT`, so the kernel spreads
+    /// datagrams over that many receive queues and worker threads; `0` means one per CPU.
+    pub udp_sockets: usize,
+    /// Send Do53 UDP answers with the IPv4 Don't Fragment bit and never fragment them
+    /// (`IP_PMTUDISC_PROBE`, RFC 9715): a forged ICMP "fragmentation needed" cannot shrink or
+    /// split them, and the kernel skips choosing an IP ID. An answer larger than the link MTU
+    /// is then not sent (keep `udp_payload` at or below the path MTU, as the default is).
+    pub udp_dont_fragment: bool,
     /// TCP, DoT, DoH and QUIC (DoQ, DoH over HTTP/3) connections open at once; more are
     /// refused.
     pub max_connections: usize,
@@ -265,6 +276,8 @@ impl Default for FrontendConfig {
             prefetch: true,
             allow_private_upstreams: false,
             udp_payload: 1232,
+            udp_sockets: 0,
+            udp_dont_fragment: true,
             max_connections: 10_000,
             idle_timeout: Duration::from_secs(10),
             max_in_flight: 10_000,
@@ -282,6 +295,15 @@ impl Default for FrontendConfig {
 }
 
 impl FrontendConfig {
+    /// UDP sockets to bind per Do53 address: `udp_sockets`, or one per CPU when it is 0.
+    pub fn udp_socket_count(&self) -> usize {
+        match self.udp_sockets {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+        .min(MAX_UDP_SOCKETS)
+    }
+
     /// Defaults overlaid with TOML text, validated (tests; services load through the CLI).
     pub fn from_toml(text: &str) -> Result<FrontendConfig, ConfigError> {
         Ok(Loader::new().toml(text).load::<FrontendConfig>()?.config)
@@ -371,6 +393,9 @@ impl FrontendConfig {
         }
         if !(512..=4096).contains(&self.udp_payload) {
             return invalid("udp_payload", "must be between 512 and 4096");
+        }
+        if self.udp_sockets > MAX_UDP_SOCKETS {
+            return invalid("udp_sockets", "must be at most 256 (0: one per CPU)");
         }
         if self.answer_cache_capacity < ByteSize::mib(1) {
             return invalid("answer_cache_capacity", "must be at least 1 MiB");

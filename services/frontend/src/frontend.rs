@@ -264,6 +264,24 @@ impl Frontend {
         service: Service,
     ) -> Option<Vec<u8>> {
         let started = Instant::now();
+        let out = self.answer_cached_at(bytes, transport, client, service, started)?;
+        self.hot
+            .latency(transport, service)
+            .observe(started.elapsed().as_secs_f64());
+        Some(out)
+    }
+
+    /// [`Frontend::answer_cached`] with the clock read by the caller (`now`), and without
+    /// recording the answer's latency: a caller answering a batch reads the clock once for
+    /// all of it and records the batch's time for each answer ([`Frontend::latency_histogram`]).
+    pub fn answer_cached_at(
+        &self,
+        bytes: &[u8],
+        transport: Transport,
+        client: IpAddr,
+        service: Service,
+        now: Instant,
+    ) -> Option<Vec<u8>> {
         let cache = &self.packets[service.index()];
         if !cache.is_enabled() || !self.is_ready() {
             return None;
@@ -274,17 +292,19 @@ impl Frontend {
         } else {
             0
         };
-        let Some((response, queries)) = cache.get_at(&key, bytes, started, spare) else {
+        let Some((response, queries)) = cache.get_at(&key, bytes, now, spare) else {
             self.hot.packet_miss.inc();
             return None;
         };
         self.hot.packet_hit.inc();
         queries.inc();
-        let out = self.sign(response, transport, client);
-        self.hot
-            .latency(transport, service)
-            .observe(started.elapsed().as_secs_f64());
-        out
+        self.sign(response, transport, client)
+    }
+
+    /// The histogram of answer latencies (`query_duration_seconds`) for `transport` and
+    /// `service`.
+    pub fn latency_histogram(&self, transport: Transport, service: Service) -> &Histogram {
+        self.hot.latency(transport, service)
     }
 
     /// Answers `bytes` without looking in the packet cache (stores the answer there when it is

@@ -13,6 +13,8 @@
 //!   over TLS; a connection without requests for `idle_timeout` is shut down. Its
 //!   request-to-response function serves HTTP/3 too, and its responses advertise HTTP/3 with
 //!   `alt-svc` when that is on.
+//! - `doh2`: HTTP/2 chosen by ALPN, driven straight from `h2` in the connection's task, so a
+//!   packet-cache hit needs no task of its own.
 //! - [`quic`]: the QUIC endpoint and accept loop of DoQ and DoH over HTTP/3: a Retry for every
 //!   unvalidated address, then the limits of [`accept`] (shared with TCP), the bounded
 //!   handshake, per-connection stream and window limits.
@@ -28,6 +30,7 @@
 
 pub mod accept;
 pub mod doh;
+mod doh2;
 pub mod doh3;
 pub mod doh_json;
 pub mod doq;

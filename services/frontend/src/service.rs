@@ -48,10 +48,10 @@ const H3_UNI_STREAMS: u32 = 8;
 /// Every socket the frontend serves on, bound.
 #[derive(Debug)]
 pub struct Listeners {
-    /// Do53 UDP and TCP of the resolver.
-    pub dns: Option<(UdpSocket, TcpListener)>,
+    /// Do53 UDP (`udp_sockets` sockets sharing the port) and TCP of the resolver.
+    pub dns: Option<(Vec<std::net::UdpSocket>, TcpListener)>,
     /// Do53 UDP and TCP of the root authority alone.
-    pub root: Option<(UdpSocket, TcpListener)>,
+    pub root: Option<(Vec<std::net::UdpSocket>, TcpListener)>,
     /// DoT.
     pub dot: Option<TcpListener>,
     /// DoH (HTTP/2 and HTTP/1.1).
@@ -65,22 +65,26 @@ pub struct Listeners {
 }
 
 impl Listeners {
-    /// Binds every configured listener (a UDP and a TCP socket on the same port for Do53:
-    /// with port 0 the TCP port picked is then also bound for UDP).
+    /// Binds every configured listener (UDP sockets and a TCP socket on the same port for
+    /// Do53: with port 0 the TCP port picked is then also bound for UDP).
     pub async fn bind(config: &FrontendConfig) -> anyhow::Result<Listeners> {
         async fn tcp(key: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
             TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("{key} {addr}"))
         }
-        async fn both(key: &str, addr: SocketAddr) -> anyhow::Result<(UdpSocket, TcpListener)> {
+        let udp_sockets = config.udp_socket_count();
+        let both = async |key: &str, addr: SocketAddr| {
             let tcp = tcp(key, addr).await?;
             let port = tcp.local_addr()?.port();
-            let udp = UdpSocket::bind(SocketAddr::new(addr.ip(), port))
-                .await
-                .with_context(|| format!("{key} {addr} (udp)"))?;
-            Ok((udp, tcp))
-        }
+            let udp = udp::bind(
+                SocketAddr::new(addr.ip(), port),
+                udp_sockets,
+                config.udp_dont_fragment,
+            )
+            .with_context(|| format!("{key} {addr} (udp)"))?;
+            anyhow::Ok((udp, tcp))
+        };
         fn udp(key: &str, addr: SocketAddr) -> anyhow::Result<std::net::UdpSocket> {
             std::net::UdpSocket::bind(addr).with_context(|| format!("{key} {addr} (udp)"))
         }
@@ -394,13 +398,15 @@ pub async fn run(
         (listeners.dns, Service::Resolver),
         (listeners.root, Service::Root),
     ] {
-        if let Some((udp_socket, tcp_listener)) = sockets {
-            servers.spawn(udp::serve(
-                udp_socket,
-                Arc::clone(&frontend),
-                service,
-                stop_accepting.clone(),
-            ));
+        if let Some((udp_sockets, tcp_listener)) = sockets {
+            for udp_socket in udp_sockets {
+                servers.spawn(udp::serve(
+                    UdpSocket::from_std(udp_socket)?,
+                    Arc::clone(&frontend),
+                    service,
+                    stop_accepting.clone(),
+                ));
+            }
             servers.spawn(stream::serve(
                 tcp_listener,
                 None,

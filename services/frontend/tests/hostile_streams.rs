@@ -1,7 +1,8 @@
 //! Hostile stream clients against the `hnsfleet-frontend` binary: a TCP client that pipelines
 //! queries and never reads its answers, clients stalled half-way through a length-prefixed
 //! message (TCP and DoT), an HTTP/2 client that answers pings but never asks anything (and
-//! HTTP/1.1 ones that go quiet), and DoH connections beyond `max_connections`. Each must cost
+//! HTTP/1.1 ones that go quiet), an HTTP/2 client opening more streams than the server allows,
+//! and DoH connections beyond `max_connections`. Each must cost
 //! the server a bounded time, while other clients keep being answered.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -328,4 +329,85 @@ async fn max_connections_refuses_doh_connections_beyond_the_limit() {
         service.metric(m::CONNECTIONS_REFUSED, &[]).await.unwrap(),
         Some(1.0)
     );
+}
+
+/// An HTTP/2 frame header: length, type, flags, stream.
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(payload.len()).unwrap().to_be_bytes();
+    let mut frame = vec![len[1], len[2], len[3], kind, flags];
+    frame.extend_from_slice(&stream.to_be_bytes());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// Reads HTTP/2 frames until one of type `kind` on `stream` arrives (its payload), or the
+/// connection ends or 5 s pass (`None`).
+async fn h2_await_frame<S: AsyncRead + Unpin>(
+    conn: &mut S,
+    kind: u8,
+    stream: u32,
+) -> Option<Vec<u8>> {
+    let read = async {
+        loop {
+            let mut head = [0u8; 9];
+            conn.read_exact(&mut head).await.ok()?;
+            let len = usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
+            let mut payload = vec![0u8; len];
+            conn.read_exact(&mut payload).await.ok()?;
+            let id = u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
+            if head[3] == kind && id == stream {
+                return Some(payload);
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .ok()
+        .flatten()
+}
+
+#[tokio::test]
+async fn an_http2_client_opening_more_streams_than_allowed_is_refused_them() {
+    let tier = Tier::start(5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (service, der) = frontend_with_tls(
+        &tier,
+        dir.path(),
+        Duration::from_secs(3),
+        &["--doh-listen", "127.0.0.1:0", "--doh-max-streams", "4"],
+        "frontend-h2-streams",
+    )
+    .await;
+    let doh = service.addr("doh").unwrap();
+    let h2 = connector(&der, b"h2");
+
+    // A client that ignores the server's SETTINGS: five POSTs whose bodies never come, on
+    // streams 1, 3, 5, 7 and 9, written by hand (HPACK without Huffman or indexing).
+    let mut conn = tls_connect(doh, &h2).await.unwrap();
+    let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    out.extend(h2_frame(0x4, 0, 0, &[]));
+    let mut block = vec![0x83, 0x87]; // :method POST, :scheme https
+    block.push(0x04); // :path, literal value
+    block.push(10);
+    block.extend_from_slice(b"/dns-query");
+    block.push(0x01); // :authority, literal value
+    block.push(9);
+    block.extend_from_slice(b"localhost");
+    for stream in [1, 3, 5, 7, 9] {
+        // HEADERS with END_HEADERS and no END_STREAM: each stream stays open.
+        out.extend(h2_frame(0x1, 0x4, stream, &block));
+    }
+    conn.write_all(&out).await.unwrap();
+    // The fifth is refused: RST_STREAM with REFUSED_STREAM (7).
+    let reset = h2_await_frame(&mut conn, 0x3, 9)
+        .await
+        .expect("stream 9 reset");
+    assert_eq!(reset, 7u32.to_be_bytes());
+
+    // The four admitted streams still hold their places, and other clients are answered.
+    let (mut sender, _driver) = h2_client(tls_connect(doh, &h2).await.unwrap()).await;
+    assert_eq!(h2_get(&mut sender).await, 200);
+    // The admitted streams, whose bodies never came, get 408 after the idle timeout.
+    let headers = h2_await_frame(&mut conn, 0x1, 1).await;
+    assert!(headers.is_some(), "stream 1 answered");
 }

@@ -26,6 +26,9 @@ fn defaults_need_a_cache_and_serve_do53_on_53() {
         Some(SocketAddr::from(([0, 0, 0, 0], 53)))
     );
     assert_eq!(config.udp_payload, 1232);
+    assert!(config.udp_dont_fragment);
+    // 0 sockets means one per CPU: at least one, never more than the cap.
+    assert!((1..=256).contains(&config.udp_socket_count()));
     assert!(!config.needs_tls());
     // The public host falls back to loopback when the listener is on every address.
     assert_eq!(config.effective_public_host(), IpAddr::from([127, 0, 0, 1]));
@@ -65,6 +68,7 @@ fn bad_values_name_their_key() {
             "self_signed",
         ),
         ("udp_payload = 100", "udp_payload"),
+        ("udp_sockets = 1000", "udp_sockets"),
         ("sig0_client_rate = 0", "sig0_client_rate"),
         ("sig0_client_burst = 1", "sig0_client_burst"),
         ("answer_cache_capacity = \"1 KiB\"", "answer_cache_capacity"),

@@ -12,15 +12,17 @@
 //!
 //! Connections come through [`accept_loop`], so `max_connections`, the per-prefix limits and
 //! the handshake budget count them with the TCP and DoT ones; each may have `doh_max_streams`
-//! HTTP/2 streams open. Keep-alive pings (every `idle_timeout`) find dead peers, but answering them does
-//! not keep a connection: one that has had no request for `idle_timeout` (HTTP/2, HTTP/1.1, or
-//! a client that never said which) is shut down gracefully and dropped if it has not closed
-//! `idle_timeout` later.
+//! HTTP/2 streams open. A connection that has had no request for `idle_timeout` (HTTP/2,
+//! HTTP/1.1, or a client that never said which) is shut down gracefully and dropped if it has
+//! not closed `idle_timeout` later. HTTP/2 chosen by ALPN (what clients do) is served by
+//! `doh2` straight from `h2`; hyper serves HTTP/1.1 (and answers keep-alive pings on
+//! HTTP/2 without ALPN, which do not keep a connection either).
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -30,7 +32,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
@@ -50,10 +51,13 @@ pub const DNS_MESSAGE: &str = "application/dns-message";
 /// day, as browsers' defaults and large resolvers use.
 pub const ALT_SVC_MAX_AGE: u32 = 86_400;
 
-/// When a connection last started or finished a request, and how many it is serving.
-#[derive(Debug)]
+/// A connection's requests: how many started or finished so far, and how many it is serving.
+/// Counters, not timestamps, so a request costs no clock reading: the idle watch
+/// ([`Activity::idle_for`]) looks at them a few times per idle period.
+#[derive(Debug, Default)]
 pub(crate) struct Activity {
-    state: Mutex<(usize, Instant)>,
+    events: AtomicU64,
+    serving: AtomicUsize,
 }
 
 /// A request being served; its end is activity too.
@@ -101,7 +105,9 @@ pub async fn serve(
 
 /// One HTTP/2 or HTTP/1.1 connection with at most `streams` HTTP/2 streams open, until the
 /// client closes it, `stop`, or `idle` without a request (then it is shut down gracefully:
-/// GOAWAY, or no more keep-alive, within `idle`).
+/// GOAWAY, or no more keep-alive, within `idle`). A connection that chose HTTP/2 by ALPN is
+/// served by `doh2`; hyper serves HTTP/1.1, and HTTP/2 from a client that named no
+/// protocol.
 async fn connection(
     stream: Connection,
     client: IpAddr,
@@ -110,6 +116,12 @@ async fn connection(
     alt_svc: Option<HeaderValue>,
     stop: CancellationToken,
 ) {
+    if let tokio_util::either::Either::Right(tls) = &stream
+        && tls.get_ref().1.alpn_protocol() == Some(b"h2")
+    {
+        let limits = (idle, streams);
+        return super::doh2::connection(stream, client, frontend, limits, alt_svc, stop).await;
+    }
     let activity = Arc::new(Activity::new());
     let service = {
         let activity = Arc::clone(&activity);
@@ -159,6 +171,50 @@ async fn connection(
     let _ = tokio::time::timeout(idle, connection).await;
 }
 
+/// What a request needs after [`first_step`], which never waits.
+pub(crate) enum FirstStep {
+    /// Its response: a packet-cache hit, or a refusal.
+    Done(Response<Bytes>),
+    /// A wire-format query the packet cache could not answer: [`resolve`] it.
+    Resolve(Vec<u8>),
+    /// Anything else (a POST, JSON, a wrong path or method): [`respond`] reads and answers it.
+    Later,
+}
+
+/// The part of a request that needs no waiting: a `GET /dns-query?dns=` is decoded and
+/// answered from the packet cache when it holds the answer (most of a busy resolver's
+/// traffic), so an HTTP/2 connection can answer it without a task.
+pub(crate) fn first_step(
+    frontend: &Frontend,
+    client: IpAddr,
+    request: &http::request::Parts,
+    transport: Transport,
+) -> FirstStep {
+    let path = request.uri.path();
+    if request.method != Method::GET || path != PATH {
+        return FirstStep::Later;
+    }
+    let accept = request
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    if doh_json::wants_json(path, request.uri.query(), accept) {
+        return FirstStep::Later;
+    }
+    let Some(encoded) = request.uri.query().and_then(dns_parameter) else {
+        return FirstStep::Done(status(StatusCode::BAD_REQUEST));
+    };
+    let query =
+        match data_encoding::BASE64URL_NOPAD.decode(encoded.trim_end_matches('=').as_bytes()) {
+            Ok(query) if query.len() <= STREAM_LIMIT => query,
+            _ => return FirstStep::Done(status(StatusCode::BAD_REQUEST)),
+        };
+    match frontend.answer_cached(&query, transport, client, Service::Resolver) {
+        Some(answer) => FirstStep::Done(answer_response(answer)),
+        None => FirstStep::Resolve(query),
+    }
+}
+
 /// One DoH request (its head and its body) and its response, over any HTTP version; the query
 /// is answered as `transport`.
 pub(crate) async fn respond<B: Body>(
@@ -169,6 +225,11 @@ pub(crate) async fn respond<B: Body>(
     body_timeout: Duration,
     transport: Transport,
 ) -> Response<Bytes> {
+    match first_step(frontend, client, request, transport) {
+        FirstStep::Done(response) => return response,
+        FirstStep::Resolve(query) => return resolve(frontend, client, query, transport).await,
+        FirstStep::Later => {}
+    }
     let path = request.uri.path();
     let accept = request
         .headers
@@ -197,62 +258,47 @@ pub(crate) async fn respond<B: Body>(
     if path != PATH {
         return status(StatusCode::NOT_FOUND);
     }
-    let query = match request.method {
-        Method::GET => {
-            let Some(encoded) = request.uri.query().and_then(dns_parameter) else {
-                return status(StatusCode::BAD_REQUEST);
-            };
-            match data_encoding::BASE64URL_NOPAD.decode(encoded.trim_end_matches('=').as_bytes()) {
-                Ok(query) if query.len() <= STREAM_LIMIT => query,
-                _ => return status(StatusCode::BAD_REQUEST),
-            }
-        }
-        Method::POST => {
-            let content_type = request
-                .headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            let wrong_type = content_type != DNS_MESSAGE;
-            // The body is read (bounded) before any answer, even a refusal: answering while the
-            // client still sends makes the server reset the stream, and some clients then report
-            // a transport error instead of the status.
-            // A body that stalls may not hold the connection open past the idle timeout.
-            let body = match Box::pin(read_body(body, body_timeout)).await {
-                Ok(body) => body,
-                Err(BodyError::TooLarge) => return status(StatusCode::PAYLOAD_TOO_LARGE),
-                Err(BodyError::Timeout) => return status(StatusCode::REQUEST_TIMEOUT),
-                Err(BodyError::Incomplete) => return status(StatusCode::BAD_REQUEST),
-            };
-            if wrong_type {
-                return status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
-            }
-            body
-        }
-        _ => return status(StatusCode::METHOD_NOT_ALLOWED),
+    if request.method != Method::POST {
+        return status(StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let content_type = request
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let wrong_type = content_type != DNS_MESSAGE;
+    // The body is read (bounded) before any answer, even a refusal: answering while the
+    // client still sends makes the server reset the stream, and some clients then report
+    // a transport error instead of the status.
+    // A body that stalls may not hold the connection open past the idle timeout.
+    let query = match Box::pin(read_body(body, body_timeout)).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => return status(StatusCode::PAYLOAD_TOO_LARGE),
+        Err(BodyError::Timeout) => return status(StatusCode::REQUEST_TIMEOUT),
+        Err(BodyError::Incomplete) => return status(StatusCode::BAD_REQUEST),
     };
-    // A packet-cache hit is answered without an await; anything else resolves in a boxed
-    // future, so the future of every request (one task per HTTP/2 stream) stays small.
-    let answer = match frontend.answer_cached(&query, transport, client, Service::Resolver) {
-        Some(answer) => Some(answer),
-        None => {
-            Box::pin(frontend.handle_uncached(&query, transport, client, Service::Resolver)).await
-        }
-    };
+    if wrong_type {
+        return status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+    match frontend.answer_cached(&query, transport, client, Service::Resolver) {
+        Some(answer) => answer_response(answer),
+        None => resolve(frontend, client, query, transport).await,
+    }
+}
+
+/// The response to a wire-format `query` the packet cache did not answer. Boxed: the
+/// resolution's state is large, and the future of every request (one task per HTTP/2 stream)
+/// stays small.
+pub(crate) async fn resolve(
+    frontend: &Frontend,
+    client: IpAddr,
+    query: Vec<u8>,
+    transport: Transport,
+) -> Response<Bytes> {
+    let answer =
+        Box::pin(frontend.handle_uncached(&query, transport, client, Service::Resolver)).await;
     match answer {
-        Some(answer) => {
-            let max_age = min_ttl(&answer);
-            let mut response = Response::new(Bytes::from(answer));
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                header::HeaderValue::from_static(DNS_MESSAGE),
-            );
-            if let Ok(value) = header::HeaderValue::from_str(&format!("max-age={max_age}")) {
-                headers.insert(header::CACHE_CONTROL, value);
-            }
-            response
-        }
+        Some(answer) => answer_response(answer),
         None => {
             frontend
                 .metrics()
@@ -262,6 +308,25 @@ pub(crate) async fn respond<B: Body>(
             status(StatusCode::BAD_REQUEST)
         }
     }
+}
+
+/// A `200` carrying `answer`, with `cache-control: max-age` = its smallest TTL.
+fn answer_response(answer: Vec<u8>) -> Response<Bytes> {
+    let max_age = min_ttl(&answer);
+    let mut response = Response::new(Bytes::from(answer));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(DNS_MESSAGE),
+    );
+    headers.insert(header::CACHE_CONTROL, max_age_value(max_age));
+    response
+}
+
+/// `max-age=SECONDS`.
+fn max_age_value(seconds: u32) -> HeaderValue {
+    HeaderValue::from_str(&format!("max-age={seconds}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("max-age=0"))
 }
 
 /// A JSON request: the parameters become a wire query through the one pipeline, and its answer
@@ -294,9 +359,7 @@ async fn json_answer(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static(json_type),
     );
-    if let Ok(value) = header::HeaderValue::from_str(&format!("max-age={max_age}")) {
-        headers.insert(header::CACHE_CONTROL, value);
-    }
+    headers.insert(header::CACHE_CONTROL, max_age_value(max_age));
     response
 }
 
@@ -382,33 +445,38 @@ impl Body for Incoming {
 
 // === impl Activity ===
 
+/// Shortest pause between two looks of the idle watch.
+const IDLE_STEP_MIN: Duration = Duration::from_millis(10);
+
 impl Activity {
     pub(crate) fn new() -> Activity {
-        Activity {
-            state: Mutex::new((0, Instant::now())),
-        }
+        Activity::default()
     }
 
     /// A request starts.
     pub(crate) fn begin(self: &Arc<Self>) -> Busy {
-        let mut state = self.state.lock();
-        *state = (state.0 + 1, Instant::now());
+        self.serving.fetch_add(1, Ordering::Relaxed);
+        self.events.fetch_add(1, Ordering::Relaxed);
         Busy(Arc::clone(self))
     }
 
-    /// Returns once no request has started or finished for `idle` and none is being served.
+    /// Returns once no request has started or finished for `idle` and none is being served
+    /// (looking every quarter of `idle`, so at most a quarter late).
     pub(crate) async fn idle_for(&self, idle: Duration) {
+        let step = (idle / 4).max(IDLE_STEP_MIN);
+        let mut seen = self.events.load(Ordering::Relaxed);
+        let mut quiet_since = Instant::now();
         loop {
-            let (serving, last) = *self.state.lock();
-            let deadline = if serving > 0 {
-                Instant::now() + idle
-            } else {
-                last + idle
-            };
-            if serving == 0 && Instant::now() >= deadline {
+            let quiet_for = quiet_since.elapsed();
+            if quiet_for >= idle && self.serving.load(Ordering::Relaxed) == 0 {
                 return;
             }
-            tokio::time::sleep_until(deadline).await;
+            tokio::time::sleep(step.min(idle.saturating_sub(quiet_for)).max(IDLE_STEP_MIN)).await;
+            let events = self.events.load(Ordering::Relaxed);
+            if events != seen || self.serving.load(Ordering::Relaxed) > 0 {
+                seen = events;
+                quiet_since = Instant::now();
+            }
         }
     }
 }
@@ -417,7 +485,7 @@ impl Activity {
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        let mut state = self.0.state.lock();
-        *state = (state.0.saturating_sub(1), Instant::now());
+        self.0.serving.fetch_sub(1, Ordering::Relaxed);
+        self.0.events.fetch_add(1, Ordering::Relaxed);
     }
 }

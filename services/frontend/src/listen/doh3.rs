@@ -66,6 +66,8 @@ async fn serve_connection(
         }
     };
     let activity = Arc::new(Activity::new());
+    let idle_watch = activity.idle_for(idle);
+    tokio::pin!(idle_watch);
     loop {
         let resolver = tokio::select! {
             accepted = h3.accept() => match accepted {
@@ -77,7 +79,7 @@ async fn serve_connection(
                 }
             },
             () = stop.cancelled() => break,
-            () = activity.idle_for(idle) => {
+            () = &mut idle_watch => {
                 tracing::debug!(%client, "doh3 connection idle");
                 break;
             }

@@ -58,6 +58,8 @@ async fn serve_connection(
     stop: CancellationToken,
 ) {
     let activity = Arc::new(Activity::new());
+    let idle_watch = activity.idle_for(idle);
+    tokio::pin!(idle_watch);
     loop {
         let (send, recv) = tokio::select! {
             accepted = connection.accept_bi() => match accepted {
@@ -68,7 +70,7 @@ async fn serve_connection(
                 }
             },
             () = stop.cancelled() => break,
-            () = activity.idle_for(idle) => {
+            () = &mut idle_watch => {
                 tracing::debug!(%client, "doq connection idle");
                 break;
             }

@@ -3,12 +3,14 @@
 //! Datagrams are read in batches with `recvmmsg(2)`, and the answers the packet cache gives
 //! for a batch leave in one `sendmmsg(2)` (through `nix`, no unsafe code here): one system call
 //! for up to `BATCH` (32) queries or answers when they queue up, which is when it matters.
+//! Each Do53 address gets several sockets bound with `SO_REUSEPORT` ([`bind`]): the kernel
+//! hashes each client to one of them, so several worker threads receive at once.
 
 use std::io::{ErrorKind, IoSlice, IoSliceMut};
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
 use tokio::io::Interest;
@@ -35,6 +37,56 @@ const SEND_WAIT: Duration = Duration::from_secs(1);
 /// waiting in between, but a flood must not starve TCP, timers and spawned resolutions).
 const BURST: usize = 4;
 
+/// Binds `count` UDP sockets to `addr` with `SO_REUSEPORT` (port 0: the first one's port for
+/// all), non-blocking, with `dont_fragment` applied (DF, never fragmented: `IP_PMTUDISC_PROBE`).
+pub fn bind(
+    addr: SocketAddr,
+    count: usize,
+    dont_fragment: bool,
+) -> std::io::Result<Vec<std::net::UdpSocket>> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, ipproto, sockopt};
+    let family = match addr {
+        SocketAddr::V4(_) => AddressFamily::INET,
+        SocketAddr::V6(_) => AddressFamily::INET6,
+    };
+    let mut sockets = Vec::with_capacity(count.max(1));
+    let mut addr = addr;
+    for _ in 0..count.max(1) {
+        let socket = rustix::net::socket_with(
+            family,
+            SocketType::DGRAM,
+            SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+            Some(ipproto::UDP),
+        )?;
+        sockopt::set_socket_reuseport(&socket, true)?;
+        if dont_fragment {
+            self::dont_fragment(&socket, addr)?;
+        }
+        rustix::net::bind(&socket, &addr)?;
+        let socket = std::net::UdpSocket::from(socket);
+        addr = socket.local_addr()?;
+        sockets.push(socket);
+    }
+    Ok(sockets)
+}
+
+/// Sets DF on IPv4 answers and keeps IPv6 ones unfragmented, ignoring the path MTU the
+/// kernel learnt (`IP_PMTUDISC_PROBE`): RFC 9715 asks DNS responders not to fragment, and
+/// ICMP "too big" messages anyone can forge then change nothing. With DF the kernel also
+/// skips choosing an IP ID for every answer (RFC 6864 lets atomic datagrams carry any).
+fn dont_fragment(socket: &std::os::fd::OwnedFd, addr: SocketAddr) -> std::io::Result<()> {
+    use rustix::net::sockopt::{self, Ipv4PathMtuDiscovery, Ipv6PathMtuDiscovery};
+    match addr {
+        SocketAddr::V4(_) => sockopt::set_ip_mtu_discover(socket, Ipv4PathMtuDiscovery::PROBE)?,
+        SocketAddr::V6(_) => {
+            sockopt::set_ipv6_mtu_discover(socket, Ipv6PathMtuDiscovery::PROBE)?;
+            // A dual-stack socket's IPv4 clients (mapped addresses) go through the IPv4 path.
+            sockopt::set_ip_mtu_discover(socket, Ipv4PathMtuDiscovery::PROBE).ok();
+        }
+    }
+    Ok(())
+}
+
 /// Serves `socket` until `stop` is cancelled.
 ///
 /// Every datagram first passes response rate limiting ([`Frontend::admit`]): over its prefix's
@@ -59,24 +111,40 @@ pub async fn serve(
     let mut buffers = vec![[0u8; MAX_DATAGRAM]; BATCH];
     let mut received = Vec::with_capacity(BATCH);
     let mut outbox = Vec::with_capacity(BATCH);
+    // Latencies are gathered here and added to the shared histogram once per wake-up.
+    let latency = frontend.latency_histogram(Transport::Udp, service).local();
     loop {
         tokio::select! {
             ready = socket.readable() => ready?,
             () = stop.cancelled() => return Ok(()),
         }
+        let mut drained = false;
         for _ in 0..BURST {
             received.clear();
-            match socket.try_io(Interest::READABLE, || {
-                receive_batch(socket, &mut buffers, &mut received)
-            }) {
+            let read = socket.try_io(Interest::READABLE, || {
+                let read = receive_batch(socket, &mut buffers, &mut received)?;
+                // A short batch emptied the queue: saying so clears the socket's readiness, so
+                // the next wait parks at once instead of first reading nothing (a system call
+                // per wake-up). A datagram arriving meanwhile sets it again.
+                if read < BATCH {
+                    Err(ErrorKind::WouldBlock.into())
+                } else {
+                    Ok(())
+                }
+            });
+            match read {
                 Ok(()) => {}
-                Err(error) if error.kind() == ErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == ErrorKind::WouldBlock => drained = true,
                 // ICMP errors from earlier sends surface here on some systems: not fatal.
                 Err(error) => {
                     tracing::debug!(%error, "udp receive");
                     continue;
                 }
             }
+            // One clock reading per batch: each answer's latency is the batch's time, from
+            // the read to the answers' send (an upper bound for every query in it).
+            let started = Instant::now();
+            let mut answered = 0;
             for &(index, len, peer) in &received {
                 let query = &buffers[index][..len];
                 match frontend.admit(query, peer.ip()) {
@@ -87,29 +155,43 @@ pub async fn serve(
                     }
                     Admit::Drop => continue,
                 }
-                match frontend.answer_cached(query, Transport::Udp, peer.ip(), service) {
-                    Some(response) => outbox.push((response, peer)),
+                match frontend.answer_cached_at(query, Transport::Udp, peer.ip(), service, started)
+                {
+                    Some(response) => {
+                        outbox.push((response, peer));
+                        answered += 1;
+                    }
                     None => resolve(&out, service, query, peer),
                 }
             }
             out.flush(&mut outbox);
-            if received.len() < BATCH {
+            if answered > 0 {
+                let seconds = started.elapsed().as_secs_f64();
+                for _ in 0..answered {
+                    latency.observe(seconds);
+                }
+            }
+            if drained {
                 break;
             }
         }
-        tokio::task::yield_now().await;
+        latency.flush();
+        if !drained {
+            // A whole burst and still more waiting: let other tasks run before the next.
+            tokio::task::yield_now().await;
+        }
     }
 }
 
 /// Reads up to [`BATCH`] waiting datagrams into `buffers` with one `recvmmsg` call, recording
-/// (buffer index, length, sender) of each complete one in `received`; WouldBlock when none
-/// waits. Truncated datagrams (longer than [`MAX_DATAGRAM`]) and ones without an IP sender are
-/// skipped.
+/// (buffer index, length, sender) of each complete one in `received`; how many were read, or
+/// WouldBlock when none waits. Truncated datagrams (longer than [`MAX_DATAGRAM`]) and ones
+/// without an IP sender are read but skipped.
 fn receive_batch(
     socket: &UdpSocket,
     buffers: &mut [[u8; MAX_DATAGRAM]],
     received: &mut Vec<(usize, usize, SocketAddr)>,
-) -> std::io::Result<()> {
+) -> std::io::Result<usize> {
     // The headers hold raw pointers (not Send): made per call, never held across an await.
     let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(buffers.len(), None);
     let mut slices: Vec<[IoSliceMut<'_>; 1]> = buffers
@@ -124,7 +206,9 @@ fn receive_batch(
         None,
     )
     .map_err(std::io::Error::from)?;
+    let mut read = 0;
     for (index, message) in messages.enumerate() {
+        read += 1;
         if message.flags.contains(MsgFlags::MSG_TRUNC) {
             continue;
         }
@@ -132,7 +216,7 @@ fn receive_batch(
             received.push((index, message.bytes, peer));
         }
     }
-    Ok(())
+    Ok(read)
 }
 
 /// The IP address and port in `address`, if it is one.
@@ -269,4 +353,55 @@ fn resolve(out: &Outlet, service: Service, query: &[u8], peer: SocketAddr) {
             out.send(&response, peer).await;
         }
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use rustix::net::sockopt::{self, Ipv4PathMtuDiscovery};
+
+    use super::*;
+
+    #[test]
+    fn the_sockets_of_an_address_share_its_port_and_never_fragment() {
+        let sockets = bind(SocketAddr::from(([127, 0, 0, 1], 0)), 3, true).unwrap();
+        assert_eq!(sockets.len(), 3);
+        let port = sockets[0].local_addr().unwrap().port();
+        for socket in &sockets {
+            assert_eq!(socket.local_addr().unwrap().port(), port);
+            assert_eq!(
+                sockopt::ip_mtu_discover(socket).unwrap(),
+                Ipv4PathMtuDiscovery::PROBE
+            );
+        }
+        // Without the option the kernel's default stays.
+        let plain = bind(SocketAddr::from(([127, 0, 0, 1], 0)), 1, false).unwrap();
+        assert_ne!(
+            sockopt::ip_mtu_discover(&plain[0]).unwrap(),
+            Ipv4PathMtuDiscovery::PROBE
+        );
+        // Every socket of the group receives: clients on many ports reach all of them.
+        let clients: Vec<_> = (0..64)
+            .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
+            .collect();
+        for client in &clients {
+            client.send_to(b"x", ("127.0.0.1", port)).unwrap();
+        }
+        let mut buffer = [0u8; 16];
+        let mut got = vec![0; sockets.len()];
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while got.iter().sum::<usize>() < clients.len() && Instant::now() < deadline {
+            for (socket, got) in sockets.iter().zip(got.iter_mut()) {
+                while socket.recv_from(&mut buffer).is_ok() {
+                    *got += 1;
+                }
+            }
+            std::thread::yield_now();
+        }
+        assert!(
+            got.iter().all(|&n| n > 0),
+            "a socket of the group received nothing: {got:?}"
+        );
+        let total: usize = got.iter().sum();
+        assert_eq!(total, clients.len());
+    }
 }
