@@ -5,8 +5,7 @@
 //! spot ([`doh::first_step`]): no task, no channel, and the answers leave together in one
 //! write (one TLS record, one system call) when the task next looks for requests. Only a
 //! request that must wait (a resolution, a POST body, JSON) gets a task. `alt-svc` goes on
-//! the first response of a connection (clients remember it, RFC 7838), and no
-//! `content-length` (HTTP/2 ends a body with its stream).
+//! the first response of a connection (clients remember it, RFC 7838).
 //!
 //! The limits are hyper's, set explicitly: `doh_max_streams` concurrent streams, 16 KiB of
 //! request headers, h2's defaults against reset floods (streams reset before they are
@@ -189,9 +188,10 @@ impl Requests {
     }
 }
 
-/// Sends `response` on its stream, with `alt_svc` if given. No `content-length`: HTTP/2
-/// ends a body with its stream (RFC 9113 §8.1.1). A stream the client has reset meanwhile is
-/// simply gone.
+/// Sends `response` on its stream, with `alt_svc` if given, and its `content-length`: HTTP/2
+/// ends a body with its stream (RFC 9113 §8.1.1), but some clients size their buffer from
+/// it (BIND's `dig +https` reports "short message" without it). A stream the client has reset
+/// meanwhile is simply gone.
 fn send(
     mut respond: SendResponse<Bytes>,
     response: Response<Bytes>,
@@ -201,6 +201,8 @@ fn send(
     if let Some(alt_svc) = alt_svc {
         head.headers.insert(header::ALT_SVC, alt_svc.clone());
     }
+    head.headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     let end = body.is_empty();
     match respond.send_response(Response::from_parts(head, ()), end) {
         Ok(mut stream) if !end => {
