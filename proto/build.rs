@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "hnsfleet/follower/v1/follower.proto",
         "hnsfleet/cache/v1/cache.proto",
+        "hnsfleet/watchdog/v1/watchdog.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={}", root.join(f).display());

@@ -30,6 +30,15 @@ pub mod cache {
     }
 }
 
+/// `hnsfleet.watchdog.v1`: the reorg-watchdog API.
+pub mod watchdog {
+    /// Version 1 of the reorg-watchdog API.
+    pub mod v1 {
+        #![allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+        tonic::include_proto!("hnsfleet.watchdog.v1");
+    }
+}
+
 /// Every service of every contract with its methods: `(package.Service, [Method, ...])`,
 /// generated from the `.proto` files (metrics label calls with these names only).
 pub const METHODS: &[(&str, &[&str])] = include!(concat!(env!("OUT_DIR"), "/methods.rs"));

@@ -54,6 +54,10 @@ fn methods_are_generated_from_the_proto() {
             (
                 "hnsfleet.cache.v1.ProofCacheService",
                 &["LookupName", "GetTrustedRoot"][..]
+            ),
+            (
+                "hnsfleet.watchdog.v1.ReorgWatchdogService",
+                &["GetVerdict", "WatchVerdicts", "GetAttestation", "Unfreeze"][..]
             )
         ]
     );
