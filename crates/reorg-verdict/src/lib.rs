@@ -61,8 +61,8 @@ pub enum Ignored {
     /// Signed too long ago, or too far in the future.
     #[error("stale (or signed in the future)")]
     Stale,
-    /// Older than the last accepted one from the same source (or a different statement with
-    /// the same signing time).
+    /// Older than the last accepted one from the same source (or, signed in the same second,
+    /// with no more chainwork).
     #[error("replayed (older than the last accepted)")]
     Replayed,
 }
@@ -274,13 +274,17 @@ impl Engine {
                 source.unreachable = None;
                 return Ok(Offered::Repeat);
             }
-            if statement.signed_at <= last.signed_at {
+            // Signing times are whole seconds: within one, only a heavier tip is news (a tip
+            // changes at most by growing its chain's work).
+            if statement.signed_at < last.signed_at
+                || (statement.signed_at == last.signed_at && statement.chainwork <= last.chainwork)
+            {
                 return Err(Ignored::Replayed);
             }
         }
         let replaced = source.record_tip(statement.height, statement.hash);
         // Only a source on the agreed chain can take the fleet's chain with it.
-        if replaced > 0 && source.health == Health::Healthy {
+        if replaced > 0 && source.in_quorum {
             source.note_reorg(replaced, now);
         }
         source.latest = Some((statement, now));
@@ -300,9 +304,11 @@ impl Engine {
         if event.reorg_depth > 0 && !event.missed_changes {
             let previous = source.last_event_height.unwrap_or(event.height);
             source.forget_above(previous.saturating_sub(event.reorg_depth));
-            if source.health == Health::Healthy {
+            if source.in_quorum {
                 source.note_reorg(event.reorg_depth, now);
             }
+            // Its attestation of the new tip may have come first: the new tip was not left.
+            source.record_tip(event.height, event.hash);
         }
         source.last_event_height = Some(event.height);
         source.safe_root = event.safe_root.map(|root| (event.height, event.hash, root));
@@ -355,6 +361,11 @@ impl Engine {
             .flatten();
         self.agreed = agreed;
         self.agreed_root = agreed.and_then(|_| self.followers_root(&healthy));
+        if agreed.is_some() {
+            for (i, source) in self.sources.iter_mut().enumerate() {
+                source.in_quorum = healthy.contains(&i);
+            }
+        }
         // Reorganisations count toward a freeze for `max_attestation_age` after they are seen.
         let reorgs: Vec<u32> = self
             .sources
@@ -409,15 +420,25 @@ impl Engine {
         }
     }
 
-    /// The sources of the largest group that do not conflict with its founder (ties: the
-    /// group whose founder's tip has the most chainwork).
+    /// The largest group of sources that the attestations place on one chain: a founder, and
+    /// each source that agrees with it ([`Source::agrees_with`]: positive evidence, never mere
+    /// absence of conflict) and conflicts with no member already in. Ties: the group whose
+    /// founder's tip has the most chainwork.
     fn largest_group(&self, fresh: &[usize]) -> Vec<usize> {
         let group_of = |founder: usize| -> Vec<usize> {
-            fresh
-                .iter()
-                .copied()
-                .filter(|&i| !self.sources[founder].conflicts_with(&self.sources[i]))
-                .collect()
+            let mut members = vec![founder];
+            for &i in fresh {
+                let source = &self.sources[i];
+                if i != founder
+                    && self.sources[founder].agrees_with(source)
+                    && members
+                        .iter()
+                        .all(|&m| !self.sources[m].conflicts_with(source))
+                {
+                    members.push(i);
+                }
+            }
+            members
         };
         let chainwork = |i: usize| self.sources[i].tip().map(|t| t.chainwork);
         fresh
@@ -441,6 +462,13 @@ impl Engine {
     /// Sets every source's health and the reason for it.
     fn judge(&mut self, fresh: &[usize], group: &[usize], lagging: &[usize], now: u64) {
         let max_age = self.rules.max_attestation_age;
+        let conflicting: Vec<bool> = (0..self.sources.len())
+            .map(|i| {
+                group
+                    .iter()
+                    .any(|&m| m != i && self.sources[m].conflicts_with(&self.sources[i]))
+            })
+            .collect();
         for (i, source) in self.sources.iter_mut().enumerate() {
             let (health, detail) = if let Some(why) = &source.unreachable {
                 (Health::Unreachable, why.clone())
@@ -454,10 +482,17 @@ impl Engine {
                 };
                 (Health::Stale, detail)
             } else if !group.contains(&i) {
-                (
-                    Health::MinorityFork,
-                    "attests another block at a height the largest group attested".to_owned(),
-                )
+                if conflicting[i] {
+                    (
+                        Health::MinorityFork,
+                        "attests another block at a height the largest group attested".to_owned(),
+                    )
+                } else {
+                    (
+                        Health::Lagging,
+                        "not yet seen on the chain the largest group agrees on".to_owned(),
+                    )
+                }
             } else if lagging.contains(&i) {
                 (
                     Health::Lagging,

@@ -89,6 +89,9 @@ pub(crate) struct Source {
     /// The last read failed: why.
     pub(crate) unreachable: Option<String>,
     pub(crate) health: Health,
+    /// It counted toward the quorum the last time a quorum agreed: a reorganisation it shows
+    /// now takes it off the agreed chain.
+    pub(crate) in_quorum: bool,
     pub(crate) detail: String,
 }
 
@@ -105,6 +108,7 @@ impl Source {
             reorg: None,
             unreachable: None,
             health: Health::Stale,
+            in_quorum: false,
             detail: "no attestation yet".to_owned(),
         }
     }
@@ -178,6 +182,23 @@ impl Source {
             })
         };
         differs(self, other) || differs(other, self)
+    }
+
+    /// Whether the attestations place this source and `other` on one chain: the same tip, or
+    /// the lower tip is a block the higher source attested. No evidence is not agreement.
+    pub(crate) fn agrees_with(&self, other: &Source) -> bool {
+        let (Some(a), Some(b)) = (self.tip(), other.tip()) else {
+            return false;
+        };
+        if a.height == b.height {
+            return a.hash == b.hash;
+        }
+        let (low, higher) = if a.height < b.height {
+            (a, other)
+        } else {
+            (b, self)
+        };
+        higher.history.get(&low.height) == Some(&low.hash)
     }
 
     pub(crate) fn report(&self) -> SourceReport {

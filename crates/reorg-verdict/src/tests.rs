@@ -208,10 +208,15 @@ fn a_quorum_on_one_chain_is_ok_on_the_lowest_safe_root_its_followers_announce() 
     assert_eq!(engine.evaluate(NOW), None);
     assert_eq!(engine.verdict().root, None);
     assert_eq!(healths(&engine), vec![Health::Stale; 3]);
+    // Three followers a block or two apart: each has attested the others' tips on its way.
     follower_at(&mut engine, 0, 1, 20, 0, NOW);
-    follower_at(&mut engine, 1, 1, 21, 0, NOW);
-    follower_at(&mut engine, 2, 1, 22, 0, NOW);
-    engine.evaluate(NOW);
+    follower_at(&mut engine, 1, 1, 20, 0, NOW);
+    follower_at(&mut engine, 2, 1, 20, 0, NOW);
+    follower_at(&mut engine, 1, 1, 21, 0, NOW + 1);
+    follower_at(&mut engine, 2, 1, 21, 0, NOW + 1);
+    follower_at(&mut engine, 2, 1, 22, 0, NOW + 2);
+    let now = NOW + 2;
+    engine.evaluate(now);
     let verdict = engine.verdict();
     assert_eq!(verdict.state, State::Ok);
     assert_eq!(verdict.agreed_tip.map(|t| t.height), Some(20));
@@ -338,6 +343,44 @@ fn a_deep_reorg_of_a_quorum_freezes_on_the_last_agreed_root_until_m_blocks_agree
     );
     assert_eq!(engine.verdict().state, State::Ok);
     assert_eq!(engine.verdict().reason, None);
+}
+
+#[test]
+fn two_followers_reorganising_one_after_the_other_freeze_the_fleet_on_the_old_root() {
+    // Two followers, quorum 2. The first to reorganise 5 blocks deep splits them deeper than
+    // K with no quorum left: frozen at once, on the root both agreed on before.
+    let mut engine = engine(2, 2, 0);
+    let mut now = NOW;
+    for h in 10..=21 {
+        now += 1;
+        follower_at(&mut engine, 0, 1, h, 0, now);
+        follower_at(&mut engine, 1, 1, h, 0, now);
+        engine.evaluate(now);
+    }
+    now += 1;
+    follower_at(&mut engine, 0, 3, 23, 5, now);
+    assert_eq!(
+        engine.evaluate(now),
+        Some(Transition::Froze {
+            reason: FreezeReason::Divergence,
+            depth: 5,
+            root: Some(root(1, 19)),
+        })
+    );
+    // The second follows: still frozen on the old root until M blocks agree.
+    follower_at(&mut engine, 1, 3, 23, 5, now);
+    assert_eq!(engine.evaluate(now), None);
+    assert_eq!(engine.verdict().state, State::Frozen);
+    assert_eq!(engine.verdict().root, Some(root(1, 19)));
+    now += 1;
+    follower_at(&mut engine, 0, 3, 25, 0, now);
+    follower_at(&mut engine, 1, 3, 25, 0, now);
+    assert_eq!(
+        engine.evaluate(now),
+        Some(Transition::Thawed {
+            root: Some(root(3, 23))
+        })
+    );
 }
 
 #[test]

@@ -1,0 +1,195 @@
+//! The running watchdog: binds its listeners, reads every source, re-evaluates the verdict
+//! once a second, serves the gRPC API, the publish endpoint and the admin endpoints, and stops
+//! through the service kit's shutdown sequence ([`Lifecycle`]).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use hnsfleet_proto::watchdog::v1::reorg_watchdog_service_server::ReorgWatchdogServiceServer;
+use hnsfleet_service_kit::grpc::{GrpcLayer, GrpcLimits, GrpcMetrics};
+use hnsfleet_service_kit::shutdown::Ending;
+use hnsfleet_service_kit::{Lifecycle, admin, cli, metrics as kit_metrics};
+use prometheus::Registry;
+use secp256k1::SecretKey;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::config::WatchdogConfig;
+use crate::grpc::WatchdogApi;
+use crate::metrics::Metrics;
+use crate::sources::{self, ReadSettings};
+use crate::watchdog::Watchdog;
+
+/// How often the verdict is re-evaluated without news (sources go stale with time).
+const TICK: Duration = Duration::from_secs(1);
+/// gRPC requests handled at once.
+const GRPC_MAX_IN_FLIGHT: usize = 4096;
+/// gRPC: longest unary call.
+const GRPC_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The bound sockets the watchdog serves on.
+pub struct WatchdogListeners {
+    /// gRPC and admin.
+    pub service: cli::Listeners,
+    /// The publish endpoint, when configured.
+    pub publish: Option<TcpListener>,
+}
+
+/// Binds the configured listeners, watches SIGTERM/SIGINT, prints the listening line, and
+/// runs until a signal and the shutdown sequence end it.
+pub async fn run_until_signal(config: WatchdogConfig) -> anyhow::Result<()> {
+    let publish = bind_publish(config.publish_listen).await?;
+    let (service, lifecycle) =
+        cli::listen(config.grpc_listen, config.admin_listen, &config.service).await?;
+    if let Some(listener) = &publish {
+        println!(
+            "{}",
+            serde_json::json!({"event": "listening", "publish": listener.local_addr()?})
+        );
+    }
+    run(config, WatchdogListeners { service, publish }, lifecycle).await
+}
+
+/// Binds the publish listener, if configured.
+pub async fn bind_publish(addr: Option<SocketAddr>) -> anyhow::Result<Option<TcpListener>> {
+    match addr {
+        Some(addr) => Ok(Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("publish_listen {addr}"))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Reads the signing key (64 hex digits) from `path`, or makes a new one for this run.
+pub fn signing_key(path: Option<&Path>) -> anyhow::Result<SecretKey> {
+    let Some(path) = path else {
+        let key = loop {
+            if let Ok(key) = SecretKey::from_byte_array(rand::random::<[u8; 32]>()) {
+                break key;
+            }
+        };
+        tracing::warn!(
+            public_key = %hex::encode(key.public_key(secp256k1::SECP256K1).serialize()),
+            "no key_file: signing with a key made for this run (other operators cannot pin it)"
+        );
+        return Ok(key);
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("key_file {}", path.display()))?;
+    let bytes: [u8; 32] = hex::decode(text.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .with_context(|| format!("key_file {}: not 64 hex digits", path.display()))?;
+    SecretKey::from_byte_array(bytes)
+        .with_context(|| format!("key_file {}: not a valid secp256k1 key", path.display()))
+}
+
+/// Runs the watchdog on bound `listeners` until `lifecycle`'s shutdown sequence ends.
+pub async fn run(
+    config: WatchdogConfig,
+    listeners: WatchdogListeners,
+    lifecycle: Lifecycle,
+) -> anyhow::Result<()> {
+    let registry = Registry::new();
+    kit_metrics::register_service(&registry, "reorg-watchdog")?;
+    let metrics = Metrics::register(&registry)?;
+    let grpc_metrics = GrpcMetrics::register(&registry)?;
+    let key = signing_key(config.key_file.as_deref())?;
+    let watchdog = Arc::new(Watchdog::new(&config, key, metrics));
+    let readiness = lifecycle.readiness().clone();
+
+    let stopped = lifecycle.stopped();
+    let settings = ReadSettings::of(&config);
+    let mut tasks = JoinSet::new();
+    for (index, spec) in config.followers.iter().enumerate() {
+        tasks.spawn(sources::follow(
+            Arc::clone(&watchdog),
+            index,
+            spec.clone(),
+            settings,
+            stopped.clone(),
+        ));
+    }
+    for (offset, spec) in config.attesters.iter().enumerate() {
+        tasks.spawn(sources::attest(
+            Arc::clone(&watchdog),
+            config.followers.len() + offset,
+            spec.clone(),
+            settings,
+            stopped.clone(),
+        ));
+    }
+    {
+        let (watchdog, stopped) = (Arc::clone(&watchdog), stopped.clone());
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(TICK);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => watchdog.evaluate(),
+                    () = stopped.cancelled() => return,
+                }
+            }
+        });
+    }
+    let stop_accepting = lifecycle.stop_accepting();
+    let admin_server = admin::serve(
+        listeners.service.admin,
+        registry,
+        readiness,
+        stop_accepting.clone(),
+    );
+    let publish_server = {
+        let (watchdog, stop) = (Arc::clone(&watchdog), stop_accepting.clone());
+        async move {
+            match listeners.publish {
+                Some(listener) => crate::publish::serve(listener, watchdog, stop).await,
+                None => Ok(()),
+            }
+        }
+    };
+    let api = WatchdogApi::new(
+        Arc::clone(&watchdog),
+        config.heartbeat_interval,
+        stop_accepting.clone(),
+    );
+    let grpc_layer = GrpcLayer::new(
+        grpc_metrics,
+        GrpcLimits {
+            max_in_flight: GRPC_MAX_IN_FLIGHT,
+            request_timeout: GRPC_TIMEOUT,
+            error_domain: WATCHDOG_ERROR_DOMAIN,
+        },
+        hnsfleet_proto::METHODS,
+    );
+    let grpc_server = tonic::transport::Server::builder()
+        .layer(grpc_layer)
+        .add_service(ReorgWatchdogServiceServer::new(api))
+        .serve_with_incoming_shutdown(
+            hnsfleet_service_kit::grpc::incoming(listeners.service.grpc),
+            async move {
+                stop_accepting.cancelled().await;
+            },
+        );
+    let ending = lifecycle
+        .serve(async { tokio::join!(grpc_server, admin_server, publish_server) })
+        .await;
+    tasks.shutdown().await;
+    match ending {
+        Ending::Served((grpc, admin, publish)) => {
+            grpc.context("grpc server")?;
+            admin.context("admin server")?;
+            publish.context("publish server")?;
+        }
+        Ending::GraceExpired | Ending::Forced => {}
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `google.rpc.ErrorInfo` domain of the watchdog's errors.
+pub const WATCHDOG_ERROR_DOMAIN: &str = "hnsfleet.watchdog.v1";
