@@ -1,5 +1,5 @@
 //! The verdict on the wire: as `hnsfleet.watchdog.v1.Verdict` ([`to_pb`]) and as the status
-//! JSON that `hnsfleet watchdog status` prints and `/v1/verdict` serves ([`json`], from the
+//! JSON that `hnsfleet watchdog status` prints and `/v1/verdict` serves ([`json()`], from the
 //! protobuf form so both read the same thing):
 //! `{"state":"OK"|"FROZEN", "height":N, "root":"HEX", "sources":[...], ...}`.
 
