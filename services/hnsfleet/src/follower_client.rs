@@ -190,7 +190,7 @@ where
 }
 
 /// [`call`] against the service `what` at `url`.
-fn call_at<Req, T, F, Fut>(
+pub(crate) fn call_at<Req, T, F, Fut>(
     url: &str,
     what: &str,
     deadline: Duration,

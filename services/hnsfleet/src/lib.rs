@@ -15,6 +15,7 @@ pub mod follower_client;
 pub mod inspect;
 pub mod sig0_keys;
 pub mod up;
+pub mod watchdog_client;
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
@@ -44,6 +45,9 @@ pub enum Command {
     Frontend(Box<hnsfleet_frontend::cli::FrontendArgs>),
     /// Run follower, proof-cache and frontend in one process with one config.
     Up(Box<up::UpArgs>),
+    /// Run the reorg-watchdog (same flags as `hnsfleet-reorg-watchdog`), or ask a running one
+    /// (`status`, `unfreeze`).
+    Watchdog(watchdog_client::WatchdogCommand),
     /// Make and inspect the SIG(0) key frontends sign responses with.
     #[command(subcommand)]
     Sig0(sig0_keys::Sig0Command),
@@ -56,6 +60,10 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyhow::Re
         Command::Tip(args) => follower_client::run_tip(args, out),
         Command::Lookup(args) => follower_client::run_lookup(args, out),
         Command::Sig0(command) => sig0_keys::run(command, out),
+        Command::Watchdog(command) => match command.action {
+            Some(action) => watchdog_client::run(action, out),
+            None => anyhow::bail!("the watchdog service runs from `main`"),
+        },
         Command::Follower(_) | Command::ProofCache(_) | Command::Frontend(_) | Command::Up(_) => {
             anyhow::bail!("services run from `main` (they have their own exit codes)")
         }
