@@ -1,6 +1,8 @@
 //! `hnsfleet up`: the whole fleet in one process with one config — a chain-follower, a
-//! proof-cache in front of it and a frontend in front of that, linked over loopback gRPC on
-//! ports picked at start (the same services, code and wire as a deployed fleet).
+//! proof-cache in front of it and a frontend in front of that, and a reorg-watchdog watching
+//! the follower (and any `--attester`) whose verdict the proof-cache obeys, linked over
+//! loopback gRPC on ports picked at start (the same services, code and wire as a deployed
+//! fleet).
 //!
 //! Mainnet with the built-in seeds by default; `--network regtest --peer 127.0.0.1:PORT` for a
 //! local chain. The resolver listens on 127.0.0.1:5350 (Do53), the root authority on
@@ -18,6 +20,7 @@ use hnsfleet_chain_follower::config::{FollowerConfig, PeerAddr};
 use hnsfleet_frontend::config::FrontendConfig;
 use hnsfleet_hns::params::Network;
 use hnsfleet_proof_cache::config::{CacheConfig, FollowerUrl};
+use hnsfleet_reorg_watchdog::config::{SourceSpec, WatchdogConfig};
 use hnsfleet_service_kit::Lifecycle;
 use hnsfleet_service_kit::cli::{Listeners, ServiceArgs, announce_listening};
 use hnsfleet_service_kit::config::{ConfigError, ServiceConfig, ServiceSettings, duration, text};
@@ -88,6 +91,15 @@ pub struct UpConfig {
     pub max_connections_per_prefix: usize,
     /// New TLS handshakes per second per client prefix (burst twice that); 0: no limit.
     pub tls_handshake_rate: u32,
+    /// The reorg-watchdog's freeze depth K: a reorganisation deeper than this freezes the
+    /// fleet on its last agreed root (docs/watchdog.md).
+    pub freeze_depth: u32,
+    /// Blocks of agreement that lift a freeze (M).
+    pub unfreeze_after: u32,
+    /// Other operators' watchdogs the in-process watchdog compares with, `URL=PUBKEY`.
+    pub attesters: Vec<SourceSpec>,
+    /// Quorum of the watchdog's sources (the follower and the attesters); default a majority.
+    pub watchdog_quorum: Option<usize>,
     /// The keys every service shares: `log`, `log_format`, `shutdown_drain`, `shutdown_grace`.
     #[serde(flatten)]
     pub service: ServiceSettings,
@@ -191,6 +203,22 @@ pub struct UpArgs {
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_handshake_rate: Option<u32>,
+    /// The reorg-watchdog's freeze depth K (blocks).
+    #[arg(long, value_name = "K")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freeze_depth: Option<u32>,
+    /// Blocks of agreement that lift a freeze (M).
+    #[arg(long, value_name = "M")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unfreeze_after: Option<u32>,
+    /// Another operator's watchdog, URL=PUBKEY; repeatable.
+    #[arg(long = "attester", value_name = "URL=PUBKEY", value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attesters: Vec<SourceSpec>,
+    /// Quorum of the watchdog's sources (default: a majority).
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watchdog_quorum: Option<usize>,
     /// The flags every service takes: --config, --check-config, logging, shutdown.
     #[command(flatten)]
     #[serde(flatten)]
@@ -201,6 +229,7 @@ impl Default for UpConfig {
     fn default() -> Self {
         let loopback = |port| SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), port);
         let frontend = FrontendConfig::default();
+        let watchdog = WatchdogConfig::default();
         UpConfig {
             network: Network::Main,
             peers: Vec::new(),
@@ -225,6 +254,10 @@ impl Default for UpConfig {
             rrl_slip: frontend.rrl_slip,
             max_connections_per_prefix: frontend.max_connections_per_prefix,
             tls_handshake_rate: frontend.tls_handshake_rate,
+            freeze_depth: watchdog.freeze_depth,
+            unfreeze_after: watchdog.unfreeze_after,
+            attesters: Vec::new(),
+            watchdog_quorum: None,
             service: ServiceSettings::default(),
         }
     }
@@ -249,12 +282,29 @@ impl UpConfig {
         }
     }
 
-    /// The proof-cache's configuration, asking `follower`.
-    pub fn cache(&self, follower: FollowerUrl) -> CacheConfig {
+    /// The watchdog's configuration, watching `follower` (and the attesters).
+    pub fn watchdog(&self, follower: SourceSpec) -> WatchdogConfig {
+        WatchdogConfig {
+            network: self.network,
+            followers: vec![follower],
+            attesters: self.attesters.clone(),
+            quorum: self.watchdog_quorum,
+            freeze_depth: self.freeze_depth,
+            unfreeze_after: self.unfreeze_after,
+            grpc_listen: ANY_LOOPBACK,
+            admin_listen: ANY_LOOPBACK,
+            service: self.service.clone(),
+            ..WatchdogConfig::default()
+        }
+    }
+
+    /// The proof-cache's configuration, asking `follower` and obeying `watchdog`.
+    pub fn cache(&self, follower: FollowerUrl, watchdog: Option<FollowerUrl>) -> CacheConfig {
         CacheConfig {
             network: self.network,
             followers: vec![follower],
             quorum: Some(1),
+            watchdog,
             grpc_listen: ANY_LOOPBACK,
             admin_listen: ANY_LOOPBACK,
             service: self.service.clone(),
@@ -301,7 +351,12 @@ impl UpConfig {
             s.parse()
                 .map_err(|e| ConfigError::invalid("peers", format!("{e}")))
         };
-        self.cache(url("http://127.0.0.1:1")?).validate()?;
+        self.cache(url("http://127.0.0.1:1")?, Some(url("http://127.0.0.1:2")?))
+            .validate()?;
+        let follower = "http://127.0.0.1:1"
+            .parse()
+            .map_err(|e| ConfigError::invalid("attesters", format!("{e}")))?;
+        self.watchdog(follower).validate()?;
         let cache = "http://127.0.0.1:1"
             .parse()
             .map_err(|e| ConfigError::invalid("admin_listen", format!("{e}")))?;
@@ -341,16 +396,27 @@ pub async fn run_until_signal(config: UpConfig) -> anyhow::Result<()> {
     };
     let follower_listeners = bind_internal().await.context("follower listeners")?;
     let cache_listeners = bind_internal().await.context("cache listeners")?;
+    let watchdog_listeners = bind_internal().await.context("watchdog listeners")?;
     let follower_grpc = follower_listeners.grpc.local_addr()?;
     let cache_grpc = cache_listeners.grpc.local_addr()?;
+    let watchdog_grpc = watchdog_listeners.grpc.local_addr()?;
+    let parse_error = |e: &dyn std::fmt::Display| anyhow::anyhow!("{e}");
     let follower_url: FollowerUrl = format!("http://{follower_grpc}")
         .parse()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| parse_error(&e))?;
+    let watchdog_url: FollowerUrl = format!("http://{watchdog_grpc}")
+        .parse()
+        .map_err(|e| parse_error(&e))?;
     let cache_url = format!("http://{cache_grpc}")
         .parse()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| parse_error(&e))?;
     let follower = config.follower();
-    let cache = config.cache(follower_url);
+    let watchdog = config.watchdog(
+        format!("http://{follower_grpc}")
+            .parse()
+            .map_err(|e| parse_error(&e))?,
+    );
+    let cache = config.cache(follower_url, Some(watchdog_url));
     let frontend = config.frontend(cache_url);
     let frontend_listeners = hnsfleet_frontend::service::Listeners::bind(&frontend).await?;
 
@@ -359,8 +425,9 @@ pub async fn run_until_signal(config: UpConfig) -> anyhow::Result<()> {
         Lifecycle::from_settings(settings),
         Lifecycle::from_settings(settings),
         Lifecycle::from_settings(settings),
+        Lifecycle::from_settings(settings),
     ];
-    let [follower_life, cache_life, frontend_life] = lifecycles.clone();
+    let [follower_life, cache_life, frontend_life, watchdog_life] = lifecycles.clone();
     frontend_life.watch_signals().context("signal handlers")?;
     let mut addresses = frontend_listeners.addresses()?;
     addresses.extend([
@@ -368,30 +435,40 @@ pub async fn run_until_signal(config: UpConfig) -> anyhow::Result<()> {
         ("follower_admin", follower_listeners.admin.local_addr()?),
         ("cache_grpc", cache_grpc),
         ("cache_admin", cache_listeners.admin.local_addr()?),
+        ("watchdog_grpc", watchdog_grpc),
+        ("watchdog_admin", watchdog_listeners.admin.local_addr()?),
     ]);
     announce_listening(&addresses).context("listening line")?;
     tracing::info!(network = %config.network, peers = config.peers.len(), "fleet up");
 
     // The frontend's drain starts the others' (they keep serving it through their own drain).
     {
-        let (draining, follower_life, cache_life) = (
+        let (draining, follower_life, cache_life, watchdog_life) = (
             frontend_life.draining(),
             follower_life.clone(),
             cache_life.clone(),
+            watchdog_life.clone(),
         );
         tokio::spawn(async move {
             draining.cancelled().await;
             cache_life.begin_shutdown();
+            watchdog_life.begin_shutdown();
             follower_life.begin_shutdown();
         });
     }
-    let (a, b, c) = tokio::join!(
+    let watchdog_listeners = hnsfleet_reorg_watchdog::service::WatchdogListeners {
+        service: watchdog_listeners,
+        publish: None,
+    };
+    let (a, b, c, d) = tokio::join!(
         hnsfleet_chain_follower::service::run(follower, follower_listeners, follower_life),
         hnsfleet_proof_cache::service::run(cache, cache_listeners, cache_life),
         hnsfleet_frontend::service::run(frontend, frontend_listeners, frontend_life),
+        hnsfleet_reorg_watchdog::service::run(watchdog, watchdog_listeners, watchdog_life),
     );
     a.context("follower")?;
     b.context("proof-cache")?;
     c.context("frontend")?;
+    d.context("reorg-watchdog")?;
     Ok(())
 }

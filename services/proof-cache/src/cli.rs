@@ -76,6 +76,14 @@ pub struct CacheArgs {
     #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
     #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
     pub quarantine: Option<Duration>,
+    /// The reorg-watchdog's gRPC URL, http://HOST:PORT (its frozen root is obeyed).
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watchdog: Option<FollowerUrl>,
+    /// How long the watchdog may be silent before the cache reports not ready (e.g. 30s).
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
+    pub watchdog_grace: Option<Duration>,
     /// The flags every service takes: --config, --check-config, logging, shutdown.
     #[command(flatten)]
     #[serde(flatten)]

@@ -71,6 +71,13 @@ pub struct CacheConfig {
     /// root) is left out of look-ups and of the quorum.
     #[serde(with = "duration")]
     pub quarantine: Duration,
+    /// The reorg-watchdog's gRPC URL (`http://HOST:PORT`): while it has frozen the fleet, its
+    /// frozen root is trusted instead of the followers' quorum. Unset: no watchdog.
+    pub watchdog: Option<FollowerUrl>,
+    /// How long the watchdog may be silent (no verdict, no heartbeat) before the cache reports
+    /// not ready; its last verdict is kept meanwhile.
+    #[serde(with = "duration")]
+    pub watchdog_grace: Duration,
     /// The keys every service shares: `log`, `log_format`, `shutdown_drain`, `shutdown_grace`.
     #[serde(flatten)]
     pub service: ServiceSettings,
@@ -137,6 +144,8 @@ impl Default for CacheConfig {
             follower_timeout: Duration::from_secs(6),
             hedge_after: Duration::from_millis(300),
             quarantine: Duration::from_secs(10 * 60),
+            watchdog: None,
+            watchdog_grace: Duration::from_secs(30),
             service: ServiceSettings::default(),
         }
     }
@@ -207,6 +216,9 @@ impl CacheConfig {
         }
         if self.quarantine < Duration::from_secs(1) {
             return invalid("quarantine", "must be at least 1s");
+        }
+        if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&self.watchdog_grace) {
+            return invalid("watchdog_grace", "must be between 1s and 1h");
         }
         self.service.validate()
     }

@@ -76,6 +76,8 @@ pub struct Followers {
     config: FollowersConfig,
     metrics: Metrics,
     readiness: Readiness,
+    /// The reorg-watchdog's part of readiness, when one is followed.
+    watchdog: parking_lot::Mutex<Option<Check>>,
 }
 
 /// A verified answer from a follower.
@@ -131,6 +133,7 @@ impl Followers {
         let followers = Arc::new(Followers {
             members,
             trust: RwLock::new(Trust::new(config.quorum, config.serve_stale)),
+            watchdog: parking_lot::Mutex::new(None),
             config,
             metrics,
             readiness,
@@ -156,6 +159,25 @@ impl Followers {
     /// The serving decision now.
     pub fn snapshot(&self) -> TrustSnapshot {
         self.trust.read().snapshot(Instant::now().into_std())
+    }
+
+    /// Follows the reorg-watchdog's verdict: `Some(root)` while it has frozen the fleet on
+    /// that root (trusted instead of the quorum's), `None` otherwise; `check` is its part of
+    /// readiness (not ready once the watchdog has been silent past its grace).
+    pub fn follow_verdict(&self, frozen_root: Option<SafeRoot>, check: Check) {
+        let change = self.trust.write().impose(frozen_root);
+        if let Change::Moved { from, to } = change {
+            self.metrics.root_changes.inc();
+            tracing::warn!(
+                height = to.height,
+                root = %to.tree_root.to_hex(),
+                from_height = from.map(|f| f.height),
+                frozen = frozen_root.is_some(),
+                "trusted root set by the reorg-watchdog's verdict"
+            );
+        }
+        *self.watchdog.lock() = Some(check);
+        self.recompute();
     }
 
     /// The configured network.
@@ -246,7 +268,10 @@ impl Followers {
                 ),
             ),
         };
-        self.readiness.report(vec![trusted]);
+        m.trusted_root_imposed.set(i64::from(snapshot.imposed));
+        let mut checks = vec![trusted];
+        checks.extend(self.watchdog.lock().clone());
+        self.readiness.report(checks);
     }
 
     /// Looks `name` up against `root` on the followers (see the module docs).

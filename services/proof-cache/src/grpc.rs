@@ -137,7 +137,11 @@ impl ProofCacheService for CacheApi {
         let snapshot = followers.snapshot();
         let trusted_root = snapshot.root.map(|root| pb::TrustedRoot {
             root: Some(follower_pb::SafeRoot::from(&root)),
-            source: pb::TrustSource::Quorum as i32,
+            source: if snapshot.imposed {
+                pb::TrustSource::Imposed
+            } else {
+                pb::TrustSource::Quorum
+            } as i32,
             agreeing: u32::try_from(snapshot.agreeing).unwrap_or(u32::MAX),
             followers: u32::try_from(followers.len()).unwrap_or(u32::MAX),
             quorum: u32::try_from(snapshot.quorum).unwrap_or(u32::MAX),

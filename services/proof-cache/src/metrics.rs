@@ -50,6 +50,8 @@ pub const SIZE: &str = "hnsfleet_cache_size_bytes";
 pub const TRUSTED_ROOT_HEIGHT: &str = "hnsfleet_cache_trusted_root_height";
 /// 1 while the trusted root is unconfirmed beyond the grace (answers marked stale).
 pub const TRUSTED_ROOT_STALE: &str = "hnsfleet_cache_trusted_root_stale";
+/// 1 while the trusted root is the reorg-watchdog's frozen root instead of the quorum's.
+pub const TRUSTED_ROOT_IMPOSED: &str = "hnsfleet_cache_trusted_root_imposed";
 /// Times the trusted root moved.
 pub const ROOT_CHANGES: &str = "hnsfleet_cache_trusted_root_changes_total";
 
@@ -117,6 +119,8 @@ pub struct Metrics {
     pub trusted_root_height: IntGauge,
     /// See [`TRUSTED_ROOT_STALE`].
     pub trusted_root_stale: IntGauge,
+    /// See [`TRUSTED_ROOT_IMPOSED`].
+    pub trusted_root_imposed: IntGauge,
     /// See [`ROOT_CHANGES`].
     pub root_changes: IntCounter,
 }
@@ -142,6 +146,7 @@ impl Metrics {
         registry.register(Box::new(m.size_bytes.clone()))?;
         registry.register(Box::new(m.trusted_root_height.clone()))?;
         registry.register(Box::new(m.trusted_root_stale.clone()))?;
+        registry.register(Box::new(m.trusted_root_imposed.clone()))?;
         registry.register(Box::new(m.root_changes.clone()))?;
         Ok(m)
     }
@@ -197,6 +202,10 @@ impl Metrics {
             trusted_root_stale: IntGauge::new(
                 TRUSTED_ROOT_STALE,
                 "1 while the trusted root is unconfirmed and answers are marked stale.",
+            )?,
+            trusted_root_imposed: IntGauge::new(
+                TRUSTED_ROOT_IMPOSED,
+                "1 while the trusted root is the reorg-watchdog's frozen root.",
             )?,
             root_changes: IntCounter::new(ROOT_CHANGES, "Times the trusted root moved.")?,
         };

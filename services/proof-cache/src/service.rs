@@ -10,7 +10,8 @@ use anyhow::Context;
 use hnsfleet_proto::cache::v1::proof_cache_service_server::ProofCacheServiceServer;
 use hnsfleet_service_kit::grpc::{GrpcLayer, GrpcLimits, GrpcMetrics};
 use hnsfleet_service_kit::shutdown::Ending;
-use hnsfleet_service_kit::{Lifecycle, admin, cli, metrics as kit_metrics};
+use hnsfleet_service_kit::{Check, Lifecycle, admin, cli, metrics as kit_metrics};
+use hnsfleet_verdict_follower::VerdictFollower;
 use prometheus::Registry;
 use tokio::task::JoinSet;
 
@@ -27,6 +28,8 @@ const TICK: Duration = Duration::from_secs(1);
 const GRPC_TIMEOUT_SLACK: Duration = Duration::from_secs(1);
 /// gRPC: requests one connection may have handled at once (more wait in its HTTP/2 streams).
 const GRPC_PER_CONNECTION: usize = 1024;
+/// How often the watchdog's liveness is re-checked without news.
+const WATCHDOG_TICK: Duration = Duration::from_millis(500);
 /// gRPC: HTTP/2 streams per connection.
 const GRPC_STREAMS_PER_CONNECTION: u32 = 1024;
 
@@ -91,6 +94,14 @@ pub async fn run(
             }
         });
     }
+    if let Some(url) = &config.watchdog {
+        tasks.spawn(follow_watchdog(
+            Arc::clone(&followers),
+            url.as_str().to_owned(),
+            config.watchdog_grace,
+            stopped.clone(),
+        ));
+    }
     let stop_accepting = lifecycle.stop_accepting();
     let admin_server = admin::serve(listeners.admin, registry, readiness, stop_accepting.clone());
     let api = CacheApi::new(Arc::clone(&cache), stop_accepting.clone());
@@ -127,4 +138,38 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Follows the reorg-watchdog at `url` until `stopped`: its frozen root is trusted while it
+/// says FROZEN, and the cache is not ready while it has been silent for longer than `grace`
+/// (the last verdict is kept meanwhile).
+async fn follow_watchdog(
+    followers: Arc<Followers>,
+    url: String,
+    grace: Duration,
+    stopped: tokio_util::sync::CancellationToken,
+) {
+    let follower = Arc::new(VerdictFollower::new(&url, Duration::from_secs(5)));
+    let mut heard = follower.subscribe();
+    let run = {
+        let (follower, stopped) = (Arc::clone(&follower), stopped.clone());
+        tokio::spawn(async move { follower.run(stopped).await })
+    };
+    let mut tick = tokio::time::interval(WATCHDOG_TICK);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            changed = heard.changed() => if changed.is_err() { break },
+            () = stopped.cancelled() => break,
+        }
+        let followed = follower.current();
+        let live = followed.live(tokio::time::Instant::now(), grace);
+        let detail = match (live, followed.frozen_root()) {
+            (false, _) => format!("reorg-watchdog {url} silent for over {grace:?}"),
+            (true, Some(root)) => format!("FROZEN by the reorg-watchdog at height {}", root.height),
+            (true, None) => "reorg-watchdog: OK".to_owned(),
+        };
+        followers.follow_verdict(followed.frozen_root(), Check::new("watchdog", live, detail));
+    }
+    run.abort();
 }

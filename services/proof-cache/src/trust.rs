@@ -16,6 +16,10 @@
 //! - never trusts anything when two different roots both reach the quorum (possible only with
 //!   a quorum at or below half the followers): it keeps the previous root.
 //!
+//! While the reorg-watchdog has frozen the fleet, [`Trust::impose`] makes its frozen root the
+//! trusted one whatever the quorum says (the quorum's root is still followed, and trusted
+//! again when the freeze lifts).
+//!
 //! [`Trust::snapshot`] turns the unconfirmed time into the serving decision: within
 //! [`STALE_GRACE`] of losing confirmation (a root change in flight) answers are normal; then
 //! they are marked stale for `serve_stale`; after that the root has expired and nothing is
@@ -52,6 +56,8 @@ pub struct Trust {
     agreeing: usize,
     unconfirmed_since: Option<Instant>,
     conflict: bool,
+    /// The reorg-watchdog's frozen root, trusted instead of the quorum's while set.
+    imposed: Option<SafeRoot>,
 }
 
 /// The serving decision at one instant.
@@ -71,6 +77,9 @@ pub struct TrustSnapshot {
     pub expired: bool,
     /// Two different roots both reached the quorum at the last update.
     pub conflict: bool,
+    /// `root` is the reorg-watchdog's frozen root, not the quorum's (never stale: the
+    /// watchdog decided it).
+    pub imposed: bool,
 }
 
 /// What an update changed.
@@ -142,6 +151,20 @@ impl Trust {
             agreeing: 0,
             unconfirmed_since: None,
             conflict: false,
+            imposed: None,
+        }
+    }
+
+    /// Trusts `root` instead of the quorum's while it is `Some` (the reorg-watchdog froze the
+    /// fleet on it); `None` returns to the quorum's root. The quorum's root keeps being
+    /// followed underneath.
+    pub fn impose(&mut self, root: Option<SafeRoot>) -> Change {
+        let before = self.imposed.or(self.trusted);
+        self.imposed = root;
+        let after = self.imposed.or(self.trusted);
+        match after {
+            Some(to) if before != after => Change::Moved { from: before, to },
+            _ => Change::None,
         }
     }
 
@@ -179,6 +202,18 @@ impl Trust {
         let unconfirmed_for = self
             .unconfirmed_since
             .map_or(Duration::ZERO, |since| now.saturating_duration_since(since));
+        if let Some(root) = self.imposed {
+            return TrustSnapshot {
+                root: Some(root),
+                agreeing: self.agreeing,
+                quorum: self.quorum,
+                unconfirmed_for: Duration::ZERO,
+                stale: false,
+                expired: false,
+                conflict: self.conflict,
+                imposed: true,
+            };
+        }
         TrustSnapshot {
             root: self.trusted,
             agreeing: self.agreeing,
@@ -187,6 +222,7 @@ impl Trust {
             stale: self.trusted.is_some() && unconfirmed_for > STALE_GRACE,
             expired: self.trusted.is_some() && unconfirmed_for > STALE_GRACE + self.serve_stale,
             conflict: self.conflict,
+            imposed: false,
         }
     }
 }

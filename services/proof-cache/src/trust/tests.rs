@@ -35,6 +35,35 @@ fn down(root: SafeRoot) -> FollowerView {
 }
 
 #[test]
+fn an_imposed_root_is_trusted_over_the_quorum_until_lifted() {
+    let t0 = Instant::now();
+    let (old, new) = (root(100, 1), root(110, 2));
+    let mut trust = Trust::new(2, Duration::from_secs(60));
+    trust.update(&[up(old), up(old)], t0);
+    assert_eq!(trust.impose(Some(old)), Change::None);
+    // The quorum moves to a new branch's root: the frozen one stays trusted, never stale.
+    trust.update(&[up(new), up(new)], t0);
+    let frozen = trust.snapshot(t0 + Duration::from_secs(600));
+    assert_eq!(frozen.root, Some(old));
+    assert!(frozen.imposed && !frozen.stale && !frozen.expired);
+    // Even with every follower gone.
+    trust.update(&[down(new), down(new)], t0);
+    assert_eq!(trust.snapshot(t0 + Duration::from_secs(3600)).root, Some(old));
+    // Lifted: the quorum's root (followed underneath) is trusted again.
+    trust.update(&[up(new), up(new)], t0);
+    assert_eq!(
+        trust.impose(None),
+        Change::Moved {
+            from: Some(old),
+            to: new
+        }
+    );
+    let lifted = trust.snapshot(t0);
+    assert_eq!(lifted.root, Some(new));
+    assert!(!lifted.imposed);
+}
+
+#[test]
 fn the_majority_root_wins_and_a_minority_fork_does_not() {
     let (main, fork) = (root(100, 1), root(100, 2));
     assert_eq!(
