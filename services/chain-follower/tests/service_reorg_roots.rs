@@ -185,10 +185,14 @@ async fn follower_answers_against_a_root_of_the_branch_a_reorg_abandoned() {
     .await
     .unwrap();
     follower
-        .poll(Duration::from_secs(30), "A's block on B's chain", async |p| {
-            let height = p.metric(metrics::TIP_HEIGHT, &[]).await.unwrap();
-            (height == Some(f64::from(start + B_BLOCKS + 1))).then_some(())
-        })
+        .poll(
+            Duration::from_secs(30),
+            "A's block on B's chain",
+            async |p| {
+                let height = p.metric(metrics::TIP_HEIGHT, &[]).await.unwrap();
+                (height == Some(f64::from(start + B_BLOCKS + 1))).then_some(())
+            },
+        )
         .await
         .unwrap();
     assert_eq!(records_at(&mut api, &root_a).await, records_a);
@@ -232,7 +236,10 @@ async fn follower_answers_against_a_root_of_the_branch_a_reorg_abandoned() {
         Some(0.0)
     );
     assert_eq!(
-        follower.metric(metrics::PEERS_CONNECTED, &[]).await.unwrap(),
+        follower
+            .metric(metrics::PEERS_CONNECTED, &[])
+            .await
+            .unwrap(),
         Some(2.0)
     );
     drop((a, b, follower));

@@ -187,9 +187,7 @@ fn reorg_depth_50_and_back() {
     // Now the first branch is the disconnected one, within the window of the new tip.
     let gone = chain.disconnected();
     let branch_60 = HashedHeader::new(branch[9].clone());
-    let at_60 = gone
-        .find_root(60, &branch_60.header().tree_root)
-        .unwrap();
+    let at_60 = gone.find_root(60, &branch_60.header().tree_root).unwrap();
     assert_eq!(at_60.hash, branch_60.hash());
     assert!(gone.had((branch[50].hash(), 101), &at_60));
     assert!(!gone.had(old_tip, &at_60));
