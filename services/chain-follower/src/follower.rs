@@ -27,6 +27,7 @@ use parking_lot::Mutex;
 use secp256k1::SecretKey;
 use tokio::sync::{broadcast, watch};
 
+use crate::header_chain::disconnected::Disconnected;
 use crate::header_chain::{HeaderChain, InsertOutcome, Origin};
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -53,9 +54,18 @@ pub struct TipChange {
     pub synced: bool,
 }
 
-/// Tree intervals below the tip within which a requested root is served
-/// ([`Follower::root_on_best_chain`]): full nodes keep at least these roots.
-pub const ROOT_WINDOW_INTERVALS: u32 = 16;
+pub use crate::header_chain::ROOT_WINDOW_INTERVALS;
+
+/// A requested root the follower serves ([`Follower::known_root`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnownRoot {
+    /// The header at its height on the best chain carries it: every synced peer whose tip
+    /// covers that height holds it.
+    BestChain(SafeRoot),
+    /// A header a recent reorganization disconnected carries it: only peers that connected
+    /// that header's branch hold it (hsd hangs up on a request for a root it never had).
+    Disconnected(Disconnected),
+}
 
 /// What readiness requires (see [`Follower::refresh_readiness`]).
 #[derive(Debug, Clone, Copy)]
@@ -109,6 +119,21 @@ type StoreBatch = Vec<(Header, InsertOutcome)>;
 pub struct SharedSink<'a> {
     follower: &'a Follower,
     origin: Origin,
+}
+
+// === impl KnownRoot ===
+
+impl KnownRoot {
+    /// The root and the height of the header that carries it.
+    pub fn root(&self) -> SafeRoot {
+        match self {
+            KnownRoot::BestChain(root) => *root,
+            KnownRoot::Disconnected(d) => SafeRoot {
+                height: d.height,
+                tree_root: d.tree_root,
+            },
+        }
+    }
 }
 
 // === impl Follower ===
@@ -204,27 +229,36 @@ impl Follower {
         }
     }
 
-    /// `root` if the header at its height on the best chain carries it and lies at most
-    /// [`ROOT_WINDOW_INTERVALS`] tree intervals below the tip; else the tip height, for the
-    /// refusal.
-    pub fn root_on_best_chain(&self, root: &SafeRoot) -> Result<SafeRoot, u32> {
+    /// Where `root` is served from: the header at its height on the best chain carries it and
+    /// lies at most [`ROOT_WINDOW_INTERVALS`] tree intervals below the tip; or else a header a
+    /// recent reorganization disconnected carries it, at a height not below that window.
+    /// `Err` holds the tip height, for the refusal.
+    pub fn known_root(&self, root: &SafeRoot) -> Result<KnownRoot, u32> {
         let guard = self.chain.lock();
-        let tip = guard.chain.tip().height;
-        let window = self
-            .params
-            .names
-            .tree_interval
-            .max(1)
-            .saturating_mul(ROOT_WINDOW_INTERVALS);
-        let carries = guard
-            .chain
+        let chain = &guard.chain;
+        let tip = chain.tip().height;
+        let lowest = tip.saturating_sub(chain.root_window());
+        if root.height < lowest {
+            return Err(tip);
+        }
+        let carries = chain
             .entry_at(root.height)
             .is_some_and(|e| e.tree_root == root.tree_root);
-        if carries && root.height <= tip && tip - root.height <= window {
-            Ok(*root)
-        } else {
-            Err(tip)
+        if carries {
+            return Ok(KnownRoot::BestChain(*root));
         }
+        chain
+            .disconnected()
+            .find_root(root.height, &root.tree_root)
+            .map(KnownRoot::Disconnected)
+            .ok_or(tip)
+    }
+
+    /// Whether a peer whose tip was `tip` (hash, height) had connected the disconnected
+    /// `header` (its tip is on the same abandoned branch, at or above it), so it holds its
+    /// tree root.
+    pub fn had_disconnected(&self, tip: (BlockHash, u32), header: &Disconnected) -> bool {
+        self.chain.lock().chain.disconnected().had(tip, header)
     }
 
     /// Whether `hash` is on the best chain at `height`.
@@ -382,6 +416,11 @@ impl Follower {
                 *store = None;
             }
             let after = chain.tip();
+            if matches!(&result, Ok(accepted) if !accepted.reorgs.is_empty()) {
+                self.metrics
+                    .disconnected_headers
+                    .set(chain.disconnected().len() as i64);
+            }
             if after.hash != before.hash {
                 let reorg_depth = match &result {
                     Ok(accepted) => accepted.reorgs.iter().map(|r| r.depth).max().unwrap_or(0),

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Code, Request, Response, Status};
 use tracing::Instrument;
 
-use crate::follower::{Follower, TipChange};
+use crate::follower::{Follower, KnownRoot, TipChange};
 use crate::pool::{LookupFailure, NameAnswer, Pool};
 
 /// Tip events buffered per watcher on the wire side.
@@ -48,8 +48,9 @@ pub enum ApiError {
     /// The follower is shutting down.
     #[error("follower is shutting down")]
     Draining,
-    /// The request named a root that is not on the best chain within the served window.
-    #[error("root {root} at height {height} is not on this follower's best chain within {window} tree intervals of its tip {tip_height}", window = crate::follower::ROOT_WINDOW_INTERVALS)]
+    /// The request named a root that is neither on the best chain nor on a recently
+    /// disconnected header, within the served window.
+    #[error("root {root} at height {height} is neither on this follower's best chain nor on a header it recently disconnected, within {window} tree intervals of its tip {tip_height}", window = crate::follower::ROOT_WINDOW_INTERVALS)]
     UnknownRoot {
         /// The root asked for (hex).
         root: String,
@@ -218,16 +219,13 @@ impl ChainFollowerService for FollowerApi {
             Some(wire) => {
                 let asked = SafeRoot::try_from(wire)
                     .map_err(|e| status_of(&ApiError::InvalidRoot(e.to_string())))?;
-                let root = self
-                    .follower
-                    .root_on_best_chain(&asked)
-                    .map_err(|tip_height| {
-                        status_of(&ApiError::UnknownRoot {
-                            root: asked.tree_root.to_hex(),
-                            height: asked.height,
-                            tip_height,
-                        })
-                    })?;
+                let root = self.follower.known_root(&asked).map_err(|tip_height| {
+                    status_of(&ApiError::UnknownRoot {
+                        root: asked.tree_root.to_hex(),
+                        height: asked.height,
+                        tip_height,
+                    })
+                })?;
                 Some(root)
             }
         };
@@ -241,21 +239,30 @@ impl ChainFollowerService for FollowerApi {
         let key = name.hash();
         let metrics = self.follower.metrics();
         let started = tokio::time::Instant::now();
+        let disconnected = matches!(root, Some(KnownRoot::Disconnected(_)));
         let answer = self.pool.lookup(key, root).instrument(span).await;
         metrics
             .proof_latency
             .with_label_values(&[result_label(&answer)])
             .observe(started.elapsed().as_secs_f64());
+        let count = |result: &str| {
+            metrics.proofs_served.with_label_values(&[result]).inc();
+            if disconnected {
+                metrics
+                    .disconnected_root_lookups
+                    .with_label_values(&[result])
+                    .inc();
+            }
+        };
         let answer = match answer {
             Ok(answer) => answer,
             Err(e) => {
-                metrics.proofs_served.with_label_values(&["error"]).inc();
+                count("error");
                 return Err(status_of(&ApiError::Lookup(e)));
             }
         };
         let state = answer.verified.state();
-        let result = if state.is_some() { "exists" } else { "absent" };
-        metrics.proofs_served.with_label_values(&[result]).inc();
+        count(if state.is_some() { "exists" } else { "absent" });
         let lookup = hnsfleet_proto::convert::name_lookup(
             &name,
             answer.height,

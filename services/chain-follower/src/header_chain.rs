@@ -9,8 +9,9 @@
 //! Memory: the active chain is one [`ChainEntry`] (112 bytes) per height plus a 16-byte index
 //! slot (hash tail → height), about 45 MB for 300,000 headers. Full headers are kept only for
 //! side branches (needed to append a winning branch to the store) and orphans, both bounded.
-//! Headers of blocks disconnected by a reorg are not kept: if that branch regains the lead,
-//! peers send it again.
+//! Headers of blocks disconnected by a reorg are not kept (if that branch regains the lead,
+//! peers send it again); only their height, hash and tree root within the root window are,
+//! bounded ([`disconnected`]), so look-ups can still name a root of the abandoned branch.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -22,6 +23,14 @@ use hnsfleet_hns::chain::{
 };
 use hnsfleet_hns::header::{HashedHeader, Header};
 use hnsfleet_hns::params::NetworkParams;
+
+pub mod disconnected;
+
+use disconnected::DisconnectedHeaders;
+
+/// Tree intervals below the tip within which a requested root is served
+/// ([`HeaderChain::root_window`]): full nodes keep at least these roots.
+pub const ROOT_WINDOW_INTERVALS: u32 = 16;
 
 /// Orphans kept by default over all origins (hnsd's `HSK_MAX_ORPHANS`; hnsd then clears them
 /// all, here the origin holding the most loses its oldest).
@@ -136,6 +145,8 @@ pub struct HeaderChain {
     orphan_counts: HashMap<Origin, usize>,
     /// Orphans whose parent has connected, waiting for [`HeaderChain::pop_ready_orphan`].
     ready: VecDeque<(HashedHeader, Origin)>,
+    /// Headers recent reorganizations disconnected, within the root window.
+    disconnected: DisconnectedHeaders,
 }
 
 // === impl Limits ===
@@ -181,6 +192,7 @@ impl HeaderChain {
             orphans_by_origin: HashMap::new(),
             orphan_counts: HashMap::new(),
             ready: VecDeque::new(),
+            disconnected: DisconnectedHeaders::default(),
         };
         for entry in active {
             chain.push_active(entry);
@@ -275,6 +287,21 @@ impl HeaderChain {
                 }
             })
             .collect()
+    }
+
+    /// Blocks below the tip within which a requested root is served: [`ROOT_WINDOW_INTERVALS`]
+    /// tree intervals.
+    pub fn root_window(&self) -> u32 {
+        self.params
+            .names
+            .tree_interval
+            .max(1)
+            .saturating_mul(ROOT_WINDOW_INTERVALS)
+    }
+
+    /// The headers recent reorganizations disconnected, within the root window.
+    pub fn disconnected(&self) -> &DisconnectedHeaders {
+        &self.disconnected
     }
 
     /// The tree root to query proofs against (hns-chain.md §5.8).
@@ -376,8 +403,9 @@ impl HeaderChain {
     /// The active chain from `fork` upward is replaced by the side entries `path` (ascending).
     fn reorganize(&mut self, fork: ChainEntry, old_tip: ChainEntry, path: &[BlockHash]) -> Reorg {
         let keep = usize::try_from(fork.height - self.base_height).unwrap_or(usize::MAX);
-        for gone in self.active.drain(keep.saturating_add(1)..) {
-            self.index.remove(&hash_key(&gone.hash));
+        let gone: Vec<ChainEntry> = self.active.drain(keep.saturating_add(1)..).collect();
+        for entry in &gone {
+            self.index.remove(&hash_key(&entry.hash));
         }
         let mut connected = Vec::with_capacity(path.len());
         for hash in path {
@@ -387,6 +415,8 @@ impl HeaderChain {
             }
         }
         let new_tip = self.tip();
+        let lowest = new_tip.height.saturating_sub(self.root_window());
+        self.disconnected.record(gone, lowest);
         Reorg {
             depth: old_tip.height - fork.height,
             fork_height: fork.height,

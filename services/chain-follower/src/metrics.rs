@@ -42,6 +42,13 @@ pub const REORG_DEPTH: &str = "hnsfleet_follower_reorg_depth_blocks";
 pub const STORE_HEIGHT: &str = "hnsfleet_follower_store_height";
 /// Header-file write failures (the follower keeps serving from memory).
 pub const STORE_ERRORS: &str = "hnsfleet_follower_store_errors_total";
+/// Look-ups that named the root of a header a reorganization disconnected (a fleet frozen on
+/// the abandoned branch, docs/watchdog.md), by result (`exists`, `absent`, `error`); they also
+/// count in [`PROOFS_SERVED`].
+pub const DISCONNECTED_ROOT_LOOKUPS: &str = "hnsfleet_follower_disconnected_root_lookups_total";
+/// Headers recent reorganizations disconnected that are kept (within the root window, capped)
+/// so look-ups can still name their roots.
+pub const DISCONNECTED_HEADERS: &str = "hnsfleet_follower_disconnected_headers";
 
 /// Handles to every follower metric.
 #[derive(Debug, Clone)]
@@ -74,6 +81,10 @@ pub struct Metrics {
     pub store_errors: IntCounter,
     /// See [`STORE_HEIGHT`].
     pub store_height: IntGauge,
+    /// See [`DISCONNECTED_ROOT_LOOKUPS`].
+    pub disconnected_root_lookups: IntCounterVec,
+    /// See [`DISCONNECTED_HEADERS`].
+    pub disconnected_headers: IntGauge,
 }
 
 // === impl Metrics ===
@@ -96,6 +107,8 @@ impl Metrics {
         registry.register(Box::new(m.reorg_depth.clone()))?;
         registry.register(Box::new(m.store_errors.clone()))?;
         registry.register(Box::new(m.store_height.clone()))?;
+        registry.register(Box::new(m.disconnected_root_lookups.clone()))?;
+        registry.register(Box::new(m.disconnected_headers.clone()))?;
         Ok(m)
     }
 
@@ -105,6 +118,7 @@ impl Metrics {
         let m = Metrics::bare()?;
         for result in ["exists", "absent", "error"] {
             m.proofs_served.with_label_values(&[result]);
+            m.disconnected_root_lookups.with_label_values(&[result]);
         }
         for reason in ["invalid_header", "bad_proof", "protocol"] {
             m.bans.with_label_values(&[reason]);
@@ -169,6 +183,17 @@ impl Metrics {
                     .buckets(reorg_buckets),
             )?,
             store_errors: IntCounter::new(STORE_ERRORS, "Header-file write failures.")?,
+            disconnected_root_lookups: IntCounterVec::new(
+                Opts::new(
+                    DISCONNECTED_ROOT_LOOKUPS,
+                    "Look-ups against the root of a header a reorganization disconnected, by result.",
+                ),
+                &["result"],
+            )?,
+            disconnected_headers: IntGauge::new(
+                DISCONNECTED_HEADERS,
+                "Disconnected headers kept for look-ups against their roots.",
+            )?,
         })
     }
 }
@@ -205,9 +230,11 @@ mod tests {
             REORG_DEPTH,
             STORE_ERRORS,
             STORE_HEIGHT,
+            DISCONNECTED_ROOT_LOOKUPS,
+            DISCONNECTED_HEADERS,
         ] {
             assert!(names.iter().any(|n| n == name), "{name} not in {names:?}");
         }
-        assert_eq!(names.len(), 14, "{names:?}");
+        assert_eq!(names.len(), 16, "{names:?}");
     }
 }

@@ -9,13 +9,12 @@
 //! dropped and redialled later. When a session ends, its slot goes to the next peer waiting
 //! for one, so lost peers are replaced.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use hnsfleet_hns::chain::SafeRoot;
 use hnsfleet_hns::types::{BlockHash, NameHash, TreeRoot};
 use hnsfleet_hns::urkel::VerifiedName;
 use parking_lot::Mutex;
@@ -28,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::config::PeerAddr;
-use crate::follower::Follower;
+use crate::follower::{Follower, KnownRoot};
 use crate::peer::{PeerConfig, PeerConnection, PeerError};
 
 mod discovery;
@@ -61,6 +60,9 @@ const SCORE_WEIGHT: f64 = 0.2;
 const FAILURE_PENALTY: f64 = 2.0;
 /// A session this long resets the failure count.
 const STABLE_SESSION: Duration = Duration::from_secs(60);
+/// Tips a session proved on branches that then lost the lead, kept per session for look-ups
+/// against disconnected roots (newest last).
+const ABANDONED_TIPS: usize = 8;
 
 /// Pool settings.
 #[derive(Debug, Clone)]
@@ -157,6 +159,9 @@ struct SessionInfo {
     height: u32,
     /// Newest header the peer sent that was on our best chain: the height it has proven.
     tip: Option<(BlockHash, u32)>,
+    /// Earlier such tips that were no longer on our best chain when the peer proved a new
+    /// one: the peer connected those branches, and holds their tree roots.
+    abandoned: VecDeque<(BlockHash, u32)>,
     /// Whether the first header sync with this peer finished.
     synced: bool,
     /// Moving average of this peer's proof answer time, seconds, with failures counted as
@@ -177,6 +182,28 @@ struct ProofJob {
     root: TreeRoot,
     key: NameHash,
     reply: oneshot::Sender<JobResult>,
+}
+
+// === impl SessionInfo ===
+
+impl SessionInfo {
+    /// Takes `tip` as the peer's proven tip; the previous one is kept (at most
+    /// [`ABANDONED_TIPS`]) when `left_best` says it is no longer on our best chain.
+    fn prove_tip(
+        &mut self,
+        tip: (BlockHash, u32),
+        left_best: impl FnOnce(&(BlockHash, u32)) -> bool,
+    ) {
+        if let Some(old) = self.tip.replace(tip)
+            && old != tip
+            && left_best(&old)
+        {
+            if self.abandoned.len() >= ABANDONED_TIPS {
+                self.abandoned.pop_front();
+            }
+            self.abandoned.push_back(old);
+        }
+    }
 }
 
 // === impl BanReason ===
@@ -273,23 +300,26 @@ impl Pool {
         self.follower.metrics().known_peers.set(known as i64);
     }
 
-    /// Looks `key` up against `root` (checked by the caller to be on the best chain), or the
-    /// safe root when `None`: asks one eligible peer, hedges to the next after `hedge_after` or
-    /// on failure, and returns the first verified answer.
+    /// Looks `key` up against `root` (found by [`Follower::known_root`]), or the safe root
+    /// when `None`: asks one eligible peer, hedges to the next after `hedge_after` or on
+    /// failure, and returns the first verified answer. Only peers that hold the root are
+    /// eligible: for a disconnected root, those that proved a tip on its branch.
     pub async fn lookup(
         &self,
         key: NameHash,
-        root: Option<SafeRoot>,
+        root: Option<KnownRoot>,
     ) -> Result<NameAnswer, LookupFailure> {
         let started = Instant::now();
-        let safe = match root {
+        let root = match root {
             Some(root) => root,
-            None => self
-                .follower
-                .safe_root()
-                .map_err(|e| LookupFailure::NotSynced(e.to_string()))?,
+            None => KnownRoot::BestChain(
+                self.follower
+                    .safe_root()
+                    .map_err(|e| LookupFailure::NotSynced(e.to_string()))?,
+            ),
         };
-        let mut candidates = self.eligible(safe.height);
+        let safe = root.root();
+        let mut candidates = self.eligible(&root);
         if candidates.is_empty() {
             return Err(LookupFailure::NoPeers(safe.height));
         }
@@ -376,8 +406,10 @@ impl Pool {
         }
     }
 
-    /// Job queues of synced sessions whose known tip covers `root_height`.
-    fn eligible(&self, root_height: u32) -> Vec<Candidate> {
+    /// Job queues of synced sessions that hold `root`: on the best chain, those whose known
+    /// tip covers its height; disconnected, those that proved a tip on its branch at or above
+    /// it (any other peer would hang up on the request).
+    fn eligible(&self, root: &KnownRoot) -> Vec<Candidate> {
         let sessions: Vec<(u64, SessionInfo)> = self
             .sessions
             .lock()
@@ -387,11 +419,18 @@ impl Pool {
         sessions
             .into_iter()
             .filter(|(_, s)| s.synced)
-            .filter(|(_, s)| match s.tip {
-                Some((hash, height)) => {
-                    height >= root_height && self.follower.is_on_best_chain(&hash, height)
-                }
-                None => s.height >= root_height,
+            .filter(|(_, s)| match root {
+                KnownRoot::BestChain(root) => match s.tip {
+                    Some((hash, height)) => {
+                        height >= root.height && self.follower.is_on_best_chain(&hash, height)
+                    }
+                    None => s.height >= root.height,
+                },
+                KnownRoot::Disconnected(header) => s
+                    .tip
+                    .iter()
+                    .chain(&s.abandoned)
+                    .any(|tip| self.follower.had_disconnected(*tip, header)),
             })
             .map(|(id, s)| Candidate {
                 id,
@@ -619,6 +658,7 @@ mod tests {
             jobs,
             height: claimed,
             tip: proven.map(|h| (BlockHash([h as u8; 32]), h)),
+            abandoned: VecDeque::new(),
             synced,
             score: None,
         }
@@ -642,5 +682,27 @@ mod tests {
         let peers = [session(150, Some(150), true), session(0, Some(300), false)];
         assert_eq!(best_peer_height(peers.iter(), off_chain), 150);
         assert_eq!(best_peer_height([].iter(), on_chain), 0);
+    }
+
+    #[test]
+    fn a_tip_that_left_the_best_chain_is_kept_within_the_bound() {
+        let tip = |h: u32| (BlockHash([h as u8; 32]), h);
+        let mut s = session(0, None, true);
+        s.prove_tip(tip(10), |_| panic!("no previous tip"));
+        // An extension on the best chain keeps nothing; the same tip again neither.
+        s.prove_tip(tip(11), |_| false);
+        s.prove_tip(tip(11), |_| true);
+        assert!(s.abandoned.is_empty());
+        // A tip that was disconnected before the peer proved a new one is kept, newest last;
+        // beyond the bound the oldest goes.
+        let last = 12 + ABANDONED_TIPS as u32 + 3;
+        for h in 12..=last {
+            s.prove_tip(tip(h), |old| old.1 != 20);
+        }
+        assert_eq!(s.tip, Some(tip(last)));
+        assert_eq!(s.abandoned.len(), ABANDONED_TIPS);
+        assert_eq!(s.abandoned.back(), Some(&tip(last - 1)));
+        assert!(!s.abandoned.contains(&tip(20)));
+        assert!(!s.abandoned.contains(&tip(13)));
     }
 }

@@ -158,6 +158,18 @@ fn reorg_depth_50_and_back() {
     assert_eq!(chain.tip().hash, branch[50].hash());
     assert_eq!(chain.entry_at(60).unwrap().hash, branch[9].hash());
     assert_eq!(chain.height_of(&main[59].hash()), None);
+    // The disconnected headers are kept (all within the 80-block root window): a peer whose
+    // tip was the old tip had every one of them.
+    assert_eq!(chain.disconnected().len(), 50);
+    let old_tip = (main[99].hash(), 100);
+    let gone_60 = HashedHeader::new(main[59].clone());
+    let at_60 = chain
+        .disconnected()
+        .find_root(60, &gone_60.header().tree_root)
+        .unwrap();
+    assert_eq!(at_60.hash, gone_60.hash());
+    assert!(chain.disconnected().had(old_tip, &at_60));
+    assert!(!chain.disconnected().had((branch[50].hash(), 101), &at_60));
 
     // The old branch comes back from a peer with two more blocks and wins again.
     let mut back: Vec<Header> = main[50..].to_vec();
@@ -172,6 +184,13 @@ fn reorg_depth_50_and_back() {
     assert_eq!((reorg.depth, reorg.fork_height), (51, 50));
     assert_eq!(chain.tip().height, 102);
     assert_eq!(chain.entry_at(100).unwrap().hash, main[99].hash());
+    // Now the first branch is the disconnected one, within the window of the new tip.
+    let gone = chain.disconnected();
+    let branch_60 = HashedHeader::new(branch[9].clone());
+    let at_60 = gone.find_root(60, &branch_60.header().tree_root).unwrap();
+    assert_eq!(at_60.hash, branch_60.hash());
+    assert!(gone.had((branch[50].hash(), 101), &at_60));
+    assert!(!gone.had(old_tip, &at_60));
 }
 
 #[test]

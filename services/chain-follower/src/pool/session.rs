@@ -239,6 +239,7 @@ impl Pool {
                 jobs: jobs_tx,
                 height: claimed,
                 tip: None,
+                abandoned: VecDeque::new(),
                 synced: false,
                 score: None,
             },
@@ -275,7 +276,9 @@ impl Pool {
                     s.synced = true;
                     match report.last_on_best {
                         Some((hash, height)) => {
-                            s.tip = Some((hash, height));
+                            s.prove_tip((hash, height), |t| {
+                                !self.follower.is_on_best_chain(&t.0, t.1)
+                            });
                             s.height = height;
                         }
                         // The peer had nothing past our chain: its claim is at most our tip.
@@ -346,7 +349,7 @@ impl Pool {
                                 Ok(report) => {
                                     if let Some((hash, height)) = report.last_on_best {
                                         self.update_session(id, |s| {
-                                            s.tip = Some((hash, height));
+                                            s.prove_tip((hash, height), |t| !self.follower.is_on_best_chain(&t.0, t.1));
                                             s.height = s.height.max(height);
                                         });
                                         self.publish_peer_stats(false);
