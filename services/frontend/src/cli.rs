@@ -34,6 +34,14 @@ pub struct FrontendArgs {
     #[arg(long = "cache", value_name = "URL", value_delimiter = ',')]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub caches: Vec<CacheUrl>,
+    /// The reorg-watchdog's gRPC URL, http://HOST:PORT.
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watchdog: Option<CacheUrl>,
+    /// How long the watchdog may be silent before the frontend reports not ready (e.g. 30s).
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
+    pub watchdog_grace: Option<Duration>,
     /// Do53 (UDP and TCP) listen address of the resolver.
     #[arg(long, value_name = "ADDR")]
     #[serde(skip_serializing_if = "Option::is_none")]

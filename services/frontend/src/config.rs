@@ -47,6 +47,13 @@ pub struct FrontendConfig {
     /// The proof-cache replicas, each `http://HOST:PORT` (a host name is a replica set found
     /// through DNS). Names are sharded over them by rendezvous hashing.
     pub caches: Vec<CacheUrl>,
+    /// The reorg-watchdog's gRPC URL (`http://HOST:PORT`): while it has frozen the fleet, only
+    /// a proof-cache root equal to its frozen root counts; silent past `watchdog_grace`, the
+    /// frontend reports not ready. Unset: no watchdog.
+    pub watchdog: Option<CacheUrl>,
+    /// How long the watchdog may be silent before the frontend reports not ready.
+    #[serde(with = "duration")]
+    pub watchdog_grace: Duration,
     /// Do53 (UDP and TCP) listen address of the full resolver; unset: none.
     pub dns_listen: Option<SocketAddr>,
     /// Listen address (UDP and TCP) of the HNS root authority alone, for validating resolvers
@@ -269,6 +276,8 @@ impl Default for FrontendConfig {
             icann_root_hints: None,
             icann_trust_anchors: None,
             admin_listen: SocketAddr::from(([0, 0, 0, 0], 9551)),
+            watchdog: None,
+            watchdog_grace: Duration::from_secs(30),
             answer_cache_capacity: ByteSize::mib(256),
             packet_cache_capacity: ByteSize::mib(64),
             serve_stale: Duration::from_secs(24 * 60 * 60),
@@ -390,6 +399,9 @@ impl FrontendConfig {
         }
         if self.sig0_client_burst < self.sig0_client_rate {
             return invalid("sig0_client_burst", "must be at least sig0_client_rate");
+        }
+        if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&self.watchdog_grace) {
+            return invalid("watchdog_grace", "must be between 1s and 1h");
         }
         if !(512..=4096).contains(&self.udp_payload) {
             return invalid("udp_payload", "must be between 512 and 4096");

@@ -15,6 +15,7 @@ use hnsfleet_service_kit::readiness::Check;
 use hnsfleet_service_kit::shutdown::Ending;
 use hnsfleet_service_kit::{Lifecycle, admin, cli, metrics as kit_metrics};
 use hnsfleet_upstream::{DnsTarget, ReplicaSet, ReplicaSource, ReplicaWatcher, WatchOptions};
+use hnsfleet_verdict_follower::VerdictFollower;
 use prometheus::Registry;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::Semaphore;
@@ -323,6 +324,16 @@ pub async fn run(
             stopped.clone(),
             readiness.clone(),
         );
+        let watchdog = config.watchdog.as_ref().map(|url| {
+            let follower = Arc::new(VerdictFollower::new(
+                &url.to_string(),
+                Duration::from_secs(5),
+            ));
+            let (run, stopped) = (Arc::clone(&follower), stopped.clone());
+            tasks.spawn(async move { run.run(stopped).await });
+            follower
+        });
+        let watchdog_grace = config.watchdog_grace;
         tasks.spawn(async move {
             let mut last_root = None;
             // The last probe that found a root: one failed or slow probe does not make the
@@ -335,8 +346,19 @@ pub async fn run(
                     () = stopped.cancelled() => return,
                 }
                 let roots = cache.trusted_roots().await;
+                // While the watchdog has frozen the fleet, only its root counts.
+                let followed = watchdog.as_ref().map(|w| w.current());
+                let frozen = followed.and_then(|f| f.frozen_root());
                 let best = roots
                     .iter()
+                    .filter(|(_, r)| {
+                        frozen.is_none_or(|root| {
+                            r.root.as_ref().is_some_and(|seen| {
+                                seen.height == root.height
+                                    && seen.tree_root.as_slice() == root.tree_root.as_bytes()
+                            })
+                        })
+                    })
                     .filter(|(_, r)| !r.stale)
                     .filter_map(|(_, r)| r.root.as_ref())
                     .max_by_key(|r| r.height)
@@ -350,7 +372,9 @@ pub async fn run(
                     last_seen = Some((tokio::time::Instant::now(), root.height));
                 }
                 let recent = last_seen.filter(|(at, _)| at.elapsed() < PROBE_GRACE);
-                let ready = recent.is_some();
+                let watchdog_live =
+                    followed.is_none_or(|f| f.live(tokio::time::Instant::now(), watchdog_grace));
+                let ready = recent.is_some() && watchdog_live;
                 frontend.set_ready(ready);
                 let metrics = frontend.metrics();
                 metrics.trusted_root.set(i64::from(ready));
@@ -369,7 +393,18 @@ pub async fn run(
                     }
                     (None, None) => "no proof-cache reports a trusted root".to_string(),
                 };
-                readiness.report(vec![Check::new("trusted_root", ready, detail)]);
+                let mut checks = vec![Check::new("trusted_root", recent.is_some(), detail)];
+                if let Some(followed) = followed {
+                    let detail = match (watchdog_live, followed.frozen_root()) {
+                        (false, _) => format!("reorg-watchdog silent for over {watchdog_grace:?}"),
+                        (true, Some(root)) => {
+                            format!("FROZEN by the reorg-watchdog at height {}", root.height)
+                        }
+                        (true, None) => "reorg-watchdog: OK".to_owned(),
+                    };
+                    checks.push(Check::new("watchdog", watchdog_live, detail));
+                }
+                readiness.report(checks);
             }
         });
     }

@@ -312,12 +312,17 @@ impl UpConfig {
         }
     }
 
-    /// The frontend's configuration, asking `cache`.
-    pub fn frontend(&self, cache: hnsfleet_frontend::config::CacheUrl) -> FrontendConfig {
+    /// The frontend's configuration, asking `cache` and following `watchdog`.
+    pub fn frontend(
+        &self,
+        cache: hnsfleet_frontend::config::CacheUrl,
+        watchdog: Option<hnsfleet_frontend::config::CacheUrl>,
+    ) -> FrontendConfig {
         let tls = self.tls();
         FrontendConfig {
             network: self.network,
             caches: vec![cache],
+            watchdog,
             dns_listen: Some(self.dns_listen),
             root_listen: Some(self.root_listen),
             dot_listen: self.dot_listen.or(tls.then_some(DEFAULT_DOT)),
@@ -360,7 +365,7 @@ impl UpConfig {
         let cache = "http://127.0.0.1:1"
             .parse()
             .map_err(|e| ConfigError::invalid("admin_listen", format!("{e}")))?;
-        self.frontend(cache).validate()
+        self.frontend(cache, None).validate()
     }
 }
 
@@ -417,7 +422,14 @@ pub async fn run_until_signal(config: UpConfig) -> anyhow::Result<()> {
             .map_err(|e| parse_error(&e))?,
     );
     let cache = config.cache(follower_url, Some(watchdog_url));
-    let frontend = config.frontend(cache_url);
+    let frontend = config.frontend(
+        cache_url,
+        Some(
+            format!("http://{watchdog_grpc}")
+                .parse()
+                .map_err(|e| parse_error(&e))?,
+        ),
+    );
     let frontend_listeners = hnsfleet_frontend::service::Listeners::bind(&frontend).await?;
 
     let settings = &config.service;

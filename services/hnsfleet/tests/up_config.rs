@@ -51,7 +51,7 @@ fn abuse_limits_reach_the_frontend_with_bursts_twice_the_rates() {
         tls_handshake_rate: 50,
         ..UpConfig::default()
     };
-    let frontend = up.frontend("http://127.0.0.1:1".parse().unwrap());
+    let frontend = up.frontend("http://127.0.0.1:1".parse().unwrap(), None);
     assert_eq!(
         (frontend.rrl_rate, frontend.rrl_burst, frontend.rrl_slip),
         (5_000, 10_000, 3)
@@ -68,14 +68,14 @@ fn abuse_limits_reach_the_frontend_with_bursts_twice_the_rates() {
         tls_handshake_rate: 0,
         ..UpConfig::default()
     }
-    .frontend("http://127.0.0.1:1".parse().unwrap());
+    .frontend("http://127.0.0.1:1".parse().unwrap(), None);
     off.validate().unwrap();
 }
 
 #[test]
 fn tls_turns_on_dot_doh_with_http3_and_doq_at_their_defaults() {
     let url = || "http://127.0.0.1:1".parse().unwrap();
-    let plain = UpConfig::default().frontend(url());
+    let plain = UpConfig::default().frontend(url(), None);
     assert_eq!(
         (plain.dot_listen, plain.doh_listen, plain.doq_listen),
         (None, None, None)
@@ -84,7 +84,7 @@ fn tls_turns_on_dot_doh_with_http3_and_doq_at_their_defaults() {
         self_signed: true,
         ..UpConfig::default()
     };
-    let frontend = tls.frontend(url());
+    let frontend = tls.frontend(url(), None);
     assert_eq!(frontend.doq_listen, Some("127.0.0.1:8853".parse().unwrap()));
     assert_eq!(frontend.doh_listen, Some("127.0.0.1:8443".parse().unwrap()));
     assert!(frontend.doh3);
@@ -96,7 +96,7 @@ fn tls_turns_on_dot_doh_with_http3_and_doq_at_their_defaults() {
         doh3: false,
         ..UpConfig::default()
     }
-    .frontend(url());
+    .frontend(url(), None);
     assert_eq!(given.doq_listen, Some("127.0.0.1:9853".parse().unwrap()));
     assert!(!given.doh3);
 }

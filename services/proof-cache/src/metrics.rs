@@ -253,6 +253,6 @@ mod tests {
             hnsfleet_service_kit::metrics::naming_problems(&registry),
             Vec::<String>::new()
         );
-        assert_eq!(registry.gather().len(), 16);
+        assert_eq!(registry.gather().len(), 17);
     }
 }

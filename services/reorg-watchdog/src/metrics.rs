@@ -170,3 +170,29 @@ impl Metrics {
         self.freeze_depth.set(i64::from(verdict.depth));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn names_follow_the_conventions() {
+        let registry = Registry::new();
+        let m = Metrics::register(&registry).unwrap();
+        m.ignored
+            .with_label_values(&["http://127.0.0.1:1", "stale"])
+            .inc();
+        m.source_errors
+            .with_label_values(&["http://127.0.0.1:1"])
+            .inc();
+        m.transitions
+            .with_label_values(&["frozen", "deep_reorg"])
+            .inc();
+        assert_eq!(
+            hnsfleet_service_kit::metrics::naming_problems(&registry),
+            Vec::<String>::new()
+        );
+    }
+}

@@ -48,7 +48,10 @@ fn an_imposed_root_is_trusted_over_the_quorum_until_lifted() {
     assert!(frozen.imposed && !frozen.stale && !frozen.expired);
     // Even with every follower gone.
     trust.update(&[down(new), down(new)], t0);
-    assert_eq!(trust.snapshot(t0 + Duration::from_secs(3600)).root, Some(old));
+    assert_eq!(
+        trust.snapshot(t0 + Duration::from_secs(3600)).root,
+        Some(old)
+    );
     // Lifted: the quorum's root (followed underneath) is trusted again.
     trust.update(&[up(new), up(new)], t0);
     assert_eq!(
