@@ -1,0 +1,189 @@
+//! The reorg-watchdog end to end with real parts only: two real hsd regtest nodes started from
+//! the same prepared chain (names registered by real auctions) but never connected to each
+//! other, `hnsfleet up` following both (its in-process watchdog watching its follower, K = 3,
+//! M = 4), `dig` asking the fleet's root listener, and `hnsfleet watchdog status` reading the
+//! verdict.
+//!
+//! A reorganisation of 1 and then 2 blocks (≤ K) leaves the fleet OK. A deeper one (12 blocks,
+//! onto a branch whose own UPDATE changed `fleettxt`) freezes it: dig keeps getting the frozen
+//! root's TXT record, not the new branch's. Four more blocks of agreement on the new branch
+//! thaw it, and dig gets the new record. hsd at port offsets 990 and 1010.
+//!
+//! (The lying attesters — wrong hash, bad signature, replayed, other network — are in
+//! `services/reorg-watchdog/tests/service.rs`, against scripted followers.)
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+use common::*;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hnsfleet_testkit::Hsd;
+use hnsfleet_testkit::service::ServiceProcess;
+use serde_json::{Value, json};
+
+const NAME: &str = "fleettxt";
+
+async fn dig_txt(root: SocketAddr) -> String {
+    let out = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::process::Command::new("dig")
+            .args([
+                &format!("@{}", root.ip()),
+                "-p",
+                &root.port().to_string(),
+                "+norecurse",
+                "+short",
+                "+time=2",
+                "+tries=1",
+                &format!("{NAME}."),
+                "TXT",
+            ])
+            .output(),
+    )
+    .await
+    .expect("dig hung")
+    .expect("dig (installed by scripts/setup.sh)");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+async fn status(watchdog: &str) -> Value {
+    let out = tokio::process::Command::new(BIN)
+        .args(["watchdog", "status", "--watchdog", watchdog])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Polls `hnsfleet watchdog status` until `done` holds (60 s at most); that status.
+async fn status_until(watchdog: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = status(watchdog).await;
+        if done(&now) {
+            return now;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "watchdog never showed {what}; last status {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Polls dig until the TXT answer contains `text` (60 s at most).
+async fn dig_until(root: SocketAddr, text: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let answer = dig_txt(root).await;
+        if answer.contains(text) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "dig never answered {text:?}; last {answer:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Runs `work` on `hsd` off the async runtime (hsd's RPC client blocks).
+async fn on(hsd: Hsd, work: impl FnOnce(&Hsd) + Send + 'static) -> Hsd {
+    tokio::task::spawn_blocking(move || {
+        work(&hsd);
+        hsd
+    })
+    .await
+    .unwrap()
+}
+
+fn height(status: &Value) -> u64 {
+    status["height"].as_u64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deep_reorg_freezes_the_fleet_on_its_root_until_the_new_chain_is_agreed() {
+    let (a, _) = prepared_hsd("watchdog-e2e-a", 990).await;
+    let (b, _) = prepared_hsd("watchdog-e2e-b", 1010).await;
+    let start = a.rpc("getblockcount", &[]).unwrap().as_u64().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let fleet: ServiceProcess = fleet_up(
+        a.p2p_addr().unwrap(),
+        &data.path().join("fleet"),
+        &[
+            "--peer",
+            &b.p2p_addr().unwrap().to_string(),
+            "--freeze-depth",
+            "3",
+            "--unfreeze-after",
+            "4",
+        ],
+        "watchdog-e2e-up",
+    )
+    .await;
+    let root = fleet.addr("root").unwrap();
+    let watchdog = format!("http://{}", fleet.addr("watchdog_grpc").unwrap());
+    let ok = status_until(&watchdog, "OK at the start", |s| {
+        s["state"] == "OK" && height(s) == start
+    })
+    .await;
+    assert_eq!(ok["sources"][0]["health"], "healthy", "{ok}");
+
+    // Shallow reorganisations (1 block, then 2): still OK.
+    let a = on(a, |a| a.mine(1).unwrap()).await;
+    status_until(&watchdog, "A's block", |s| height(s) == start + 1).await;
+    let b = on(b, |b| b.mine(2).unwrap()).await;
+    status_until(&watchdog, "B's 2 blocks", |s| height(s) == start + 2).await;
+    let a = on(a, |a| {
+        let records = json!({"records": [{"type": "TXT", "txt": ["branch a"]}]});
+        a.wallet("sendupdate", &[NAME.into(), records]).unwrap();
+        a.mine(11).unwrap();
+    })
+    .await;
+    let back = status_until(&watchdog, "A's branch again", |s| height(s) == start + 12).await;
+    assert_eq!(
+        back["state"], "OK",
+        "a 2-block reorg froze the fleet: {back}"
+    );
+    dig_until(root, "branch a").await;
+
+    // B's branch: 11 blocks on its 2, just enough to outweigh A's 12 (all 12 of A's blocks
+    // disconnected, K = 3), with its own UPDATE. Only that many: agreement on B's chain counts
+    // toward the thaw from its first block on.
+    let b = on(b, |b| {
+        let records = json!({"records": [{"type": "TXT", "txt": ["branch b"]}]});
+        b.wallet("sendupdate", &[NAME.into(), records]).unwrap();
+        b.mine(11).unwrap();
+    })
+    .await;
+    let frozen = status_until(&watchdog, "FROZEN", |s| s["state"] == "FROZEN").await;
+    assert_eq!(frozen["reason"], "deep_reorg", "{frozen}");
+    assert!(frozen["depth"].as_u64().unwrap() > 3, "{frozen}");
+    let frozen_root = frozen["root"].clone();
+    // The fleet keeps answering from the frozen root: B's UPDATE is not served.
+    let mut rounds = 0;
+    while rounds < 12 {
+        let answer = dig_txt(root).await;
+        assert!(
+            answer.contains("branch a") && !answer.contains("branch b"),
+            "frozen fleet served {answer:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        rounds += 1;
+    }
+    assert_eq!(status(&watchdog).await["root"], frozen_root);
+
+    // Four blocks of agreement on B's chain (M = 4): OK again, on B's root.
+    let _b = on(b, |b| b.mine(4).unwrap()).await;
+    let thawed = status_until(&watchdog, "OK after M blocks", |s| s["state"] == "OK").await;
+    assert_ne!(thawed["root"], frozen_root, "{thawed}");
+    dig_until(root, "branch b").await;
+    drop(a);
+}
