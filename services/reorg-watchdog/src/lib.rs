@@ -4,7 +4,7 @@
 //! that proof-caches and frontends follow. docs/watchdog.md has the rules and their reasons;
 //! the judgement itself is the pure `hnsfleet-reorg-verdict` crate.
 //!
-//! Service: [`config`] (file + env + flags), [`sources`] (reading followers and attesters),
+//! Service: [`config`] (file + env + flags), [`sources`] (reading followers and attesters; [`fetch`], the bounded HTTP(S) GET),
 //! [`watchdog`] (the judgement running, its outputs), [`grpc`] (`hnsfleet.watchdog.v1`),
 //! [`publish`] (the endpoint other operators poll), [`status`] (the verdict as protobuf and
 //! JSON), [`metrics`], [`service`] (wiring and shutdown), [`cli`] (the entry point shared by
@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod fetch;
 pub mod grpc;
 pub mod metrics;
 pub mod publish;

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::config::{Scheme, SourceSpec, WatchdogConfig};
+use crate::fetch::Fetcher;
 use crate::watchdog::Watchdog;
 
 /// Largest publish-endpoint body read (an attestation is 217 bytes).
@@ -190,7 +191,7 @@ fn follower_tip(event: &pb::WatchTipResponse) -> Option<FollowerTip> {
 /// How an attester is read.
 enum Reader {
     Http {
-        client: reqwest::Client,
+        fetcher: Fetcher,
         url: String,
     },
     Grpc {
@@ -211,21 +212,14 @@ impl Reader {
                     timeout: settings.timeout,
                 })
             }
-            Scheme::Http | Scheme::Https => {
-                // reqwest's TLS uses the process-wide rustls provider: ring, as everywhere here
-                // (its provider is deprecated only for lacking post-quantum key exchange).
-                #[allow(deprecated)]
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                let client = reqwest::Client::builder()
-                    .timeout(settings.timeout)
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .map_err(|e| format!("http client: {e}"))?;
-                Ok(Reader::Http {
-                    client,
-                    url: format!("{}/v1/attestation.bin", spec.url()),
-                })
-            }
+            Scheme::Http | Scheme::Https => Ok(Reader::Http {
+                fetcher: Fetcher::new(
+                    spec.scheme() == Scheme::Https,
+                    settings.timeout,
+                    MAX_BODY,
+                )?,
+                url: format!("{}/v1/attestation.bin", spec.url()),
+            }),
         }
     }
 
@@ -245,28 +239,7 @@ impl Reader {
                     Err(_) => Err("GetAttestation timed out".to_owned()),
                 }
             }
-            Reader::Http { client, url } => {
-                let mut response = client
-                    .get(url)
-                    .send()
-                    .await
-                    .map_err(|e| format!("GET {url}: {e}"))?;
-                if !response.status().is_success() {
-                    return Err(format!("GET {url}: {}", response.status()));
-                }
-                let mut body = Vec::new();
-                while let Some(chunk) = response
-                    .chunk()
-                    .await
-                    .map_err(|e| format!("GET {url}: {e}"))?
-                {
-                    if body.len() + chunk.len() > MAX_BODY {
-                        return Err(format!("GET {url}: body over {MAX_BODY} bytes"));
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(body)
-            }
+            Reader::Http { fetcher, url } => fetcher.get(url).await,
         }
     }
 }
