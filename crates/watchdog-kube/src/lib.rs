@@ -2,7 +2,8 @@
 //! leader on a `coordination.k8s.io/v1` Lease ([`LeaderElector`]); only the leader writes the
 //! verdict to the status of a `ReorgWatch` custom resource ([`ReorgWatch`], rendered for the
 //! chart by [`crd_yaml`]) and records each transition as an `events.k8s.io/v1` Event
-//! ([`KubePublisher`]). Outside a cluster (and in `hnsfleet up`) [`KubeConfig::resolve`]
+//! ([`KubePublisher`]). The service calls [`connect`] (or [`start`] with its own client) and
+//! passes every verdict to [`KubePublisher::publish`]. Outside a cluster (and in `hnsfleet up`) [`KubeConfig::resolve`]
 //! returns `None` and none of this runs.
 //!
 //! This crate judges nothing: the verdict comes from `hnsfleet-reorg-verdict`. It never
@@ -57,10 +58,13 @@ mod publish;
 mod tests;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
 use thiserror::Error;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 pub use config::{
     Enabled, IN_CLUSTER_ENV, KubeConfig, KubeSettings, POD_NAME_ENV, POD_NAMESPACE_ENV,
@@ -80,6 +84,9 @@ pub enum Error {
     /// The apiserver answered with an error, or the request failed in transport.
     #[error("kubernetes api: {0}")]
     Api(#[from] kube::Error),
+    /// No client configuration: neither in-cluster (service account) nor a kubeconfig.
+    #[error("no kubernetes client configuration: {0}")]
+    Connect(#[source] kube::Error),
     /// No answer within the request timeout.
     #[error("kubernetes api request timed out after {0:?}")]
     Timeout(Duration),
@@ -98,6 +105,43 @@ pub trait Clock: fmt::Debug + Send + Sync + 'static {
 /// The system's wall clock.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
+
+/// Connects with the ambient configuration (`kube::Client::try_default`: the pod's service
+/// account in a cluster, else the kubeconfig) and [`start`]s.
+pub async fn connect(
+    settings: KubeSettings,
+    metrics: KubeMetrics,
+    shutdown: CancellationToken,
+) -> Result<(KubePublisher, JoinHandle<()>), Error> {
+    let client = kube::Client::try_default().await.map_err(Error::Connect)?;
+    Ok(start(client, settings, metrics, shutdown))
+}
+
+/// Spawns the [`LeaderElector`] (it runs until `shutdown`, then releases the Lease: await the
+/// handle before exiting) and returns the [`KubePublisher`] that follows its leadership.
+pub fn start(
+    client: kube::Client,
+    settings: KubeSettings,
+    metrics: KubeMetrics,
+    shutdown: CancellationToken,
+) -> (KubePublisher, JoinHandle<()>) {
+    start_with_clock(client, settings, metrics, shutdown, Arc::new(SystemClock))
+}
+
+/// [`start`] with another wall clock (tests).
+pub fn start_with_clock(
+    client: kube::Client,
+    settings: KubeSettings,
+    metrics: KubeMetrics,
+    shutdown: CancellationToken,
+    clock: Arc<dyn Clock>,
+) -> (KubePublisher, JoinHandle<()>) {
+    let elector = LeaderElector::new(client.clone(), settings.clone(), metrics.clone())
+        .with_clock(clock.clone());
+    let publisher =
+        KubePublisher::new(client, settings, elector.subscribe(), metrics).with_clock(clock);
+    (publisher, tokio::spawn(elector.run(shutdown)))
+}
 
 // === impl Error ===
 

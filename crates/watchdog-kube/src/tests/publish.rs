@@ -376,3 +376,54 @@ async fn api_errors_are_counted_and_retried_on_the_next_publication() {
     );
     api.assert_quiet(Duration::from_secs(30)).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn start_wires_the_publisher_to_the_elector() {
+    use super::mock::{LEASE, LEASES, lease, not_found};
+
+    let (client, mut api) = client();
+    let clock = clock();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let (mut publisher, elector) = crate::start_with_clock(
+        client,
+        settings("pod-a"),
+        metrics(),
+        shutdown.clone(),
+        clock.clone(),
+    );
+    // Before the Lease is acquired, nothing is published.
+    assert_eq!(
+        publisher.publish(&frozen(), None).await.unwrap(),
+        Published::NotLeader
+    );
+    api.expect("GET", LEASE)
+        .await
+        .reply(404, &not_found("leases.coordination.k8s.io"));
+    api.expect("POST", LEASES)
+        .await
+        .reply(201, &lease(Some("pod-a"), clock.at(0), 1, 0));
+    let publish = tokio::spawn(async move {
+        // Leadership reaches the publisher through the elector's watch.
+        loop {
+            match publisher.publish(&frozen(), None).await.unwrap() {
+                Published::NotLeader => tokio::task::yield_now().await,
+                outcome => return outcome,
+            }
+        }
+    });
+    let patch = api.expect("PATCH", STATUS).await;
+    assert_eq!(patch.body["status"]["leader"], "pod-a");
+    patch.reply_from(200, |body| reorgwatch(&body["status"]));
+    assert_eq!(
+        publish.await.unwrap(),
+        Published::Written {
+            status: true,
+            events: 0
+        }
+    );
+    shutdown.cancel();
+    let release = api.expect("PUT", LEASE).await;
+    assert!(release.body["spec"]["holderIdentity"].is_null());
+    release.reply(200, &lease(None, clock.at(0), 2, 0));
+    elector.await.unwrap();
+}
