@@ -336,10 +336,10 @@ impl KubePublisher {
             self.last_written = Some(status);
         }
         let mut events = 0;
-        while let Some((event, at)) = self.pending.front() {
-            if !self.leading() {
+        while !self.pending.is_empty() && self.leading() {
+            let Some((event, at)) = self.pending.front() else {
                 break;
-            }
+            };
             self.writer.create_event(event, *at).await?;
             self.pending.pop_front();
             events += 1;
@@ -350,7 +350,13 @@ impl KubePublisher {
         })
     }
 
-    fn leading(&self) -> bool {
-        *self.leader.borrow()
+    /// Whether this replica leads; a change of leadership since the last look (even a lost
+    /// and regained term) makes the next status be written again, whatever the other
+    /// leader wrote meanwhile.
+    fn leading(&mut self) -> bool {
+        if self.leader.has_changed().unwrap_or(false) {
+            self.last_written = None;
+        }
+        *self.leader.borrow_and_update()
     }
 }

@@ -427,3 +427,45 @@ async fn start_wires_the_publisher_to_the_elector() {
     release.reply(200, &lease(None, clock.at(0), 2, 0));
     elector.await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_new_term_writes_the_status_again() {
+    let (publisher, mut api, tx, _metrics) = publisher(true);
+    let publish = |mut publisher: KubePublisher| {
+        tokio::spawn(async move {
+            let outcome = publisher.publish(&frozen(), None).await;
+            (publisher, outcome)
+        })
+    };
+    let task = publish(publisher);
+    api.expect("PATCH", STATUS)
+        .await
+        .reply_from(200, |body| reorgwatch(&body["status"]));
+    let (publisher, outcome) = task.await.unwrap();
+    assert_eq!(
+        outcome.unwrap(),
+        Published::Written {
+            status: true,
+            events: 0
+        }
+    );
+    // Lost and regained between two publications: another leader may have written since.
+    tx.send(false).unwrap();
+    tx.send(true).unwrap();
+    let task = publish(publisher);
+    api.expect("PATCH", STATUS)
+        .await
+        .reply_from(200, |body| reorgwatch(&body["status"]));
+    let (mut publisher, outcome) = task.await.unwrap();
+    assert_eq!(
+        outcome.unwrap(),
+        Published::Written {
+            status: true,
+            events: 0
+        }
+    );
+    assert_eq!(
+        publisher.publish(&frozen(), None).await.unwrap(),
+        Published::Unchanged
+    );
+}
