@@ -293,6 +293,11 @@ impl UpConfig {
             unfreeze_after: self.unfreeze_after,
             grpc_listen: ANY_LOOPBACK,
             admin_listen: ANY_LOOPBACK,
+            // One process, one watchdog: no Lease, no ReorgWatch, even inside a cluster.
+            kube: hnsfleet_watchdog_kube::KubeConfig {
+                kube_enabled: hnsfleet_watchdog_kube::Enabled::Never,
+                ..hnsfleet_watchdog_kube::KubeConfig::default()
+            },
             service: self.service.clone(),
             ..WatchdogConfig::default()
         }

@@ -88,6 +88,42 @@ pub struct WatchdogArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_listen: Option<SocketAddr>,
+    /// Kubernetes integration: auto (in a cluster), true or false.
+    #[arg(long, value_name = "WHEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kube_enabled: Option<String>,
+    /// Namespace of the Lease, the ReorgWatch and its Events.
+    #[arg(long, value_name = "NAME")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kube_namespace: Option<String>,
+    /// Name of the Lease the replicas elect their leader on.
+    #[arg(long, value_name = "NAME")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kube_lease: Option<String>,
+    /// This replica's identity in the Lease (default POD_NAME, else HOSTNAME).
+    #[arg(long, value_name = "NAME")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kube_identity: Option<String>,
+    /// How long a Lease holds without renewal (e.g. 15s).
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
+    pub kube_lease_duration: Option<Duration>,
+    /// How often the leader renews (e.g. 5s).
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
+    pub kube_renew_interval: Option<Duration>,
+    /// A leader this close to its Lease's end steps down (e.g. 4s).
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
+    pub kube_step_down_margin: Option<Duration>,
+    /// Bound on one Kubernetes API request (e.g. 2s).
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
+    pub kube_request_timeout: Option<Duration>,
+    /// Name of the ReorgWatch object holding the verdict.
+    #[arg(long, value_name = "NAME")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kube_resource: Option<String>,
     /// The flags every service takes: --config, --check-config, logging, shutdown.
     #[command(flatten)]
     #[serde(flatten)]

@@ -12,6 +12,7 @@ use std::time::Duration;
 use hnsfleet_hns::params::Network;
 pub use hnsfleet_service_kit::config::ConfigError;
 use hnsfleet_service_kit::config::{Loader, ServiceConfig, ServiceSettings, duration, text};
+use hnsfleet_watchdog_kube::KubeConfig;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -97,6 +98,10 @@ pub struct WatchdogConfig {
     /// Publish listen address: `/v1/attestation`, `/v1/attestation.bin`, `/v1/verdict` for
     /// other operators' watchdogs (put TLS in front of it, or let the ingress do it).
     pub publish_listen: Option<SocketAddr>,
+    /// Kubernetes: Lease leadership, the ReorgWatch status and Events (`kube_*` keys; off
+    /// outside a cluster unless `kube_enabled = true`).
+    #[serde(flatten)]
+    pub kube: KubeConfig,
     /// The keys every service shares: `log`, `log_format`, `shutdown_drain`, `shutdown_grace`.
     #[serde(flatten)]
     pub service: ServiceSettings,
@@ -207,6 +212,7 @@ impl Default for WatchdogConfig {
             grpc_listen: SocketAddr::from(([0, 0, 0, 0], 9560)),
             admin_listen: SocketAddr::from(([0, 0, 0, 0], 9561)),
             publish_listen: None,
+            kube: KubeConfig::default(),
             service: ServiceSettings::default(),
         }
     }
@@ -312,6 +318,7 @@ impl WatchdogConfig {
         if !(Duration::from_millis(100)..=secs(60)).contains(&self.heartbeat_interval) {
             return invalid("heartbeat_interval", "must be between 100ms and 1m");
         }
+        self.kube.validate()?;
         self.service.validate()
     }
 }

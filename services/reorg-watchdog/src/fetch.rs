@@ -72,7 +72,10 @@ impl Fetcher {
             .await
             .map_err(|e| fail(&e))?;
         let request = http::Request::get(uri.path_and_query().map_or("/", |p| p.as_str()))
-            .header(http::header::HOST, uri.authority().map_or(host.as_str(), |a| a.as_str()))
+            .header(
+                http::header::HOST,
+                uri.authority().map_or(host.as_str(), |a| a.as_str()),
+            )
             .body(Empty::<Bytes>::new())
             .map_err(|e| fail(&e))?;
         let response = match (&self.tls, https) {
@@ -110,5 +113,8 @@ where
     tokio::spawn(async move {
         let _ = connection.await;
     });
-    sender.send_request(request).await.map_err(|e| e.to_string())
+    sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -25,6 +25,8 @@ use crate::watchdog::Watchdog;
 
 /// How often the verdict is re-evaluated without news (sources go stale with time).
 const TICK: Duration = Duration::from_secs(1);
+/// How often the verdict is written to Kubernetes again without a change.
+const KUBE_REFRESH: Duration = Duration::from_secs(5);
 /// gRPC requests handled at once.
 const GRPC_MAX_IN_FLIGHT: usize = 4096;
 /// gRPC: longest unary call.
@@ -136,6 +138,26 @@ pub async fn run(
             }
         });
     }
+    let kube = match config
+        .kube
+        .resolve(&hnsfleet_service_kit::config::ProcessEnv)?
+    {
+        Some(mut settings) => {
+            settings.network = Some(config.network.to_string());
+            let metrics = hnsfleet_watchdog_kube::KubeMetrics::register(&registry)?;
+            let (publisher, elector) =
+                hnsfleet_watchdog_kube::connect(settings, metrics, stopped.clone())
+                    .await
+                    .context("kubernetes")?;
+            tasks.spawn(publish_to_kube(
+                Arc::clone(&watchdog),
+                publisher,
+                stopped.clone(),
+            ));
+            Some(elector)
+        }
+        None => None,
+    };
     let stop_accepting = lifecycle.stop_accepting();
     let admin_server = admin::serve(
         listeners.service.admin,
@@ -179,6 +201,10 @@ pub async fn run(
         .serve(async { tokio::join!(grpc_server, admin_server, publish_server) })
         .await;
     tasks.shutdown().await;
+    if let Some(elector) = kube {
+        // The elector releases the Lease on shutdown.
+        let _ = tokio::time::timeout(Duration::from_secs(5), elector).await;
+    }
     match ending {
         Ending::Served((grpc, admin, publish)) => {
             grpc.context("grpc server")?;
@@ -193,3 +219,32 @@ pub async fn run(
 
 /// `google.rpc.ErrorInfo` domain of the watchdog's errors.
 pub const WATCHDOG_ERROR_DOMAIN: &str = "hnsfleet.watchdog.v1";
+
+/// Writes every verdict (and each transition as an Event) to Kubernetes while this replica
+/// leads, and again every [`KUBE_REFRESH`] (a new leader writes at once; errors retry).
+async fn publish_to_kube(
+    watchdog: Arc<Watchdog>,
+    mut publisher: hnsfleet_watchdog_kube::KubePublisher,
+    stopped: tokio_util::sync::CancellationToken,
+) {
+    let mut verdicts = watchdog.subscribe();
+    let mut transitions = watchdog.transitions();
+    let mut refresh = tokio::time::interval(KUBE_REFRESH);
+    loop {
+        let transition = tokio::select! {
+            _ = refresh.tick() => None,
+            changed = verdicts.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                None
+            }
+            transition = transitions.recv() => transition.ok(),
+            () = stopped.cancelled() => return,
+        };
+        let verdict = watchdog.verdict();
+        if let Err(error) = publisher.publish(&verdict, transition).await {
+            tracing::warn!(%error, "kubernetes publication failed (retried)");
+        }
+    }
+}

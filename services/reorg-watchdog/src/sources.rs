@@ -213,11 +213,7 @@ impl Reader {
                 })
             }
             Scheme::Http | Scheme::Https => Ok(Reader::Http {
-                fetcher: Fetcher::new(
-                    spec.scheme() == Scheme::Https,
-                    settings.timeout,
-                    MAX_BODY,
-                )?,
+                fetcher: Fetcher::new(spec.scheme() == Scheme::Https, settings.timeout, MAX_BODY)?,
                 url: format!("{}/v1/attestation.bin", spec.url()),
             }),
         }

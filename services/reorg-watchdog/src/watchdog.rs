@@ -13,7 +13,7 @@ use hnsfleet_reorg_verdict::{
 };
 use parking_lot::Mutex;
 use secp256k1::SecretKey;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::config::WatchdogConfig;
 use crate::metrics::Metrics;
@@ -23,6 +23,7 @@ pub struct Watchdog {
     engine: Mutex<Engine>,
     names: Vec<String>,
     verdicts: watch::Sender<Verdict>,
+    transitions: broadcast::Sender<Transition>,
     metrics: Metrics,
     key: SecretKey,
     network: Network,
@@ -60,10 +61,12 @@ impl Watchdog {
         let names = sources.iter().map(|s| s.name.clone()).collect();
         let engine = Engine::new(rules, sources);
         let (verdicts, _) = watch::channel(engine.verdict());
+        let (transitions, _) = broadcast::channel(16);
         Watchdog {
             engine: Mutex::new(engine),
             names,
             verdicts,
+            transitions,
             metrics,
             key,
             network: config.network,
@@ -83,6 +86,11 @@ impl Watchdog {
     /// Every new verdict from now on (the current one first).
     pub fn subscribe(&self) -> watch::Receiver<Verdict> {
         self.verdicts.subscribe()
+    }
+
+    /// Every change of state from now on (for Kubernetes Events).
+    pub fn transitions(&self) -> broadcast::Receiver<Transition> {
+        self.transitions.subscribe()
     }
 
     /// An attestation (canonical bytes) read from source `index`: offered to the judgement,
@@ -195,6 +203,7 @@ impl Watchdog {
                 .transitions
                 .with_label_values(&[state, reason])
                 .inc();
+            let _ = self.transitions.send(transition);
         }
         self.metrics.publish(&verdict, now);
         self.verdicts.send_if_modified(|current| {
