@@ -1,7 +1,8 @@
 //! The `hnsfleet-proof-cache` binary without hsd: configuration errors, readiness before a
 //! quorum, no trust in followers that are still syncing, the answers and single-flight
 //! against a synthetic follower (a real gRPC follower API over an in-memory Urkel tree), the
-//! memory bound under a flood of distinct names, and a clean stop on SIGTERM.
+//! memory bound under a flood of distinct names, a clean stop on SIGTERM, and the
+//! reorg-watchdog's verdict (a frozen root imposed; not ready while the watchdog is silent).
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::path::Path;
@@ -346,4 +347,198 @@ async fn a_slow_follower_is_hedged_to_a_fast_one() {
             .unwrap()
             >= 1.0
     );
+}
+
+/// A reorg-watchdog whose verdict stream the test feeds (heartbeats included) and then
+/// silences.
+mod scripted_watchdog {
+    use std::pin::Pin;
+
+    use hnsfleet_proto::watchdog::v1 as wpb;
+    use hnsfleet_proto::watchdog::v1::reorg_watchdog_service_server::{
+        ReorgWatchdogService, ReorgWatchdogServiceServer,
+    };
+    use tokio::net::TcpListener;
+    use tokio::sync::watch;
+    use tokio_stream::Stream;
+    use tonic::{Request, Response, Status};
+
+    /// What every stream sends (again every 200 ms) while `Some`; silence while `None`.
+    pub(crate) type Script = watch::Sender<Option<wpb::Verdict>>;
+
+    struct Scripted(watch::Receiver<Option<wpb::Verdict>>);
+
+    type Verdicts = Pin<Box<dyn Stream<Item = Result<wpb::WatchVerdictsResponse, Status>> + Send>>;
+
+    #[tonic::async_trait]
+    impl ReorgWatchdogService for Scripted {
+        async fn get_verdict(
+            &self,
+            _: Request<wpb::GetVerdictRequest>,
+        ) -> Result<Response<wpb::GetVerdictResponse>, Status> {
+            Err(Status::unimplemented(""))
+        }
+
+        type WatchVerdictsStream = Verdicts;
+
+        async fn watch_verdicts(
+            &self,
+            _: Request<wpb::WatchVerdictsRequest>,
+        ) -> Result<Response<Self::WatchVerdictsStream>, Status> {
+            let (send, receive) = tokio::sync::mpsc::channel(4);
+            let script = self.0.clone();
+            tokio::spawn(async move {
+                loop {
+                    let verdict = script.borrow().clone();
+                    if let Some(verdict) = verdict {
+                        let message = wpb::WatchVerdictsResponse {
+                            verdict: Some(verdict),
+                            heartbeat: true,
+                        };
+                        if send.send(Ok(message)).await.is_err() {
+                            return;
+                        }
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+            });
+            Ok(Response::new(Box::pin(
+                tokio_stream::wrappers::ReceiverStream::new(receive),
+            )))
+        }
+
+        async fn get_attestation(
+            &self,
+            _: Request<wpb::GetAttestationRequest>,
+        ) -> Result<Response<wpb::GetAttestationResponse>, Status> {
+            Err(Status::unimplemented(""))
+        }
+
+        async fn unfreeze(
+            &self,
+            _: Request<wpb::UnfreezeRequest>,
+        ) -> Result<Response<wpb::UnfreezeResponse>, Status> {
+            Err(Status::unimplemented(""))
+        }
+    }
+
+    /// Starts one on loopback: its URL and its script.
+    pub(crate) async fn start() -> (String, Script) {
+        let (script, receiver) = watch::channel(None);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(ReorgWatchdogServiceServer::new(Scripted(receiver)))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        (url, script)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_verdict_imposes_its_root_and_a_silent_watchdog_makes_the_cache_unready() {
+    use hnsfleet_proto::follower::v1 as fpb;
+    use hnsfleet_proto::watchdog::v1 as wpb;
+
+    let follower = SyntheticFollower::start(100).await.unwrap();
+    let (watchdog, script) = scripted_watchdog::start().await;
+    let cache = start(
+        &[follower.url.as_str()],
+        &["--watchdog", &watchdog, "--watchdog-grace", "1s"],
+        "pc-watchdog",
+    )
+    .await;
+    // Before the watchdog is heard: not ready, whatever the followers say.
+    let body = cache
+        .poll(
+            Duration::from_secs(5),
+            "waiting for the watchdog",
+            async |c| {
+                let (status, body) = c.admin_get("/readyz").await.ok()?;
+                (status == 503 && body.contains("watchdog")).then_some(body)
+            },
+        )
+        .await
+        .unwrap();
+    assert!(body.contains("silent"), "{body}");
+    script.send_replace(Some(wpb::Verdict {
+        state: wpb::State::Ok as i32,
+        sequence: 1,
+        ..wpb::Verdict::default()
+    }));
+    cache.wait_ready(Duration::from_secs(10)).await.unwrap();
+    let mut api = ProofCacheServiceClient::connect(cache.grpc_url().unwrap())
+        .await
+        .unwrap();
+    let quorum = api
+        .get_trusted_root(pb::GetTrustedRootRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .trusted_root
+        .unwrap();
+    assert_eq!(quorum.source, pb::TrustSource::Quorum as i32);
+
+    // FROZEN on another root: that root is trusted, marked imposed, never stale.
+    let frozen = fpb::SafeRoot {
+        height: 7,
+        tree_root: vec![0xab; 32],
+    };
+    script.send_replace(Some(wpb::Verdict {
+        state: wpb::State::Frozen as i32,
+        root: Some(frozen.clone()),
+        sequence: 2,
+        ..wpb::Verdict::default()
+    }));
+    let imposed = cache
+        .poll(
+            Duration::from_secs(5),
+            "the frozen root trusted",
+            async |c| {
+                let mut api = ProofCacheServiceClient::connect(c.grpc_url().ok()?)
+                    .await
+                    .ok()?;
+                let root = api
+                    .get_trusted_root(pb::GetTrustedRootRequest {})
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .trusted_root?;
+                (root.source == pb::TrustSource::Imposed as i32).then_some(root)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(imposed.root, Some(frozen.clone()));
+    assert!(!imposed.stale);
+    assert_eq!(
+        cache.metric(m::TRUSTED_ROOT_IMPOSED, &[]).await.unwrap(),
+        Some(1.0)
+    );
+
+    // The watchdog falls silent: the freeze is kept, and after the grace the cache is not
+    // ready.
+    script.send_replace(None);
+    let body = cache
+        .poll(
+            Duration::from_secs(10),
+            "unready without the watchdog",
+            async |c| {
+                let (status, body) = c.admin_get("/readyz").await.ok()?;
+                (status == 503).then_some(body)
+            },
+        )
+        .await
+        .unwrap();
+    assert!(body.contains("silent"), "{body}");
+    let still = api
+        .get_trusted_root(pb::GetTrustedRootRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .trusted_root
+        .unwrap();
+    assert_eq!(still.root, Some(frozen));
+    assert_eq!(still.source, pb::TrustSource::Imposed as i32);
 }
