@@ -174,5 +174,7 @@ pub fn decide(verdict: &pb::Verdict) -> Option<Verdict> {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
+pub mod scripted;
 #[cfg(test)]
 mod tests;

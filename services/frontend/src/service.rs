@@ -349,9 +349,10 @@ pub async fn run(
                 // While the watchdog has frozen the fleet, only its root counts.
                 let followed = watchdog.as_ref().map(|w| w.current());
                 let frozen = followed.and_then(|f| f.frozen_root());
-                let best = roots
+                let counted: Vec<_> = roots
                     .iter()
-                    .filter(|(_, r)| {
+                    .map(|(_, r)| r)
+                    .filter(|r| {
                         frozen.is_none_or(|root| {
                             r.root.as_ref().is_some_and(|seen| {
                                 seen.height == root.height
@@ -359,17 +360,23 @@ pub async fn run(
                             })
                         })
                     })
-                    .filter(|(_, r)| !r.stale)
-                    .filter_map(|(_, r)| r.root.as_ref())
+                    .collect();
+                let best = counted
+                    .iter()
+                    .filter(|r| !r.stale)
+                    .filter_map(|r| r.root.as_ref())
                     .max_by_key(|r| r.height)
                     .or_else(|| {
-                        roots
+                        counted
                             .iter()
-                            .filter_map(|(_, r)| r.root.as_ref())
+                            .filter_map(|r| r.root.as_ref())
                             .max_by_key(|r| r.height)
                     });
                 if let Some(root) = best {
                     last_seen = Some((tokio::time::Instant::now(), root.height));
+                } else if frozen.is_some() {
+                    // Frozen on a root no cache serves: no grace on the roots seen before.
+                    last_seen = None;
                 }
                 let recent = last_seen.filter(|(at, _)| at.elapsed() < PROBE_GRACE);
                 let watchdog_live =

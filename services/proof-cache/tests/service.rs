@@ -349,100 +349,15 @@ async fn a_slow_follower_is_hedged_to_a_fast_one() {
     );
 }
 
-/// A reorg-watchdog whose verdict stream the test feeds (heartbeats included) and then
-/// silences.
-mod scripted_watchdog {
-    use std::pin::Pin;
-
-    use hnsfleet_proto::watchdog::v1 as wpb;
-    use hnsfleet_proto::watchdog::v1::reorg_watchdog_service_server::{
-        ReorgWatchdogService, ReorgWatchdogServiceServer,
-    };
-    use tokio::net::TcpListener;
-    use tokio::sync::watch;
-    use tokio_stream::Stream;
-    use tonic::{Request, Response, Status};
-
-    /// What every stream sends (again every 200 ms) while `Some`; silence while `None`.
-    pub(crate) type Script = watch::Sender<Option<wpb::Verdict>>;
-
-    struct Scripted(watch::Receiver<Option<wpb::Verdict>>);
-
-    type Verdicts = Pin<Box<dyn Stream<Item = Result<wpb::WatchVerdictsResponse, Status>> + Send>>;
-
-    #[tonic::async_trait]
-    impl ReorgWatchdogService for Scripted {
-        async fn get_verdict(
-            &self,
-            _: Request<wpb::GetVerdictRequest>,
-        ) -> Result<Response<wpb::GetVerdictResponse>, Status> {
-            Err(Status::unimplemented(""))
-        }
-
-        type WatchVerdictsStream = Verdicts;
-
-        async fn watch_verdicts(
-            &self,
-            _: Request<wpb::WatchVerdictsRequest>,
-        ) -> Result<Response<Self::WatchVerdictsStream>, Status> {
-            let (send, receive) = tokio::sync::mpsc::channel(4);
-            let script = self.0.clone();
-            tokio::spawn(async move {
-                loop {
-                    let verdict = script.borrow().clone();
-                    if let Some(verdict) = verdict {
-                        let message = wpb::WatchVerdictsResponse {
-                            verdict: Some(verdict),
-                            heartbeat: true,
-                        };
-                        if send.send(Ok(message)).await.is_err() {
-                            return;
-                        }
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                }
-            });
-            Ok(Response::new(Box::pin(
-                tokio_stream::wrappers::ReceiverStream::new(receive),
-            )))
-        }
-
-        async fn get_attestation(
-            &self,
-            _: Request<wpb::GetAttestationRequest>,
-        ) -> Result<Response<wpb::GetAttestationResponse>, Status> {
-            Err(Status::unimplemented(""))
-        }
-
-        async fn unfreeze(
-            &self,
-            _: Request<wpb::UnfreezeRequest>,
-        ) -> Result<Response<wpb::UnfreezeResponse>, Status> {
-            Err(Status::unimplemented(""))
-        }
-    }
-
-    /// Starts one on loopback: its URL and its script.
-    pub(crate) async fn start() -> (String, Script) {
-        let (script, receiver) = watch::channel(None);
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(ReorgWatchdogServiceServer::new(Scripted(receiver)))
-                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-        );
-        (url, script)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_verdict_imposes_its_root_and_a_silent_watchdog_makes_the_cache_unready() {
     use hnsfleet_proto::follower::v1 as fpb;
     use hnsfleet_proto::watchdog::v1 as wpb;
 
     let follower = SyntheticFollower::start(100).await.unwrap();
-    let (watchdog, script) = scripted_watchdog::start().await;
+    let (watchdog, script) = hnsfleet_verdict_follower::scripted::start(Duration::from_millis(200))
+        .await
+        .unwrap();
     let cache = start(
         &[follower.url.as_str()],
         &["--watchdog", &watchdog, "--watchdog-grace", "1s"],
