@@ -85,7 +85,11 @@ impl Ignored {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Offered {
     /// The same statement as last time: no news.
-    Repeat,
+    Repeat {
+        /// As for [`Offered::Recorded`]: its tip contradicts the agreed chain (a source that
+        /// keeps repeating a contradiction keeps being counted).
+        conflicting: bool,
+    },
     /// Recorded.
     Recorded {
         /// Its tip contradicts the chain the quorum agreed on at that height (the source will
@@ -272,7 +276,9 @@ impl Engine {
         if let Some((last, _)) = &source.latest {
             if statement == *last {
                 source.unreachable = None;
-                return Ok(Offered::Repeat);
+                return Ok(Offered::Repeat {
+                    conflicting: agreed_conflict,
+                });
             }
             // Signing times are whole seconds: within one, only a heavier tip is news (a tip
             // changes at most by growing its chain's work).

@@ -171,7 +171,7 @@ fn ignored_attestations_change_nothing_and_say_why() {
     );
     assert_eq!(
         engine.offer(0, &signed(1, &good), NOW + 1),
-        Ok(Offered::Repeat)
+        Ok(Offered::Repeat { conflicting: false })
     );
     assert_eq!(
         engine.offer(0, &signed(1, &statement(1, 9, NOW - 5)), NOW + 1),

@@ -100,16 +100,17 @@ impl Watchdog {
         let offered = self.engine.lock().offer(index, bytes, now);
         let name = self.name(index);
         match offered {
-            Ok(Offered::Repeat) => {}
-            Ok(Offered::Recorded { conflicting }) => {
+            Ok(Offered::Repeat { conflicting } | Offered::Recorded { conflicting }) => {
                 if conflicting {
                     self.metrics
                         .ignored
                         .with_label_values(&[name, "conflicting"])
                         .inc();
-                    tracing::warn!(source = name, "attestation contradicts the agreed chain");
+                    tracing::debug!(source = name, "attestation contradicts the agreed chain");
                 }
-                self.evaluate();
+                if matches!(offered, Ok(Offered::Recorded { .. })) {
+                    self.evaluate();
+                }
             }
             Err(ignored) => self.ignored(index, ignored),
         }
