@@ -21,9 +21,9 @@
 //! - [`doq`]: DNS over QUIC (RFC 9250), ALPN `doq`, on `doq_listen`: one query per stream,
 //!   message ID 0, protocol errors close the connection with DOQ_PROTOCOL_ERROR.
 //! - [`doh3`]: DoH over HTTP/3 (ALPN `h3`) on the UDP port of `doh_listen`.
-//! - [`tls`]: the rustls server configuration of every TLS and QUIC listener (a certificate
-//!   from files, or a throw-away self-signed one): certificate hot reload (SIGHUP, changed
-//!   files), session resumption, ALPN.
+//! - [`tls`] (the `hnsfleet-tls-server` crate): the rustls server configuration of every TLS
+//!   and QUIC listener (a certificate from files, or a throw-away self-signed one): certificate
+//!   hot reload (SIGHUP, changed files), session resumption, ALPN.
 //!
 //! A new transport is a new module here that calls [`Frontend::handle`] with its own
 //! [`crate::wire::Transport`].
@@ -36,7 +36,7 @@ pub mod doh_json;
 pub mod doq;
 pub mod quic;
 pub mod stream;
-pub mod tls;
+pub use hnsfleet_tls_server as tls;
 pub mod udp;
 
 #[allow(unused_imports)]

@@ -27,7 +27,7 @@ use crate::config::FrontendConfig;
 use crate::frontend::{Frontend, Parts, Service, SignOn};
 use crate::listen::accept::StreamLimits;
 use crate::listen::quic::{self, QuicLimits};
-use crate::listen::tls::reload::Reloader;
+use crate::listen::tls::reload::{ReloadMetrics, Reloader};
 use crate::listen::tls::{
     ALPN_DOQ, ALPN_DOT, ALPN_H2, ALPN_H3, ALPN_HTTP1, Certificate, Resumption,
 };
@@ -428,7 +428,14 @@ pub async fn run(
             session_cache: config.tls_session_cache,
         })?;
         // Self-signed: nothing to reload (the gauge is set all the same).
-        if let Some(reloader) = Reloader::new(&certificate, &metrics) {
+        if let Some(reloader) = Reloader::new(
+            &certificate,
+            ReloadMetrics {
+                ok: metrics.tls_reloads.with_label_values(&["ok"]),
+                error: metrics.tls_reloads.with_label_values(&["error"]),
+                expiry: metrics.tls_cert_expiry.clone(),
+            },
+        ) {
             tasks.spawn(reloader.run(config.tls_reload_interval, stopped.clone()));
         }
         Some(certificate)

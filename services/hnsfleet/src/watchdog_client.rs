@@ -4,13 +4,15 @@
 //! the watchdog's `/v1/verdict`); `unfreeze` lifts a freeze and prints the verdict after it.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::anyhow;
+use anyhow::{Context, anyhow};
 use hnsfleet_proto::watchdog::v1 as pb;
 use hnsfleet_proto::watchdog::v1::reorg_watchdog_service_client::ReorgWatchdogServiceClient;
 use hnsfleet_reorg_watchdog::cli::WatchdogArgs;
 use hnsfleet_reorg_watchdog::status::json;
+use tonic::metadata::MetadataValue;
 
 use crate::follower_client::call_at;
 
@@ -59,6 +61,10 @@ pub struct UnfreezeArgs {
     /// Why (logged by the watchdog, and in its Kubernetes Event).
     #[arg(long, default_value = "operator command")]
     pub reason: String,
+    /// File holding the operator token the watchdog requires (sent as `authorization: Bearer
+    /// TOKEN`). In the watchdog's own pod the variable already names its token file.
+    #[arg(long, value_name = "FILE", env = "HNSFLEET_UNFREEZE_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
 }
 
 /// Runs `action` against a watchdog, printing JSON on `out`.
@@ -79,6 +85,18 @@ pub fn run(action: WatchdogAction, out: &mut dyn Write) -> anyhow::Result<()> {
             .verdict
         }
         WatchdogAction::Unfreeze(args) => {
+            let authorization = match &args.token_file {
+                Some(path) => {
+                    let token = std::fs::read_to_string(path)
+                        .with_context(|| format!("--token-file {}", path.display()))?;
+                    let value = MetadataValue::try_from(format!("Bearer {}", token.trim()))
+                        .with_context(|| {
+                            format!("--token-file {}: not a printable token", path.display())
+                        })?;
+                    Some(value)
+                }
+                None => None,
+            };
             call_at(
                 &args.target.watchdog,
                 "watchdog",
@@ -86,7 +104,10 @@ pub fn run(action: WatchdogAction, out: &mut dyn Write) -> anyhow::Result<()> {
                 pb::UnfreezeRequest {
                     reason: args.reason,
                 },
-                |channel, request| async move {
+                |channel, mut request| async move {
+                    if let Some(value) = authorization {
+                        request.metadata_mut().insert("authorization", value);
+                    }
                     ReorgWatchdogServiceClient::new(channel)
                         .unfreeze(request)
                         .await

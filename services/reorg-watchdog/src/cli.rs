@@ -88,6 +88,26 @@ pub struct WatchdogArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_listen: Option<SocketAddr>,
+    /// PEM certificate chain of the publish endpoint (HTTPS).
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish_tls_cert: Option<PathBuf>,
+    /// PEM private key of the publish endpoint's certificate.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish_tls_key: Option<PathBuf>,
+    /// How often the certificate files are checked for a new pair (e.g. 10s; 0s: SIGHUP only).
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
+    pub publish_tls_reload_interval: Option<Duration>,
+    /// PEM CA certificates trusted for https:// attesters, besides the system's.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attester_ca_file: Option<PathBuf>,
+    /// File holding the token Unfreeze requires (unset: loopback callers only).
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unfreeze_token_file: Option<PathBuf>,
     /// Kubernetes integration: auto (in a cluster), true or false.
     #[arg(long, value_name = "WHEN")]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -96,8 +96,24 @@ pub struct WatchdogConfig {
     /// Admin HTTP listen address (`/metrics`, `/healthz`, `/readyz`).
     pub admin_listen: SocketAddr,
     /// Publish listen address: `/v1/attestation`, `/v1/attestation.bin`, `/v1/verdict` for
-    /// other operators' watchdogs (put TLS in front of it, or let the ingress do it).
+    /// other operators' watchdogs. HTTPS with `publish_tls_cert` and `publish_tls_key`, plain
+    /// HTTP without (for an ingress that terminates TLS).
     pub publish_listen: Option<SocketAddr>,
+    /// PEM certificate chain of the publish endpoint (HTTPS; with `publish_tls_key`).
+    pub publish_tls_cert: Option<PathBuf>,
+    /// PEM private key of the publish endpoint's certificate.
+    pub publish_tls_key: Option<PathBuf>,
+    /// How often the certificate files are checked for a new pair (also on SIGHUP; 0: only on
+    /// SIGHUP).
+    #[serde(with = "duration")]
+    pub publish_tls_reload_interval: Duration,
+    /// PEM CA certificates trusted for `https://` attesters, besides the system's (a private
+    /// PKI between operators).
+    pub attester_ca_file: Option<PathBuf>,
+    /// File holding the operator token `Unfreeze` requires (`authorization: Bearer TOKEN`,
+    /// at least 16 characters; read at every call, so it can be rotated in place). Unset:
+    /// `Unfreeze` is accepted only from a loopback address (`kubectl exec`, `hnsfleet up`).
+    pub unfreeze_token_file: Option<PathBuf>,
     /// Kubernetes: Lease leadership, the ReorgWatch status and Events (`kube_*` keys; off
     /// outside a cluster unless `kube_enabled = true`).
     #[serde(flatten)]
@@ -212,6 +228,11 @@ impl Default for WatchdogConfig {
             grpc_listen: SocketAddr::from(([0, 0, 0, 0], 9560)),
             admin_listen: SocketAddr::from(([0, 0, 0, 0], 9561)),
             publish_listen: None,
+            publish_tls_cert: None,
+            publish_tls_key: None,
+            publish_tls_reload_interval: Duration::from_secs(10),
+            attester_ca_file: None,
+            unfreeze_token_file: None,
             kube: KubeConfig::default(),
             service: ServiceSettings::default(),
         }
@@ -317,6 +338,17 @@ impl WatchdogConfig {
         }
         if !(Duration::from_millis(100)..=secs(60)).contains(&self.heartbeat_interval) {
             return invalid("heartbeat_interval", "must be between 100ms and 1m");
+        }
+        match (&self.publish_tls_cert, &self.publish_tls_key) {
+            (Some(_), None) => return invalid("publish_tls_key", "publish_tls_cert needs it"),
+            (None, Some(_)) => return invalid("publish_tls_cert", "publish_tls_key needs it"),
+            (Some(_), Some(_)) if self.publish_listen.is_none() => {
+                return invalid("publish_tls_cert", "set without publish_listen");
+            }
+            _ => {}
+        }
+        if self.publish_tls_reload_interval > secs(60 * 60) {
+            return invalid("publish_tls_reload_interval", "must be at most 1h");
         }
         self.kube.validate()?;
         self.service.validate()

@@ -1,8 +1,10 @@
 //! One bounded HTTP(S) GET of an attester's publish endpoint: hyper's HTTP/1.1 client over a
-//! TCP connection, TLS (rustls with ring, the system's CA certificates) for `https://`. The
+//! TCP connection, TLS (rustls with ring, the system's CA certificates and `attester_ca_file`)
+//! for `https://`. The
 //! whole exchange has a deadline, redirects are not followed, and at most `limit` body bytes
 //! are read.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +12,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
-use rustls_pki_types::ServerName;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -22,37 +25,51 @@ pub struct Fetcher {
     limit: usize,
 }
 
+/// The TLS client for `https://` attesters: the system's CA certificates and those in
+/// `extra_ca` (PEM), TLS 1.2 and 1.3.
+pub fn https_connector(extra_ca: Option<&Path>) -> Result<TlsConnector, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    for certificate in found.certs {
+        let _ = roots.add(certificate);
+    }
+    if let Some(path) = extra_ca {
+        let fail = |e: &dyn std::fmt::Display| format!("attester_ca_file {}: {e}", path.display());
+        let mut added = 0;
+        for certificate in CertificateDer::pem_file_iter(path).map_err(|e| fail(&e))? {
+            roots
+                .add(certificate.map_err(|e| fail(&e))?)
+                .map_err(|e| fail(&e))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(fail(&"no certificate in it"));
+        }
+    }
+    if roots.is_empty() {
+        return Err("no CA certificates for https attesters (system store empty)".to_owned());
+    }
+    // ring, as every TLS configuration here (deprecated only for lacking post-quantum key
+    // exchange).
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("tls: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
 impl Fetcher {
-    /// A fetcher for `https` (or plain HTTP) URLs, each fetch bounded by `timeout` and
-    /// `limit` body bytes.
-    pub fn new(https: bool, timeout: Duration, limit: usize) -> Result<Fetcher, String> {
-        let tls = if https {
-            let mut roots = rustls::RootCertStore::empty();
-            let found = rustls_native_certs::load_native_certs();
-            for certificate in found.certs {
-                let _ = roots.add(certificate);
-            }
-            if roots.is_empty() {
-                return Err("no system CA certificates for https attesters".to_owned());
-            }
-            // ring, as every TLS configuration here (deprecated only for lacking post-quantum
-            // key exchange).
-            #[allow(deprecated)]
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|e| format!("tls: {e}"))?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            Some(TlsConnector::from(Arc::new(config)))
-        } else {
-            None
-        };
-        Ok(Fetcher {
+    /// A fetcher for `https` URLs (with `tls`) or plain HTTP ones (without), each fetch
+    /// bounded by `timeout` and `limit` body bytes.
+    pub fn new(tls: Option<TlsConnector>, timeout: Duration, limit: usize) -> Fetcher {
+        Fetcher {
             tls,
             timeout,
             limit,
-        })
+        }
     }
 
     /// GETs `url` (`http://` or `https://HOST[:PORT]/PATH`): the body of a 2xx answer.

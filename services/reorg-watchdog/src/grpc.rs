@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::status::to_pb;
+use crate::unfreeze_auth::{Denied, UnfreezeAuth};
 use crate::watchdog::Watchdog;
 
 /// Verdict streams open at once (proof-caches and frontends: one each).
@@ -24,20 +25,44 @@ pub const MAX_WATCHERS: usize = 4096;
 /// The API over a running watchdog.
 pub struct WatchdogApi {
     watchdog: Arc<Watchdog>,
+    auth: UnfreezeAuth,
     heartbeat: Duration,
     watchers: Arc<AtomicUsize>,
+    max_watchers: usize,
     stop: CancellationToken,
 }
 
 impl WatchdogApi {
-    /// Serves `watchdog`; streams repeat the verdict every `heartbeat` and end at `stop`.
-    pub fn new(watchdog: Arc<Watchdog>, heartbeat: Duration, stop: CancellationToken) -> Self {
+    /// Serves `watchdog`; streams repeat the verdict every `heartbeat` and end at `stop`;
+    /// `Unfreeze` callers are held to `auth`.
+    pub fn new(
+        watchdog: Arc<Watchdog>,
+        auth: UnfreezeAuth,
+        heartbeat: Duration,
+        stop: CancellationToken,
+    ) -> Self {
         WatchdogApi {
             watchdog,
+            auth,
             heartbeat,
             watchers: Arc::new(AtomicUsize::new(0)),
+            max_watchers: MAX_WATCHERS,
             stop,
         }
+    }
+
+    /// The same API with at most `max` verdict streams (tests; the service uses
+    /// [`MAX_WATCHERS`]).
+    pub fn with_max_watchers(self, max: usize) -> Self {
+        WatchdogApi {
+            max_watchers: max,
+            ..self
+        }
+    }
+
+    /// Verdict streams open now.
+    pub fn watchers(&self) -> usize {
+        self.watchers.load(Ordering::Relaxed)
     }
 
     fn verdict(&self) -> pb::Verdict {
@@ -65,7 +90,7 @@ impl ReorgWatchdogService for WatchdogApi {
         &self,
         _: Request<pb::WatchVerdictsRequest>,
     ) -> Result<Response<Self::WatchVerdictsStream>, Status> {
-        if self.watchers.fetch_add(1, Ordering::Relaxed) >= MAX_WATCHERS {
+        if self.watchers.fetch_add(1, Ordering::Relaxed) >= self.max_watchers {
             self.watchers.fetch_sub(1, Ordering::Relaxed);
             return Err(Status::resource_exhausted("too many verdict streams"));
         }
@@ -127,13 +152,36 @@ impl ReorgWatchdogService for WatchdogApi {
         &self,
         request: Request<pb::UnfreezeRequest>,
     ) -> Result<Response<pb::UnfreezeResponse>, Status> {
-        let reason = request.into_inner().reason;
-        let why: String = reason.chars().take(200).collect();
+        let results = &self.watchdog.metrics().unfreeze_requests;
+        let authorization = request
+            .metadata()
+            .get("authorization")
+            .and_then(|value| value.to_str().ok());
+        if let Err(denied) = self.auth.check(request.remote_addr(), authorization).await {
+            results.with_label_values(&["denied"]).inc();
+            tracing::warn!(peer = ?request.remote_addr(), %denied, "unfreeze refused");
+            return Err(match denied {
+                Denied::NotLoopback => Status::permission_denied(denied.to_string()),
+                Denied::TokenFile(_) => Status::unavailable("unfreeze is not available"),
+                Denied::NoToken | Denied::WrongToken => Status::unauthenticated(denied.to_string()),
+            });
+        }
+        let why: String = request.into_inner().reason.chars().take(200).collect();
         match self.watchdog.unfreeze(&why) {
-            Ok(verdict) => Ok(Response::new(pb::UnfreezeResponse {
-                verdict: Some(to_pb(&verdict, self.watchdog.network())),
-            })),
-            Err(error) => Err(Status::failed_precondition(error.to_string())),
+            Ok((verdict, lifted)) => {
+                let result = if lifted { "ok" } else { "not_frozen" };
+                results.with_label_values(&[result]).inc();
+                Ok(Response::new(pb::UnfreezeResponse {
+                    verdict: Some(to_pb(&verdict, self.watchdog.network())),
+                }))
+            }
+            Err(error) => {
+                results.with_label_values(&["no_quorum"]).inc();
+                Err(Status::failed_precondition(error.to_string()))
+            }
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

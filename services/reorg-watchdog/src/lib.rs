@@ -4,11 +4,12 @@
 //! that proof-caches and frontends follow. docs/watchdog.md has the rules and their reasons;
 //! the judgement itself is the pure `hnsfleet-reorg-verdict` crate.
 //!
-//! Service: [`config`] (file + env + flags), [`sources`] (reading followers and attesters; [`fetch`], the bounded HTTP(S) GET),
-//! [`watchdog`] (the judgement running, its outputs), [`grpc`] (`hnsfleet.watchdog.v1`),
-//! [`publish`] (the endpoint other operators poll), [`status`] (the verdict as protobuf and
-//! JSON), [`metrics`], [`service`] (wiring and shutdown), [`cli`] (the entry point shared by
-//! both binaries).
+//! Service: [`config`] (file + env + flags), [`sources`] (reading followers and attesters;
+//! [`fetch`], the bounded HTTP(S) GET), [`watchdog`] (the judgement running, its outputs),
+//! [`grpc`] (`hnsfleet.watchdog.v1`; [`unfreeze_auth`], who may lift a freeze), [`publish`]
+//! (the HTTP(S) endpoint other operators poll), [`status`] (the verdict as protobuf and JSON),
+//! [`metrics`], [`service`] (wiring and shutdown), [`cli`] (the entry point shared by both
+//! binaries).
 #![forbid(unsafe_code)]
 
 pub mod cli;
@@ -20,4 +21,5 @@ pub mod publish;
 pub mod service;
 pub mod sources;
 pub mod status;
+pub mod unfreeze_auth;
 pub mod watchdog;

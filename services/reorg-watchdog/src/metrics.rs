@@ -4,7 +4,7 @@
 //! configured (a bounded set).
 
 use hnsfleet_reorg_verdict::{Health, State, Verdict};
-use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 /// Tip height each source last attested.
 pub const SOURCE_HEIGHT: &str = "hnsfleet_watchdog_source_height";
@@ -30,6 +30,17 @@ pub const SOURCE_ERRORS: &str = "hnsfleet_watchdog_source_errors_total";
 /// Verdict changes of state, by the state entered and why (`deep_reorg`, `divergence`,
 /// `agreement`, `operator`).
 pub const TRANSITIONS: &str = "hnsfleet_watchdog_transitions_total";
+
+/// Certificate reloads of the HTTPS publish endpoint, by `result` (`ok`, `error`).
+pub const PUBLISH_TLS_RELOADS: &str = "hnsfleet_watchdog_publish_tls_reloads_total";
+/// notAfter of the publish endpoint's certificate, Unix seconds (0: plain HTTP or unknown).
+pub const PUBLISH_TLS_CERT_EXPIRY: &str = "hnsfleet_watchdog_publish_tls_cert_expiry_seconds";
+/// TLS handshakes on the publish endpoint that failed or timed out.
+pub const PUBLISH_TLS_HANDSHAKE_FAILURES: &str =
+    "hnsfleet_watchdog_publish_tls_handshake_failures_total";
+/// `Unfreeze` calls by `result`: `ok` (lifted), `not_frozen` (nothing to lift), `no_quorum`
+/// (refused: no agreed chain to thaw onto), `denied` (caller not allowed).
+pub const UNFREEZE_REQUESTS: &str = "hnsfleet_watchdog_unfreeze_requests_total";
 
 /// The `health` label values of [`SOURCE_HEALTH`].
 pub const HEALTHS: [&str; 5] = [
@@ -68,6 +79,14 @@ pub struct Metrics {
     pub source_errors: IntCounterVec,
     /// State changes.
     pub transitions: IntCounterVec,
+    /// Publish endpoint certificate reloads (`ok`, `error`).
+    pub publish_tls_reloads: IntCounterVec,
+    /// Publish endpoint certificate notAfter.
+    pub publish_tls_cert_expiry: IntGauge,
+    /// Failed publish endpoint handshakes.
+    pub publish_tls_handshake_failures: IntCounter,
+    /// `Unfreeze` calls by result.
+    pub unfreeze_requests: IntCounterVec,
 }
 
 impl Metrics {
@@ -88,7 +107,33 @@ impl Metrics {
             registry.register(Box::new(c.clone()))?;
             Ok::<_, prometheus::Error>(c)
         };
+        let publish_tls_reloads = counter(
+            PUBLISH_TLS_RELOADS,
+            "Certificate reloads of the HTTPS publish endpoint, by result.",
+            &["result"],
+        )?;
+        let unfreeze_requests =
+            counter(UNFREEZE_REQUESTS, "Unfreeze calls, by result.", &["result"])?;
+        // Every series exists from the start (a rate over a missing series is no rate).
+        for result in ["ok", "error"] {
+            publish_tls_reloads.with_label_values(&[result]);
+        }
+        for result in ["ok", "not_frozen", "no_quorum", "denied"] {
+            unfreeze_requests.with_label_values(&[result]);
+        }
+        let handshake_failures = IntCounter::new(
+            PUBLISH_TLS_HANDSHAKE_FAILURES,
+            "TLS handshakes on the publish endpoint that failed or timed out.",
+        )?;
+        registry.register(Box::new(handshake_failures.clone()))?;
         Ok(Metrics {
+            publish_tls_reloads,
+            unfreeze_requests,
+            publish_tls_handshake_failures: handshake_failures,
+            publish_tls_cert_expiry: gauge(
+                PUBLISH_TLS_CERT_EXPIRY,
+                "notAfter of the publish endpoint's certificate, Unix seconds (0: none).",
+            )?,
             source_height: gauge_vec(
                 SOURCE_HEIGHT,
                 "Tip height a source last attested.",

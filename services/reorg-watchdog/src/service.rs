@@ -12,15 +12,22 @@ use hnsfleet_proto::watchdog::v1::reorg_watchdog_service_server::ReorgWatchdogSe
 use hnsfleet_service_kit::grpc::{GrpcLayer, GrpcLimits, GrpcMetrics};
 use hnsfleet_service_kit::shutdown::Ending;
 use hnsfleet_service_kit::{Lifecycle, admin, cli, metrics as kit_metrics};
+use hnsfleet_tls_server::reload::{ReloadMetrics, Reloader};
+use hnsfleet_tls_server::{ALPN_HTTP1, Certificate};
 use prometheus::Registry;
 use secp256k1::SecretKey;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
 
-use crate::config::WatchdogConfig;
+use crate::config::{Scheme, WatchdogConfig};
+use crate::fetch;
 use crate::grpc::WatchdogApi;
 use crate::metrics::Metrics;
+use crate::publish::PublishTransport;
 use crate::sources::{self, ReadSettings};
+use crate::unfreeze_auth::UnfreezeAuth;
 use crate::watchdog::Watchdog;
 
 /// How often the verdict is re-evaluated without news (sources go stale with time).
@@ -117,15 +124,28 @@ pub async fn run(
             stopped.clone(),
         ));
     }
+    let https = if config.attesters.iter().any(|a| a.scheme() == Scheme::Https) {
+        Some(
+            fetch::https_connector(config.attester_ca_file.as_deref())
+                .map_err(anyhow::Error::msg)?,
+        )
+    } else {
+        None
+    };
     for (offset, spec) in config.attesters.iter().enumerate() {
         tasks.spawn(sources::attest(
             Arc::clone(&watchdog),
             config.followers.len() + offset,
             spec.clone(),
             settings,
+            https.clone(),
             stopped.clone(),
         ));
     }
+    let publish_transport = PublishTransport {
+        tls: publish_tls(&config, &watchdog, &mut tasks, &stopped)?,
+        handshake_failures: watchdog.metrics().publish_tls_handshake_failures.clone(),
+    };
     {
         let (watchdog, stopped) = (Arc::clone(&watchdog), stopped.clone());
         tasks.spawn(async move {
@@ -169,13 +189,16 @@ pub async fn run(
         let (watchdog, stop) = (Arc::clone(&watchdog), stop_accepting.clone());
         async move {
             match listeners.publish {
-                Some(listener) => crate::publish::serve(listener, watchdog, stop).await,
+                Some(listener) => {
+                    crate::publish::serve(listener, watchdog, publish_transport, stop).await
+                }
                 None => Ok(()),
             }
         }
     };
     let api = WatchdogApi::new(
         Arc::clone(&watchdog),
+        UnfreezeAuth::new(config.unfreeze_token_file.clone()),
         config.heartbeat_interval,
         stop_accepting.clone(),
     );
@@ -215,6 +238,33 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The publish endpoint's TLS acceptor when `publish_tls_cert`/`publish_tls_key` are set,
+/// with a task reloading the pair when the files change (and on SIGHUP).
+fn publish_tls(
+    config: &WatchdogConfig,
+    watchdog: &Watchdog,
+    tasks: &mut JoinSet<()>,
+    stopped: &CancellationToken,
+) -> anyhow::Result<Option<TlsAcceptor>> {
+    let (Some(cert), Some(key)) = (&config.publish_tls_cert, &config.publish_tls_key) else {
+        return Ok(None);
+    };
+    let certificate = Certificate::from_files(cert, key).context("publish_tls_cert")?;
+    let metrics = watchdog.metrics();
+    let reload_metrics = ReloadMetrics {
+        ok: metrics.publish_tls_reloads.with_label_values(&["ok"]),
+        error: metrics.publish_tls_reloads.with_label_values(&["error"]),
+        expiry: metrics.publish_tls_cert_expiry.clone(),
+    };
+    if let Some(reloader) = Reloader::new(&certificate, reload_metrics) {
+        tasks.spawn(reloader.run(config.publish_tls_reload_interval, stopped.clone()));
+    }
+    let server = certificate
+        .server_config(&[ALPN_HTTP1])
+        .context("publish_tls_cert")?;
+    Ok(Some(TlsAcceptor::from(server)))
 }
 
 /// `google.rpc.ErrorInfo` domain of the watchdog's errors.

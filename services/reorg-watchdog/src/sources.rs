@@ -15,6 +15,8 @@ use hnsfleet_proto::follower::v1::chain_follower_service_client::ChainFollowerSe
 use hnsfleet_proto::watchdog::v1 as wpb;
 use hnsfleet_proto::watchdog::v1::reorg_watchdog_service_client::ReorgWatchdogServiceClient;
 use hnsfleet_reorg_verdict::FollowerTip;
+use tokio::sync::Notify;
+use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Endpoint};
 
@@ -27,6 +29,8 @@ pub const MAX_BODY: usize = 1024;
 /// Reconnection back-off of a follower's tip stream.
 const MIN_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Least time between the starts of two reads of one follower.
+pub const MIN_READ_SPACING: Duration = Duration::from_millis(100);
 
 /// How every source is read.
 #[derive(Debug, Clone, Copy)]
@@ -63,24 +67,27 @@ pub async fn follow(
         }
     };
     let client = ChainFollowerServiceClient::new(endpoint.connect_lazy());
-    let poll = poll_follower(&watchdog, index, client.clone(), settings);
-    let watch = watch_follower(&watchdog, index, client, settings);
+    let news = Notify::new();
+    let read = read_follower_loop(&watchdog, index, client.clone(), settings, &news);
+    let watch = watch_follower(&watchdog, index, client, &news);
     tokio::select! {
-        () = poll => {}
+        () = read => {}
         () = watch => {}
         () = stop.cancelled() => {}
     }
 }
 
-/// Reads attester `index` (at `spec`) every poll interval until `stop`.
+/// Reads attester `index` (at `spec`) every poll interval until `stop`; `https` is the TLS
+/// client of `https://` attesters (made when one is configured).
 pub async fn attest(
     watchdog: Arc<Watchdog>,
     index: usize,
     spec: SourceSpec,
     settings: ReadSettings,
+    https: Option<TlsConnector>,
     stop: CancellationToken,
 ) {
-    let reader = match Reader::new(&spec, settings) {
+    let reader = match Reader::new(&spec, settings, https) {
         Ok(reader) => reader,
         Err(why) => {
             watchdog.unreachable(index, &why);
@@ -101,18 +108,27 @@ pub async fn attest(
     }
 }
 
-/// `GetAttestation` every poll interval.
-async fn poll_follower(
+/// `GetAttestation` every poll interval, and soon after a tip change (`news`). One read at a
+/// time, and at least [`MIN_READ_SPACING`] between two: tip changes arriving during a read
+/// or within the spacing are answered by one read, so a follower streaming events as fast as
+/// it can gets a few reads a second, not one per event.
+async fn read_follower_loop(
     watchdog: &Watchdog,
     index: usize,
     client: ChainFollowerServiceClient<Channel>,
     settings: ReadSettings,
+    news: &Notify,
 ) {
     let mut tick = tokio::time::interval(settings.poll_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = news.notified() => {}
+        }
+        let started = tokio::time::Instant::now();
         read_follower(watchdog, index, client.clone(), settings.timeout).await;
+        tokio::time::sleep_until(started + MIN_READ_SPACING).await;
     }
 }
 
@@ -134,13 +150,14 @@ async fn read_follower(
     }
 }
 
-/// `WatchTip`, reconnecting with back-off: each event goes to the judgement, then a fresh
-/// attestation is read.
+/// `WatchTip`, reconnecting with back-off: each event goes to the judgement at once (its
+/// reorg depth counts even if the next event follows immediately), and asks for a fresh
+/// attestation (`news`).
 async fn watch_follower(
     watchdog: &Watchdog,
     index: usize,
     client: ChainFollowerServiceClient<Channel>,
-    settings: ReadSettings,
+    news: &Notify,
 ) {
     let mut backoff = MIN_BACKOFF;
     loop {
@@ -155,7 +172,7 @@ async fn watch_follower(
                             if let Some(tip) = follower_tip(&event) {
                                 watchdog.follower_tip(index, tip);
                             }
-                            read_follower(watchdog, index, client.clone(), settings.timeout).await;
+                            news.notify_one();
                         }
                         Ok(None) => break,
                         Err(status) => {
@@ -201,7 +218,11 @@ enum Reader {
 }
 
 impl Reader {
-    fn new(spec: &SourceSpec, settings: ReadSettings) -> Result<Reader, String> {
+    fn new(
+        spec: &SourceSpec,
+        settings: ReadSettings,
+        https: Option<TlsConnector>,
+    ) -> Result<Reader, String> {
         match spec.scheme() {
             Scheme::Grpc => {
                 let endpoint = Endpoint::from_shared(spec.grpc_endpoint())
@@ -213,7 +234,14 @@ impl Reader {
                 })
             }
             Scheme::Http | Scheme::Https => Ok(Reader::Http {
-                fetcher: Fetcher::new(spec.scheme() == Scheme::Https, settings.timeout, MAX_BODY)?,
+                fetcher: Fetcher::new(
+                    match spec.scheme() {
+                        Scheme::Https => Some(https.ok_or("no TLS client for https")?),
+                        _ => None,
+                    },
+                    settings.timeout,
+                    MAX_BODY,
+                ),
                 url: format!("{}/v1/attestation.bin", spec.url()),
             }),
         }

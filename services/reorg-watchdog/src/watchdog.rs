@@ -149,19 +149,26 @@ impl Watchdog {
         self.publish(transition, verdict, now);
     }
 
-    /// Lifts a freeze (operator command, `why` for the log).
-    pub fn unfreeze(&self, why: &str) -> Result<Verdict, NoQuorum> {
+    /// Its metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Lifts a freeze (operator command, `why` for the log): the verdict after it, and whether
+    /// there was a freeze to lift.
+    pub fn unfreeze(&self, why: &str) -> Result<(Verdict, bool), NoQuorum> {
         let now = unix_now();
         let (transition, verdict) = {
             let mut engine = self.engine.lock();
             let transition = engine.unfreeze()?;
             (transition, engine.verdict())
         };
-        if transition.is_some() {
+        let lifted = transition.is_some();
+        if lifted {
             tracing::warn!(reason = why, "unfrozen by an operator");
         }
         self.publish(transition, verdict.clone(), now);
-        Ok(verdict)
+        Ok((verdict, lifted))
     }
 
     /// The watchdog's own view, signed now: the agreed tip, or `None` without a quorum.

@@ -447,8 +447,10 @@ async fn the_fleet_freezes_on_a_deep_reorg_ignores_a_liar_and_thaws_on_agreement
     // Another deep reorganisation, lifted by an operator.
     one.move_to(4, 26, 6);
     two.move_to(4, 26, 6);
-    wait_for(&mut stream, "FROZEN again", |v| {
-        state(v) == pb::State::Frozen
+    // (Once both followers' attestations of the new tip are in: without a quorum to thaw onto,
+    // an operator's unfreeze is refused.)
+    wait_for(&mut stream, "FROZEN again, a quorum on chain 4", |v| {
+        state(v) == pb::State::Frozen && v.agreed_tip.as_ref().is_some_and(|t| t.height == 26)
     })
     .await;
     let lifted = client

@@ -3,16 +3,23 @@
 use std::path::Path;
 
 use super::*;
-use crate::listen::tls::tests::pair;
+use crate::tests::pair;
 
 fn write(dir: &Path, cert: &str, key: &str) {
     std::fs::write(dir.join("cert.pem"), cert).unwrap();
     std::fs::write(dir.join("key.pem"), key).unwrap();
 }
 
-fn counts(metrics: &Metrics) -> (u64, u64) {
-    let get = |result| metrics.tls_reloads.with_label_values(&[result]).get();
-    (get("ok"), get("error"))
+fn metrics() -> ReloadMetrics {
+    ReloadMetrics {
+        ok: IntCounter::new("ok", "ok").unwrap(),
+        error: IntCounter::new("error", "error").unwrap(),
+        expiry: IntGauge::new("expiry", "expiry").unwrap(),
+    }
+}
+
+fn counts(metrics: &ReloadMetrics) -> (u64, u64) {
+    (metrics.ok.get(), metrics.error.get())
 }
 
 #[tokio::test]
@@ -23,9 +30,9 @@ async fn polls_install_new_pairs_count_bad_ones_once_and_signals_always_try() {
     write(dir.path(), &cert_a, &key_a);
     let certificate =
         Certificate::from_files(&dir.path().join("cert.pem"), &dir.path().join("key.pem")).unwrap();
-    let metrics = Metrics::unregistered();
-    let mut reloader = Reloader::new(&certificate, &metrics).unwrap();
-    let expiry = metrics.tls_cert_expiry.get();
+    let metrics = metrics();
+    let mut reloader = Reloader::new(&certificate, metrics.clone()).unwrap();
+    let expiry = metrics.expiry.get();
     assert!(expiry > 0);
 
     // The files as loaded at start: nothing to do, nothing counted.
@@ -69,7 +76,7 @@ async fn polls_install_new_pairs_count_bad_ones_once_and_signals_always_try() {
     assert_eq!(reloader.check(Trigger::Poll).await, Outcome::Unchanged);
     assert_eq!(counts(&metrics), (3, 3));
     assert_eq!(certificate.leaf(), der_a);
-    assert_eq!(metrics.tls_cert_expiry.get(), expiry);
+    assert_eq!(metrics.expiry.get(), expiry);
 }
 
 #[tokio::test]
@@ -80,9 +87,9 @@ async fn the_poller_picks_up_a_replaced_pair_within_its_interval() {
     write(dir.path(), &cert_a, &key_a);
     let certificate =
         Certificate::from_files(&dir.path().join("cert.pem"), &dir.path().join("key.pem")).unwrap();
-    let metrics = Metrics::unregistered();
+    let metrics = metrics();
     let stop = CancellationToken::new();
-    let reloader = Reloader::new(&certificate, &metrics).unwrap();
+    let reloader = Reloader::new(&certificate, metrics.clone()).unwrap();
     let task = tokio::spawn(reloader.run(Duration::from_millis(20), stop.clone()));
     write(dir.path(), &cert_b, &key_b);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -98,5 +105,5 @@ async fn the_poller_picks_up_a_replaced_pair_within_its_interval() {
 #[test]
 fn a_self_signed_certificate_has_nothing_to_reload() {
     let certificate = Certificate::self_signed().unwrap();
-    assert!(Reloader::new(&certificate, &Metrics::unregistered()).is_none());
+    assert!(Reloader::new(&certificate, metrics()).is_none());
 }

@@ -9,7 +9,7 @@ use rustls_pki_types::ServerName;
 use super::*;
 
 /// A PEM certificate for `localhost` and its PEM key, and the certificate's DER.
-pub(super) fn pair() -> (String, String, CertificateDer<'static>) {
+pub(crate) fn pair() -> (String, String, CertificateDer<'static>) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     (
         certified.cert.pem(),
@@ -19,7 +19,7 @@ pub(super) fn pair() -> (String, String, CertificateDer<'static>) {
 }
 
 /// A TLS 1.3 client trusting `trusted`, offering `alpn`, with its own session store.
-pub(super) fn client(trusted: &[&CertificateDer<'static>], alpn: &[&[u8]]) -> Arc<ClientConfig> {
+pub(crate) fn client(trusted: &[&CertificateDer<'static>], alpn: &[&[u8]]) -> Arc<ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in trusted {
         roots.add((*cert).clone()).unwrap();
@@ -36,7 +36,7 @@ pub(super) fn client(trusted: &[&CertificateDer<'static>], alpn: &[&[u8]]) -> Ar
 
 /// A handshake in memory, then every byte either side still has (the server's tickets); the
 /// client connection, or the first error.
-pub(super) fn handshake(
+pub(crate) fn handshake(
     server: &Arc<ServerConfig>,
     client: &Arc<ClientConfig>,
 ) -> Result<ClientConnection, rustls::Error> {
@@ -67,7 +67,7 @@ pub(super) fn handshake(
 }
 
 /// The leaf the client was shown.
-pub(super) fn shown(client: &ClientConnection) -> CertificateDer<'static> {
+pub(crate) fn shown(client: &ClientConnection) -> CertificateDer<'static> {
     client.peer_certificates().unwrap()[0].clone().into_owned()
 }
 

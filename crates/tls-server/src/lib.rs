@@ -1,6 +1,7 @@
-//! TLS for DoT, DoH and (inside QUIC) DoQ and DoH over HTTP/3: rustls (ring provider, TLS 1.3
-//! only), with the certificate from PEM files or, for a local try, a throw-away self-signed one
-//! for `localhost`.
+//! The fleet's TLS server side: rustls (ring provider, TLS 1.3 only), with the certificate from
+//! PEM files, reloaded when they change, or, for a local try, a throw-away self-signed one for
+//! `localhost`. The frontend's DoT, DoH and (inside QUIC) DoQ and DoH over HTTP/3 listeners and
+//! the reorg-watchdog's publish endpoint use it.
 //!
 //! [`Certificate::server_config`] is the one place a server configuration is built. Every
 //! configuration built from one [`Certificate`] shares:
@@ -27,6 +28,7 @@
 //! is served (most DoT stubs send none); one offering only protocols the listener does not
 //! speak (`h2` to DoT, `dot` to DoH) is refused in the handshake with the
 //! `no_application_protocol` alert (RFC 7301 §3.2), before any DNS is read.
+#![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -367,4 +369,4 @@ fn certified_key(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -24,8 +24,7 @@ use prometheus::{IntCounter, IntGauge};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
-use super::{CertError, Certificate, read_pair};
-use crate::metrics::Metrics;
+use crate::{CertError, Certificate, read_pair};
 
 /// What one read of the files found: their bytes (certificate, key), or why they could not
 /// be read.
@@ -51,6 +50,17 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// The metric handles a [`Reloader`] counts into (each service names its own families).
+#[derive(Debug, Clone)]
+pub struct ReloadMetrics {
+    /// Reloads that installed what the files hold.
+    pub ok: IntCounter,
+    /// Reloads that found no usable pair (the old one kept).
+    pub error: IntCounter,
+    /// The presented certificate's notAfter, Unix seconds (0: unknown).
+    pub expiry: IntGauge,
+}
+
 /// Watches the files of a [`Certificate`] and installs what they hold when it changes.
 #[derive(Debug)]
 pub struct Reloader {
@@ -69,19 +79,17 @@ pub struct Reloader {
 impl Reloader {
     /// A reloader of `certificate`'s files (`None` for a self-signed one: nothing to reload),
     /// counting into `metrics`, whose expiry gauge it sets now.
-    pub fn new(certificate: &Certificate, metrics: &Metrics) -> Option<Reloader> {
-        metrics
-            .tls_cert_expiry
-            .set(certificate.not_after().unwrap_or(0));
+    pub fn new(certificate: &Certificate, metrics: ReloadMetrics) -> Option<Reloader> {
+        metrics.expiry.set(certificate.not_after().unwrap_or(0));
         let (cert, key) = certificate.files()?;
         Some(Reloader {
             certificate: certificate.clone(),
             cert: cert.to_path_buf(),
             key: key.to_path_buf(),
             last: None,
-            ok: metrics.tls_reloads.with_label_values(&["ok"]),
-            error: metrics.tls_reloads.with_label_values(&["error"]),
-            expiry: metrics.tls_cert_expiry.clone(),
+            ok: metrics.ok,
+            error: metrics.error,
+            expiry: metrics.expiry,
         })
     }
 
