@@ -34,7 +34,10 @@ async fn open(api: &WatchdogApi) -> Result<VerdictStream, Status> {
 async fn eventually(what: &str, done: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while !done() {
-        assert!(tokio::time::Instant::now() < deadline, "not within 5 s: {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within 5 s: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -2,6 +2,8 @@
 //! dashboard and the alert rules against what it really exports.
 #![allow(dead_code, unreachable_pub, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod scripted;
+
 use hnsfleet_attestation::TipStatement;
 use hnsfleet_hns::chain::SafeRoot;
 use hnsfleet_hns::types::{BlockHash, TreeRoot};
