@@ -3,7 +3,8 @@
 //! `/healthz`, `/readyz`), the readiness latch behind `/readyz`, the metrics every service
 //! exports and the naming rules for the rest ([`metrics`]), the gRPC server layer (limits,
 //! deadlines, metrics: [`grpc`]), tracing set-up, and the shutdown sequence
-//! ([`shutdown::Lifecycle`]: drain, stop accepting, grace deadline).
+//! ([`shutdown::Lifecycle`]: drain, stop accepting, grace deadline), and secret key files
+//! ([`keyfile`]).
 //!
 //! Nothing here knows about Handshake or DNS. Services create one `prometheus::Registry` in
 //! `main`, register their metrics into it (no global registry), and hand it to
@@ -14,6 +15,7 @@ pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod grpc;
+pub mod keyfile;
 pub mod metrics;
 pub mod readiness;
 pub mod shutdown;

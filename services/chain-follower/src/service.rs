@@ -3,7 +3,6 @@
 //! sequence ([`Lifecycle`]): not ready at once, listeners close after the drain window,
 //! in-flight requests get the grace period, then the pool stops.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,7 +13,7 @@ use hnsfleet_hns::params::Network;
 use hnsfleet_proto::follower::v1::chain_follower_service_server::ChainFollowerServiceServer;
 use hnsfleet_service_kit::grpc::{GrpcLayer, GrpcLimits, GrpcMetrics};
 use hnsfleet_service_kit::shutdown::Ending;
-use hnsfleet_service_kit::{Lifecycle, admin, cli, metrics as kit_metrics};
+use hnsfleet_service_kit::{Lifecycle, admin, cli, keyfile, metrics as kit_metrics};
 use prometheus::Registry;
 use secp256k1::SecretKey;
 use tokio::task::JoinSet;
@@ -192,35 +191,12 @@ pub async fn run(
 
 /// Reads the attestation key (64 hex digits), or creates one (mode 0600) if the file is absent.
 pub fn load_or_create_key(path: &Path) -> anyhow::Result<SecretKey> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let bytes: [u8; 32] = hex::decode(text.trim())
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .with_context(|| format!("key_file {}: not 64 hex digits", path.display()))?;
-            SecretKey::from_byte_array(bytes)
-                .with_context(|| format!("key_file {}: not a valid secp256k1 key", path.display()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = loop {
-                if let Ok(key) = SecretKey::from_byte_array(rand::random::<[u8; 32]>()) {
-                    break key;
-                }
-            };
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .with_context(|| format!("key_file {}", path.display()))?;
-            writeln!(file, "{}", hex::encode(key.secret_bytes()))?;
-            file.sync_all()?;
-            tracing::info!(path = %path.display(), "created attestation key");
-            Ok(key)
-        }
-        Err(e) => Err(e).with_context(|| format!("key_file {}", path.display())),
+    let valid = |bytes: &[u8; 32]| SecretKey::from_byte_array(*bytes).is_ok();
+    let (bytes, created) = keyfile::read_or_create(path, "key_file", valid)?;
+    if created {
+        tracing::info!(path = %path.display(), "created attestation key");
     }
+    Ok(SecretKey::from_byte_array(bytes)?)
 }
 
 fn unix_now() -> u64 {

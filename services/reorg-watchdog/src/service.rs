@@ -11,7 +11,7 @@ use anyhow::Context;
 use hnsfleet_proto::watchdog::v1::reorg_watchdog_service_server::ReorgWatchdogServiceServer;
 use hnsfleet_service_kit::grpc::{GrpcLayer, GrpcLimits, GrpcMetrics};
 use hnsfleet_service_kit::shutdown::Ending;
-use hnsfleet_service_kit::{Lifecycle, admin, cli, metrics as kit_metrics};
+use hnsfleet_service_kit::{Lifecycle, admin, cli, keyfile, metrics as kit_metrics};
 use hnsfleet_tls_server::reload::{ReloadMetrics, Reloader};
 use hnsfleet_tls_server::{ALPN_HTTP1, Certificate};
 use prometheus::Registry;
@@ -76,26 +76,18 @@ pub async fn bind_publish(addr: Option<SocketAddr>) -> anyhow::Result<Option<Tcp
 
 /// Reads the signing key (64 hex digits) from `path`, or makes a new one for this run.
 pub fn signing_key(path: Option<&Path>) -> anyhow::Result<SecretKey> {
+    let valid = |bytes: &[u8; 32]| SecretKey::from_byte_array(*bytes).is_ok();
     let Some(path) = path else {
-        let key = loop {
-            if let Ok(key) = SecretKey::from_byte_array(rand::random::<[u8; 32]>()) {
-                break key;
-            }
-        };
+        let key = SecretKey::from_byte_array(keyfile::random(valid))?;
         tracing::warn!(
             public_key = %hex::encode(key.public_key(secp256k1::SECP256K1).serialize()),
             "no key_file: signing with a key made for this run (other operators cannot pin it)"
         );
         return Ok(key);
     };
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("key_file {}", path.display()))?;
-    let bytes: [u8; 32] = hex::decode(text.trim())
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .with_context(|| format!("key_file {}: not 64 hex digits", path.display()))?;
-    SecretKey::from_byte_array(bytes)
-        .with_context(|| format!("key_file {}: not a valid secp256k1 key", path.display()))
+    Ok(SecretKey::from_byte_array(keyfile::read(
+        path, "key_file", valid,
+    )?)?)
 }
 
 /// Runs the watchdog on bound `listeners` until `lifecycle`'s shutdown sequence ends.
