@@ -59,6 +59,18 @@ impl Followed {
             Verdict::Ok | Verdict::Unknown => None,
         }
     }
+
+    /// The follower's readiness check: whether the watchdog is live (heard within `grace` of
+    /// `now`), and a line for `/readyz` saying so, or that it froze the fleet.
+    pub fn readiness(&self, now: Instant, grace: Duration) -> (bool, String) {
+        let live = self.live(now, grace);
+        let detail = match (live, self.frozen_root()) {
+            (false, _) => format!("reorg-watchdog silent for over {grace:?}"),
+            (true, Some(root)) => format!("FROZEN by the reorg-watchdog at height {}", root.height),
+            (true, None) => "reorg-watchdog: OK".to_owned(),
+        };
+        (live, detail)
+    }
 }
 
 /// One watchdog's verdict stream, followed.

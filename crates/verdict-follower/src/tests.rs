@@ -87,3 +87,32 @@ async fn a_follower_keeps_the_last_verdict_and_knows_when_the_watchdog_went_sile
     assert_eq!(follower.current().frozen_root().map(|r| r.height), Some(40));
     stop.cancel();
 }
+
+#[test]
+fn readiness_says_live_frozen_or_silent() {
+    let now = Instant::now();
+    let grace = Duration::from_secs(30);
+    let root = SafeRoot {
+        height: 72,
+        tree_root: TreeRoot([7; 32]),
+    };
+    let heard = |verdict, at| Followed {
+        verdict,
+        heard_at: at,
+        sequence: 1,
+    };
+    assert_eq!(
+        heard(Verdict::Ok, Some(now)).readiness(now, grace),
+        (true, "reorg-watchdog: OK".to_owned())
+    );
+    assert_eq!(
+        heard(Verdict::Frozen(root), Some(now)).readiness(now, grace),
+        (true, "FROZEN by the reorg-watchdog at height 72".to_owned())
+    );
+    // Silent past the grace (or never heard): not live, whatever it said last.
+    let (live, detail) =
+        heard(Verdict::Frozen(root), Some(now)).readiness(now + Duration::from_secs(31), grace);
+    assert!(!live);
+    assert!(detail.contains("silent for over 30s"), "{detail}");
+    assert!(!heard(Verdict::Unknown, None).readiness(now, grace).0);
+}

@@ -402,14 +402,9 @@ pub async fn run(
                 };
                 let mut checks = vec![Check::new("trusted_root", recent.is_some(), detail)];
                 if let Some(followed) = followed {
-                    let detail = match (watchdog_live, followed.frozen_root()) {
-                        (false, _) => format!("reorg-watchdog silent for over {watchdog_grace:?}"),
-                        (true, Some(root)) => {
-                            format!("FROZEN by the reorg-watchdog at height {}", root.height)
-                        }
-                        (true, None) => "reorg-watchdog: OK".to_owned(),
-                    };
-                    checks.push(Check::new("watchdog", watchdog_live, detail));
+                    let (live, detail) =
+                        followed.readiness(tokio::time::Instant::now(), watchdog_grace);
+                    checks.push(Check::new("watchdog", live, detail));
                 }
                 readiness.report(checks);
             }

@@ -163,12 +163,7 @@ async fn follow_watchdog(
             () = stopped.cancelled() => break,
         }
         let followed = follower.current();
-        let live = followed.live(tokio::time::Instant::now(), grace);
-        let detail = match (live, followed.frozen_root()) {
-            (false, _) => format!("reorg-watchdog {url} silent for over {grace:?}"),
-            (true, Some(root)) => format!("FROZEN by the reorg-watchdog at height {}", root.height),
-            (true, None) => "reorg-watchdog: OK".to_owned(),
-        };
+        let (live, detail) = followed.readiness(tokio::time::Instant::now(), grace);
         followers.follow_verdict(followed.frozen_root(), Check::new("watchdog", live, detail));
     }
     run.abort();
