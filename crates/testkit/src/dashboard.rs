@@ -10,6 +10,25 @@ use std::collections::{BTreeMap, BTreeSet};
 use prometheus::Registry;
 use prometheus::proto::MetricType;
 
+/// The process families every service exports (the service kit registers them) that no
+/// dashboard shows, with the reason.
+pub const PROCESS_NOT_ON_DASHBOARD: [(&str, &str); 5] = [
+    (
+        "process_open_fds",
+        "alerting material, not a trend worth a panel",
+    ),
+    ("process_max_fds", "a limit, constant per pod"),
+    ("process_threads", "the tokio pool size, constant per pod"),
+    (
+        "process_virtual_memory_bytes",
+        "resident memory is the one that matters",
+    ),
+    (
+        "process_start_time_seconds",
+        "restarts show in the build panel's pod count",
+    ),
+];
+
 /// Family name → type of everything `registry` exports.
 pub fn exported(registry: &Registry) -> BTreeMap<String, MetricType> {
     registry

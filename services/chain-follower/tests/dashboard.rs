@@ -11,23 +11,9 @@ const DASHBOARD: &str = include_str!(concat!(
     "/../../dashboards/chain-follower.json"
 ));
 
-/// Exported families the dashboard leaves out on purpose.
-const NOT_ON_DASHBOARD: [(&str, &str); 5] = [
-    (
-        "process_open_fds",
-        "alerting material, not a trend worth a panel",
-    ),
-    ("process_max_fds", "a limit, constant per pod"),
-    ("process_threads", "the tokio pool size, constant per pod"),
-    (
-        "process_virtual_memory_bytes",
-        "resident memory is the one that matters",
-    ),
-    (
-        "process_start_time_seconds",
-        "restarts show in the build panel's pod count",
-    ),
-];
+/// Exported families the dashboard leaves out on purpose: the process metrics every service
+/// exports and no dashboard shows.
+use hnsfleet_testkit::dashboard::PROCESS_NOT_ON_DASHBOARD as NOT_ON_DASHBOARD;
 
 #[test]
 fn dashboard_queries_only_exported_metrics_and_shows_every_family_not_excused() {
