@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The alert rules and the chart that ships them:
 #   promtool check rules + test rules   helm/hnsfleet/files/alerts/*.rules.yaml and their unit
-#                                       tests (tests/*.test.yaml: each alert fires, and a near
-#                                       miss does not)
+#                                       tests (tests/NAME.test.yaml for NAME.rules.yaml: each
+#                                       alert fires, and a near miss does not)
 #   annotations                         every alert has a severity, a summary, a description
-#                                       and a runbook naming a heading of docs/watchdog.md
+#                                       and a runbook naming a heading of a docs/*.md file
 #   helm lint --strict                  helm/hnsfleet
-#   helm template                       the PrometheusRule's groups are the rules file's, and
+#   helm template                       each PrometheusRule's groups are its rules file's, and
 #                                       nothing is rendered without the monitoring.coreos.com/v1
 #                                       API or with prometheusRule.enabled=false
 # Installs promtool (scripts/setup.sh alerts) and helm (scripts/k8s-tools.sh) when missing.
@@ -14,8 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 chart=helm/hnsfleet
-rules=$chart/files/alerts/reorg-watchdog.rules.yaml
-tests=$chart/files/alerts/tests/reorg-watchdog.test.yaml
+rules_files=("$chart"/files/alerts/*.rules.yaml)
 helm=tools/bin/helm
 
 command -v promtool >/dev/null 2>&1 || bash scripts/setup.sh alerts
@@ -39,31 +38,41 @@ export HELM_CACHE_HOME=$work/helm-cache HELM_CONFIG_HOME=$work/helm-config \
     HELM_DATA_HOME=$work/helm-data
 
 echo "== promtool check rules"
-promtool check rules "$rules"
+promtool check rules "${rules_files[@]}"
 
 echo "== promtool test rules"
-promtool test rules "$tests"
+for rules in "${rules_files[@]}"; do
+    tests=$chart/files/alerts/tests/$(basename "$rules" .rules.yaml).test.yaml
+    [[ -f $tests ]] || { echo "$rules has no unit tests ($tests)" >&2; exit 1; }
+    promtool test rules "$tests"
+done
 
 echo "== alert annotations and runbooks"
-"$python" - "$rules" docs/watchdog.md <<'EOF'
-import re, sys, yaml
+"$python" - "${rules_files[@]}" <<'EOF'
+import os, re, sys, yaml
 
-rules_path, doc_path = sys.argv[1], sys.argv[2]
-doc = open(doc_path, encoding="utf-8").read()
-# GitHub's anchors of the doc's headings.
-anchors = {
-    re.sub(r"[^a-z0-9 _-]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
-    for line in doc.splitlines()
-    if line.startswith("#")
-}
+def anchors(doc_path):
+    """GitHub's anchors of the doc's headings."""
+    doc = open(doc_path, encoding="utf-8").read()
+    return {
+        re.sub(r"[^a-z0-9 _-]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in doc.splitlines()
+        if line.startswith("#")
+    }
+
 problems = []
 alerts = 0
-for group in yaml.safe_load(open(rules_path, encoding="utf-8"))["groups"]:
+names = set()
+for rules_path in sys.argv[1:]:
+  for group in yaml.safe_load(open(rules_path, encoding="utf-8"))["groups"]:
     for rule in group["rules"]:
         if "alert" not in rule:
             continue
         alerts += 1
         name = rule["alert"]
+        if name in names:
+            problems.append(f"{name}: defined twice")
+        names.add(name)
         if rule.get("labels", {}).get("severity") not in ("critical", "warning"):
             problems.append(f"{name}: severity must be critical or warning")
         annotations = rule.get("annotations", {})
@@ -72,8 +81,8 @@ for group in yaml.safe_load(open(rules_path, encoding="utf-8"))["groups"]:
                 problems.append(f"{name}: no {key} annotation")
         runbook = annotations.get("runbook", "")
         path, _, anchor = runbook.partition("#")
-        if path != doc_path or anchor not in anchors:
-            problems.append(f"{name}: runbook {runbook!r} is not a heading of {doc_path}")
+        if not (path.startswith("docs/") and os.path.isfile(path) and anchor in anchors(path)):
+            problems.append(f"{name}: runbook {runbook!r} is not a heading of a docs/ file")
 if alerts == 0:
     problems.append("no alerts")
 for problem in problems:
@@ -92,27 +101,33 @@ echo "== helm template $chart (PrometheusRule)"
 "$helm" template hnsfleet "$chart" --namespace fleet \
     --api-versions monitoring.coreos.com/v1 \
     --set prometheusRule.enabled=false >"$work/disabled.yaml"
-"$python" - "$rules" "$work" <<'EOF'
-import sys, yaml
+"$python" - "$work" "${rules_files[@]}" <<'EOF'
+import os, sys, yaml
 
-rules_path, work = sys.argv[1], sys.argv[2]
+work, rules_paths = sys.argv[1], sys.argv[2:]
 
 def documents(name):
     with open(f"{work}/{name}", encoding="utf-8") as f:
         return [d for d in yaml.safe_load_all(f) if d is not None]
 
-rules = yaml.safe_load(open(rules_path, encoding="utf-8"))
-rendered = [d for d in documents("with-api.yaml") if d.get("kind") == "PrometheusRule"]
-assert len(rendered) == 1, f"expected one PrometheusRule, got {len(rendered)}"
-rule = rendered[0]
-assert rule["apiVersion"] == "monitoring.coreos.com/v1", rule["apiVersion"]
-assert rule["metadata"]["namespace"] == "fleet", rule["metadata"]
-assert rule["metadata"]["labels"].get("release") == "prometheus", rule["metadata"]["labels"]
-assert rule["spec"] == rules, "the PrometheusRule's spec differs from the rules file"
+rendered = {
+    d["metadata"]["name"]: d
+    for d in documents("with-api.yaml")
+    if d.get("kind") == "PrometheusRule"
+}
+assert len(rendered) == len(rules_paths), f"{len(rendered)} PrometheusRules for {len(rules_paths)} files"
+for rules_path in rules_paths:
+    name = "hnsfleet-" + os.path.basename(rules_path).removesuffix(".rules.yaml")
+    rule = rendered[name]
+    assert rule["apiVersion"] == "monitoring.coreos.com/v1", rule["apiVersion"]
+    assert rule["metadata"]["namespace"] == "fleet", rule["metadata"]
+    assert rule["metadata"]["labels"].get("release") == "prometheus", rule["metadata"]["labels"]
+    rules = yaml.safe_load(open(rules_path, encoding="utf-8"))
+    assert rule["spec"] == rules, f"{name}: the spec differs from {rules_path}"
+    print(f"PrometheusRule {name}: "
+          f"{sum(len(g['rules']) for g in rule['spec']['groups'])} rules, as in {rules_path}")
 for name in ("without-api.yaml", "disabled.yaml"):
     docs = documents(name)
     assert not any(d.get("kind") == "PrometheusRule" for d in docs), f"{name}: a PrometheusRule"
-print(f"PrometheusRule {rule['metadata']['name']}: "
-      f"{sum(len(g['rules']) for g in rule['spec']['groups'])} rules, as in {rules_path}; "
-      "none without the API or when disabled")
+print("none without the API or when disabled")
 EOF

@@ -109,3 +109,57 @@ pub fn assert_dashboard(
         );
     }
 }
+
+/// Every `hnsfleet_*` or `process_*` name anywhere in `text` (a dashboard's JSON or an alert
+/// rules file: queries, and any name a description quotes).
+pub fn names_in(text: &str) -> BTreeSet<String> {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    text.split(|c: char| !is_ident(c))
+        .filter(|word| word.starts_with("hnsfleet_") || word.starts_with("process_"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Family name → type of every family in Prometheus text expositions (`# TYPE` lines), e.g.
+/// the `/metrics` pages of a running fleet.
+pub fn exposed(pages: &[String]) -> BTreeMap<String, MetricType> {
+    let mut families = BTreeMap::new();
+    for page in pages {
+        for line in page.lines() {
+            let mut words = line.split_whitespace();
+            if let (Some("#"), Some("TYPE"), Some(name), Some(kind)) =
+                (words.next(), words.next(), words.next(), words.next())
+            {
+                let kind = match kind {
+                    "counter" => MetricType::COUNTER,
+                    "gauge" => MetricType::GAUGE,
+                    "histogram" => MetricType::HISTOGRAM,
+                    "summary" => MetricType::SUMMARY,
+                    _ => MetricType::UNTYPED,
+                };
+                families.insert(name.to_string(), kind);
+            }
+        }
+    }
+    families
+}
+
+/// The names in `referenced` that are not series of an `exported` family (histograms count
+/// with their `_bucket`, `_sum` and `_count` series).
+pub fn not_exported(
+    referenced: &BTreeSet<String>,
+    exported: &BTreeMap<String, MetricType>,
+) -> Vec<String> {
+    referenced
+        .iter()
+        .filter(|series| {
+            !exported.contains_key(series.as_str())
+                && !["_bucket", "_sum", "_count"].iter().any(|suffix| {
+                    series.strip_suffix(suffix).is_some_and(|base| {
+                        exported.get(base) == Some(&MetricType::HISTOGRAM)
+                    })
+                })
+        })
+        .cloned()
+        .collect()
+}

@@ -17,9 +17,10 @@ mod common;
 use common::*;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
-use hnsfleet_testkit::Hsd;
+use hnsfleet_testkit::{Hsd, dashboard};
 use hnsfleet_testkit::service::ServiceProcess;
 use serde_json::{Value, json};
 
@@ -185,5 +186,41 @@ async fn a_deep_reorg_freezes_the_fleet_on_its_root_until_the_new_chain_is_agree
     let thawed = status_until(&watchdog, "OK after M blocks", |s| s["state"] == "OK").await;
     assert_ne!(thawed["root"], frozen_root, "{thawed}");
     dig_until(root, "branch b").await;
+
+    // Every metric name the dashboards and the alert rules use is one this running fleet
+    // exports (after a freeze and a thaw, every path has run), except those listed with why.
+    let mut pages = Vec::new();
+    for admin in ["admin", "follower_admin", "cache_admin", "watchdog_admin"] {
+        let addr = fleet.addr(admin).unwrap();
+        let page = reqwest::get(format!("http://{addr}/metrics")).await.unwrap();
+        pages.push(page.text().await.unwrap());
+    }
+    let exported = dashboard::exposed(&pages);
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files: Vec<_> = std::fs::read_dir(repo.join("dashboards"))
+        .unwrap()
+        .chain(std::fs::read_dir(repo.join("helm/hnsfleet/files/alerts")).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json" || e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    let mut missing = Vec::new();
+    for file in &files {
+        let names = dashboard::names_in(&std::fs::read_to_string(file).unwrap());
+        for name in dashboard::not_exported(&names, &exported) {
+            if !NOT_IN_THIS_RUN.iter().any(|(n, _)| *n == name) {
+                missing.push(format!("{}: {name}", file.display()));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "used but not exported by a running fleet:\n{}",
+        missing.join("\n")
+    );
     drop(a);
 }
+
+/// Families the dashboards and alerts use that this run cannot export, and why.
+const NOT_IN_THIS_RUN: [(&str, &str); 0] = [];
