@@ -92,7 +92,7 @@ def duration_seconds(text):
 workloads = [d for d in docs if d["kind"] in ("Deployment", "StatefulSet", "DaemonSet")]
 configmaps = {d["metadata"]["name"]: d for d in by_kind("ConfigMap")}
 services = {d["metadata"]["name"]: d for d in by_kind("Service")}
-namespace = docs[0]["metadata"].get("namespace")
+namespace = next(d["metadata"]["namespace"] for d in docs if d["metadata"].get("namespace"))
 
 
 def labels_match(selector, labels):
