@@ -156,7 +156,7 @@ imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 topologySpreadConstraints:
-  {{- include "hnsfleet.topologySpread" . | nindent 2 }}
+  {{- include "hnsfleet.topologySpread" . | trim | nindent 2 }}
 {{- end }}
 
 {{/*
