@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: sets everything up (idempotently) and runs every test suite.
 #   unit + property + integration tests (real vectors, the CLI binary), the alert rules' unit
-#   tests and the chart's PrometheusRule, then a short coverage-guided fuzz run of every
-#   decoder of untrusted bytes.
+#   tests and the chart's PrometheusRule, the Helm chart and deploy/ (scripts/check-chart.sh),
+#   then a short coverage-guided fuzz run of every decoder of untrusted bytes.
 # Later issues add the end-to-end suites with a real hsd here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,9 @@ cargo test --workspace --locked
 
 echo "== alert rules and chart (promtool, helm)"
 bash scripts/check-alerts.sh
+
+echo "== Helm chart and deploy/ manifests (helm lint, kubernetes-validate, render checks)"
+bash scripts/check-chart.sh
 
 echo "== fuzz smoke run"
 bash scripts/fuzz-smoke.sh "${FUZZ_SECONDS:-20}"
