@@ -109,7 +109,7 @@ assert ports["dns-udp"] == ports["dns-tcp"] == 5353, ports
 assert "replicas" not in frontend["spec"], "the HPA owns the frontends' replicas"
 assert kinds(default).count("HorizontalPodAutoscaler") == 1
 assert kinds(default).count("Secret") == 4, "follower keys, SIG(0) key, watchdog key, unfreeze token"
-assert kinds(default).count("ServiceMonitor") == 4 and kinds(default).count("PrometheusRule") == 1
+assert kinds(default).count("ServiceMonitor") == 4 and kinds(default).count("PrometheusRule") == 2, "fleet and reorg-watchdog rules"
 assert "Certificate" not in kinds(default)
 assert one(default, "StatefulSet", "hnsfleet-chain-follower")["spec"]["replicas"] == 3
 assert one(default, "Deployment", "hnsfleet-reorg-watchdog")["spec"]["replicas"] == 2
