@@ -9,9 +9,19 @@ use crate::AttemptError;
 pub const LOOKUPS: &str = "hnsfleet_icann_lookups_total";
 /// The `outcome` label values of [`LOOKUPS`].
 pub const LOOKUP_OUTCOMES: [&str; 3] = ["delegation", "nxdomain", "error"];
-/// Queries sent to root servers, by result (`ok`, `bogus`, `timeout`, `io`, `malformed`,
-/// `mismatch`, `oversized`, `rcode`).
+/// Queries sent to root servers, by result ([`UPSTREAM_RESULTS`]).
 pub const UPSTREAM_QUERIES: &str = "hnsfleet_icann_upstream_queries_total";
+/// The `result` label values of [`UPSTREAM_QUERIES`].
+pub(crate) const UPSTREAM_RESULTS: [&str; 8] = [
+    "ok",
+    "bogus",
+    "timeout",
+    "io",
+    "malformed",
+    "mismatch",
+    "oversized",
+    "rcode",
+];
 
 /// Handles to the counters.
 #[derive(Debug, Clone)]
@@ -40,6 +50,13 @@ impl IcannMetrics {
         )?;
         registry.register(Box::new(lookups.clone()))?;
         registry.register(Box::new(upstream_queries.clone()))?;
+        // Every series exists from the start (a rate over a missing series is no rate).
+        for outcome in LOOKUP_OUTCOMES {
+            lookups.with_label_values(&[outcome]);
+        }
+        for result in UPSTREAM_RESULTS {
+            upstream_queries.with_label_values(&[result]);
+        }
         Ok(IcannMetrics {
             lookups,
             upstream_queries,

@@ -68,6 +68,16 @@ pub enum Ignored {
 }
 
 impl Ignored {
+    /// Every reason, in the order of their labels.
+    pub const ALL: [Ignored; 6] = [
+        Ignored::Malformed,
+        Ignored::BadSignature,
+        Ignored::WrongKey,
+        Ignored::WrongNetwork,
+        Ignored::Stale,
+        Ignored::Replayed,
+    ];
+
     /// The metric label (`ignored_attestations_total{reason}`).
     pub fn label(self) -> &'static str {
         match self {

@@ -155,9 +155,9 @@ pub fn not_exported(
         .filter(|series| {
             !exported.contains_key(series.as_str())
                 && !["_bucket", "_sum", "_count"].iter().any(|suffix| {
-                    series.strip_suffix(suffix).is_some_and(|base| {
-                        exported.get(base) == Some(&MetricType::HISTOGRAM)
-                    })
+                    series
+                        .strip_suffix(suffix)
+                        .is_some_and(|base| exported.get(base) == Some(&MetricType::HISTOGRAM))
                 })
         })
         .cloned()

@@ -47,6 +47,42 @@ pub const QUIC_RETRIES: &str = "hnsfleet_frontend_quic_retries_total";
 /// UDP datagrams over the response rate limit of their client prefix, by `action`: `slip`
 /// (answered with an empty TC=1 reply) or `drop`.
 pub const RRL: &str = "hnsfleet_frontend_rrl_total";
+/// The label values of the counters whose series exist from the start (a rate over a series
+/// that does not exist yet is no rate at all): family, values.
+pub const PRESET_LABELS: [(&str, &[&str]); 7] = [
+    (ANSWER_CACHE, &["hit", "miss", "stale", "prefetch"]),
+    (
+        UPSTREAM_ERRORS,
+        &[
+            "not_ready",
+            "cache_unavailable",
+            "icann_bogus",
+            "wrong_network",
+            "build",
+            "bogus",
+            "unreachable",
+            "root",
+            "upstream",
+        ],
+    ),
+    (ICANN_FALLBACKS, &["delegation", "nxdomain"]),
+    (RRSIGS, &["signed", "memo"]),
+    (SIG0_OVER_BUDGET, &["client", "global"]),
+    (
+        DROPPED,
+        &[
+            "malformed",
+            "response",
+            "tls_handshake",
+            "http",
+            "write_timeout",
+            "quic_handshake",
+            "doq_protocol",
+            "send_buffer",
+        ],
+    ),
+    (TLS_RELOADS, &["ok", "error"]),
+];
 /// The `reason` values of [`CONNECTIONS_REFUSED`].
 pub const REFUSAL_REASONS: [&str; 3] = ["max_connections", "prefix_connections", "handshake_rate"];
 /// Packets or streams dropped without an answer, by `reason` (`malformed`, `response`,
@@ -141,7 +177,7 @@ impl Metrics {
             ]),
             &["transport", "service"],
         )?;
-        Ok(Metrics {
+        let metrics = Metrics {
             queries: counter(
                 QUERIES,
                 "Queries answered, by transport, service, query type and response code.",
@@ -225,7 +261,23 @@ impl Metrics {
                     "notAfter of the TLS certificate presented, Unix seconds.",
                 )?,
             )?,
-        })
+        };
+        for (family, values) in PRESET_LABELS {
+            let counter = match family {
+                ANSWER_CACHE => &metrics.answer_cache,
+                UPSTREAM_ERRORS => &metrics.upstream_errors,
+                ICANN_FALLBACKS => &metrics.icann_fallbacks,
+                RRSIGS => &metrics.rrsigs,
+                SIG0_OVER_BUDGET => &metrics.sig0_over_budget,
+                DROPPED => &metrics.dropped,
+                TLS_RELOADS => &metrics.tls_reloads,
+                _ => continue,
+            };
+            for value in values {
+                counter.with_label_values(&[value]);
+            }
+        }
+        Ok(metrics)
     }
 
     /// Metrics registered nowhere (tests and benches).
@@ -258,5 +310,36 @@ pub fn rcode_label(rcode: hickory_proto::op::ResponseCode) -> &'static str {
         R::Refused => "REFUSED",
         R::BADVERS => "BADVERS",
         _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn preset_series_exist_from_registration_on() {
+        let registry = Registry::new();
+        Metrics::register(&registry).unwrap();
+        let gathered = registry.gather();
+        for (family, values) in PRESET_LABELS {
+            let found = gathered
+                .iter()
+                .find(|f| f.name() == family)
+                .unwrap_or_else(|| panic!("{family} is not exported at start"));
+            let labels: Vec<&str> = found
+                .get_metric()
+                .iter()
+                .map(|m| m.get_label()[0].value())
+                .collect();
+            for value in values {
+                assert!(
+                    labels.contains(value),
+                    "{family}{{{value}}} missing: {labels:?}"
+                );
+            }
+        }
     }
 }

@@ -58,7 +58,19 @@ impl Watchdog {
                 pinned_key: spec.key(),
             })
             .collect();
-        let names = sources.iter().map(|s| s.name.clone()).collect();
+        let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+        // Every source's counters exist from the start (a rate over a missing series is no
+        // rate at all).
+        for name in &names {
+            for reason in Ignored::ALL
+                .iter()
+                .map(|r| r.label())
+                .chain(["conflicting"])
+            {
+                metrics.ignored.with_label_values(&[name, reason]);
+            }
+            metrics.source_errors.with_label_values(&[name]);
+        }
         let engine = Engine::new(rules, sources);
         let (verdicts, _) = watch::channel(engine.verdict());
         let (transitions, _) = broadcast::channel(16);
