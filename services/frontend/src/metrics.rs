@@ -49,8 +49,12 @@ pub const QUIC_RETRIES: &str = "hnsfleet_frontend_quic_retries_total";
 pub const RRL: &str = "hnsfleet_frontend_rrl_total";
 /// The label values of the counters whose series exist from the start (a rate over a series
 /// that does not exist yet is no rate at all): family, values.
-pub const PRESET_LABELS: [(&str, &[&str]); 7] = [
+pub const PRESET_LABELS: [(&str, &[&str]); 11] = [
     (ANSWER_CACHE, &["hit", "miss", "stale", "prefetch"]),
+    (PACKET_CACHE, &["hit", "miss"]),
+    (ROOT_ANSWERS, &["hit", "miss"]),
+    (RRL, &["slip", "drop"]),
+    (CONNECTIONS_REFUSED, &REFUSAL_REASONS),
     (
         UPSTREAM_ERRORS,
         &[
@@ -265,6 +269,10 @@ impl Metrics {
         for (family, values) in PRESET_LABELS {
             let counter = match family {
                 ANSWER_CACHE => &metrics.answer_cache,
+                PACKET_CACHE => &metrics.packet_cache,
+                ROOT_ANSWERS => &metrics.root_answers,
+                RRL => &metrics.rrl,
+                CONNECTIONS_REFUSED => &metrics.connections_refused,
                 UPSTREAM_ERRORS => &metrics.upstream_errors,
                 ICANN_FALLBACKS => &metrics.icann_fallbacks,
                 RRSIGS => &metrics.rrsigs,
