@@ -12,8 +12,8 @@ file=Containerfile
 
 fail() { echo "check-containerfile: $*" >&2; exit 1; }
 
-line_after() { # the first line after the marker comment $1
-    awk -v marker="$1" 'found { print; exit } index($0, marker) { found = 1 }' "$file"
+line_after() { # the first instruction (not a comment) after the marker comment $1
+    awk -v marker="$1" 'found && !/^#/ { print; exit } index($0, marker) { found = 1 }' "$file"
 }
 
 build=$(line_after "# build-command:")
