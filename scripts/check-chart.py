@@ -107,6 +107,14 @@ def component_of(obj):
     return obj["metadata"]["labels"].get("app.kubernetes.io/component")
 
 
+# Containers of the BIRD anycast set-up and the capabilities each needs (files/anycast/README.md).
+ANYCAST_CAPABILITIES = {
+    "anycast-address": {"NET_ADMIN"},
+    "bird": {"NET_ADMIN", "NET_BIND_SERVICE"},
+    "anycast-health": set(),
+    "frontend": {"NET_BIND_SERVICE"},
+}
+
 configs = {}
 if len(workloads) != 4:
     problem(f"expected 4 workloads, got {[name(w) for w in workloads]}")
@@ -120,25 +128,38 @@ for w in workloads:
         problem(f"{name(w)}: no topologySpreadConstraints")
     if "replicas" in w["spec"] and w["spec"]["replicas"] < 1:
         problem(f"{name(w)}: replicas < 1")
+    # The BIRD anycast set-up (anycast.bird.enabled, frontends on the node's network) is the
+    # one place root runs: each of its containers with exactly these capabilities and no other.
+    anycast = pod.get("hostNetwork") is True
+    if anycast and component != "frontend":
+        problem(f"{name(w)}: only the frontends may use the node's network")
     for c in pod.get("initContainers", []) + pod["containers"]:
         where = f"{name(w)} container {c['name']}"
         sc = c.get("securityContext", {})
-        if not (sc.get("runAsNonRoot") or psc.get("runAsNonRoot")):
-            problem(f"{where}: not runAsNonRoot")
-        if psc.get("runAsUser", sc.get("runAsUser", 0)) == 0:
-            problem(f"{where}: runs as uid 0")
+        caps = sc.get("capabilities", {})
+        if anycast and c["name"] in ANYCAST_CAPABILITIES:
+            if sc.get("runAsUser") != 0 or sc.get("runAsNonRoot") is not False:
+                problem(f"{where}: the anycast containers run as root, explicitly")
+            if caps.get("drop") != ["ALL"] or set(caps.get("add") or []) != ANYCAST_CAPABILITIES[c["name"]]:
+                problem(f"{where}: capabilities must drop ALL and add exactly {sorted(ANYCAST_CAPABILITIES[c['name']])}")
+        else:
+            if not (sc.get("runAsNonRoot") or psc.get("runAsNonRoot")):
+                problem(f"{where}: not runAsNonRoot")
+            if sc.get("runAsUser", psc.get("runAsUser", 0)) == 0:
+                problem(f"{where}: runs as uid 0")
+            if caps.get("drop") != ["ALL"] or caps.get("add"):
+                problem(f"{where}: capabilities must drop ALL and add none")
         if sc.get("readOnlyRootFilesystem") is not True:
             problem(f"{where}: root filesystem not read-only")
         if sc.get("allowPrivilegeEscalation") is not False:
             problem(f"{where}: allowPrivilegeEscalation not false")
-        if sc.get("capabilities", {}).get("drop") != ["ALL"] or sc.get("capabilities", {}).get("add"):
-            problem(f"{where}: capabilities must drop ALL and add none")
         requests = c.get("resources", {}).get("requests", {})
         if not requests.get("cpu") or not requests.get("memory"):
             problem(f"{where}: no cpu and memory requests")
     containers = pod["containers"]
-    if len(containers) != 1:
-        problem(f"{name(w)}: expected one container")
+    expected = 3 if anycast else 1  # the service, plus bird and anycast-health
+    if len(containers) != expected:
+        problem(f"{name(w)}: expected {expected} containers, got {[c['name'] for c in containers]}")
         continue
     c = containers[0]
     where = f"{name(w)} container {c['name']}"

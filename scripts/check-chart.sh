@@ -65,7 +65,10 @@ render calico --set anycast.provider=calico --set 'anycast.addresses={198.51.100
     --set frontend.sig0.generate=false --set chainFollower.attestationKeys.generate=false \
     --set reorgWatchdog.key.generate=false --set reorgWatchdog.unfreezeToken.generate=false \
     --set reorgWatchdog.publish.enabled=true --set network=testnet --set shutdown.preStopSleepSeconds=5
-renders=(default production daemonset calico)
+render bird --set frontend.kind=DaemonSet --set anycast.bird.enabled=true \
+    --set anycast.bird.address=198.19.0.53 --set 'anycast.bird.peers={10.0.0.1,10.0.0.2}' \
+    --set anycast.bird.passwordSecret=bgp-md5 --set frontend.tls.existingSecret=resolver-tls
+renders=(default production daemonset calico bird)
 
 echo "== kubernetes-validate --strict -k $kube_version"
 for name in "${renders[@]}"; do
@@ -96,7 +99,7 @@ def kinds(docs):
     return [d["kind"] for d in docs]
 
 default, production = load("default"), load("production")
-daemonset, calico = load("daemonset"), load("calico")
+daemonset, calico, bird = load("daemonset"), load("calico"), load("bird")
 
 # Defaults: a LoadBalancer with Local traffic policy mapping 53 onto the pod's 5353, the HPA,
 # generated keys, no certificate (Do53 only), monitoring objects with the API.
@@ -156,7 +159,29 @@ one(calico, "Service", "hnsfleet-reorg-watchdog-publish")
 pod = one(calico, "Deployment", "hnsfleet-proof-cache")["spec"]["template"]["spec"]
 assert pod["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"] == 5
 assert pod["terminationGracePeriodSeconds"] == 5 + 5 + 10 + 5
-print("defaults, production, DaemonSet/Cilium and Calico variants render as intended")
+# BIRD variant: the frontends announce the anycast address themselves, on the node's network:
+# no load balancer, listeners on the address's public ports, the sidecars configured from values.
+assert not [d for d in bird if d["kind"] == "Service" and d["metadata"]["name"] == "hnsfleet-frontend"]
+pod = one(bird, "DaemonSet", "hnsfleet-frontend")["spec"]["template"]["spec"]
+assert pod["hostNetwork"] is True and pod["dnsPolicy"] == "ClusterFirstWithHostNet"
+assert [c["name"] for c in pod["containers"]] == ["frontend", "bird", "anycast-health"]
+assert pod["initContainers"][0]["name"] == "anycast-address"
+assert pod["initContainers"][0]["command"][-1] == "up"
+env = {c["name"]: {e["name"]: e.get("value", e.get("valueFrom")) for e in c.get("env", [])}
+       for c in pod["containers"]}
+assert env["bird"]["ANYCAST_ADDRESS"] == "198.19.0.53" and env["bird"]["ANYCAST_PEERS"] == "10.0.0.1,10.0.0.2"
+assert env["bird"]["ANYCAST_PASSWORD"] == {"secretKeyRef": {"name": "bgp-md5", "key": "password"}}
+assert env["anycast-health"]["ANYCAST_READY_URL"] == "http://127.0.0.1:9551/readyz"
+assert env["anycast-health"]["ANYCAST_PROTOCOLS"] == "anycast4"
+ports = {p["name"]: p["containerPort"] for p in pod["containers"][0]["ports"]}
+assert (ports["dns-udp"], ports["dot"], ports["doh"]) == (53, 853, 443), ports
+cm = one(bird, "ConfigMap", "hnsfleet-frontend")["data"]["config.toml"]
+for line in ('dns_listen = "198.19.0.53:53"', 'dot_listen = "198.19.0.53:853"', 'doh_listen = "198.19.0.53:443"'):
+    assert line in cm, cm
+scripts = one(bird, "ConfigMap", "hnsfleet-frontend-anycast")["data"]
+assert set(scripts) == {"anycast-address.sh", "anycast-health.sh", "bird-config.sh"}, set(scripts)
+assert all(text.startswith("#!/bin/sh") for text in scripts.values())
+print("defaults, production, DaemonSet/Cilium, Calico and BIRD variants render as intended")
 EOF
 
 echo "== generated keys differ between installs"
@@ -192,6 +217,9 @@ bad_values=(
     "anycast.provider=bgp"
     "image.pullPolicy=Sometimes"
     "reorgWatchdog.attesters={https://x.example}"
+    "anycast.bird.enabled=true"
+    "anycast.bird.address=198.19.0.300"
+    "anycast.bird.bfd.multiplier=0"
 )
 for bad in "${bad_values[@]}"; do
     if out=$("$helm" lint --strict "$chart" --set "$bad" 2>&1); then

@@ -42,6 +42,15 @@ user=$(awk '/^FROM .* AS runtime/ { r = 1 } r && /^USER / { print $2 }' "$file")
 entry=$(awk '/^FROM .* AS runtime/ { r = 1 } r && /^ENTRYPOINT/ { print }' "$file" | grep -o '/usr/local/bin/[a-z0-9-]*' | xargs basename)
 printf '%s\n' "${binaries[@]}" | grep -qx "$entry" || fail "ENTRYPOINT $entry is not copied"
 
+# The anycast sidecar stage: the scripts it copies exist, and it installs what they run.
+sidecar=$(awk '/^FROM .* AS anycast-sidecar/ { r = 1; next } r && /^FROM / { exit } r { print }' "$file")
+[[ -n $sidecar ]] || fail "no anycast-sidecar stage"
+for package in bird2 curl iproute2; do
+    grep -q "install .*$package" <<<"$sidecar" || fail "the anycast-sidecar stage does not install $package"
+done
+sources=$(grep -o '^COPY [^ ]*' <<<"$sidecar" | cut -d' ' -f2)
+compgen -G "$sources" >/dev/null || fail "the anycast-sidecar stage copies $sources, which matches nothing"
+
 image_rust=$(grep -o 'rust:[0-9][0-9.]*' "$file" | head -1 | cut -d: -f2)
 workspace_rust=$(grep -m1 '^rust-version' Cargo.toml | cut -d'"' -f2)
 [[ $(printf '%s\n%s\n' "$workspace_rust" "$image_rust" | sort -V | head -1) == "$workspace_rust" ]] \

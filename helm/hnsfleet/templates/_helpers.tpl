@@ -286,3 +286,38 @@ which Helm's toToml would write as `512.0`, a TOML float the services refuse), l
 {{- fail (printf "config value %v: a %s cannot be written as a flat TOML value" . $kind) -}}
 {{- end -}}
 {{- end }}
+
+{{/* The BIRD sidecar's image (anycast.bird.image, tag defaulting to the appVersion). */}}
+{{- define "hnsfleet.anycastImage" -}}
+{{- $i := .Values.anycast.bird.image -}}
+{{- printf "%s:%s" $i.repository (default .Chart.AppVersion $i.tag) -}}
+{{- end }}
+
+{{/* The anycast address(es) and interface, for anycast-address.sh and bird-config.sh. */}}
+{{- define "hnsfleet.anycastAddressEnv" -}}
+{{- $b := .Values.anycast.bird -}}
+- name: ANYCAST_ADDRESS
+  value: {{ $b.address | quote }}
+- name: ANYCAST_ADDRESS6
+  value: {{ $b.address6 | quote }}
+- name: ANYCAST_INTERFACE
+  value: {{ $b.interface | quote }}
+{{- end }}
+
+{{/* A container of the anycast set-up: root (BIRD's control socket is root's; capabilities
+reach no other user) with only the capabilities listed, a read-only root filesystem, no
+privilege escalation. */}}
+{{- define "hnsfleet.anycastSecurityContext" -}}
+runAsUser: 0
+runAsNonRoot: false
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+  {{- if . }}
+  add:
+  {{- range . }}
+    - {{ . }}
+  {{- end }}
+  {{- end }}
+{{- end }}
