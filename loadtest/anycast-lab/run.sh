@@ -49,6 +49,9 @@ NODES=${ANYCAST_LAB_NODES:-3}
 BFD=${ANYCAST_LAB_BFD:-on}
 case $BFD in on) HOLD=9 ;; off) HOLD=3 ;; *) echo "ANYCAST_LAB_BFD must be on or off" >&2; exit 64 ;; esac
 MAX_FAILOVER_MS=${ANYCAST_LAB_MAX_FAILOVER_MS:-5000}
+# The frontends' shutdown_drain: it must outlast the route's withdrawal (0s shows what is lost
+# without it: the drain scenario then fails).
+DRAIN=${ANYCAST_LAB_DRAIN:-3s}
 BIN_DIR=${HNSFLEET_BIN_DIR:-$REPO/target/debug}
 # Not passed on: the services read HNSFLEET_* variables as config (and warn about this one).
 unset HNSFLEET_BIN_DIR
@@ -214,7 +217,7 @@ start_frontend() {
         --network regtest --cache "http://$CACHE_ADDR:9540" \
         --dns-listen "$ANYCAST:53" --public-host "$ANYCAST" --admin-listen 127.0.0.1:9551 \
         --icann-root-hints "$WORK/no-icann.hints" --allow-private-upstreams true \
-        --rrl-rate 0 --shutdown-drain 3s --shutdown-grace 2s
+        --rrl-rate 0 --shutdown-drain "$DRAIN" --shutdown-grace 2s
 }
 
 start_health() {
@@ -418,7 +421,7 @@ start_health "$node"
 failback sidecar "$node" "$t"
 
 node=$(announced_by)
-log "drain: SIGTERM to the frontend of node $node (unready at once, serves 3 s more, then 2 s grace)"
+log "drain: SIGTERM to the frontend of node $node (unready at once, serves $DRAIN more, then 2 s grace)"
 at=$(now_ns)
 kill -TERM "${PIDS[frontend$node]}"
 failover drain "$node" "$at"
