@@ -25,6 +25,9 @@
 #   hang-host  SIGSTOP of the frontend, BIRD and the health check: only BFD can tell
 #   unready    the node loses its proof-cache (an unreachable route) while the frontend lives:
 #              it turns unready by itself (after its 10 s grace); no query may be lost
+#   bird-crash kill -9 of BIRD (its sessions close, the routers drop the route); a new BIRD
+#              starts with the route disabled and the health check enables it again; no query
+#              may be lost
 #   sidecar    SIGTERM to the health check (the sidecar stopping): it withdraws before
 #              exiting; no query may be lost
 #   drain      SIGTERM to the frontend: unready at once, still serving for shutdown_drain;
@@ -391,6 +394,20 @@ expect_good hang-host
 t=$(now_ns)
 for what in bird health frontend; do kill -CONT "${PIDS[$what$node]}"; done
 failback hang-host "$node" "$t"
+
+node=$(announced_by)
+log "bird-crash: kill -9 BIRD on node $node (the frontend stays up), then a new BIRD"
+at=$(now_ns)
+kill -KILL "${PIDS[bird$node]}"
+{ wait "${PIDS[bird$node]}" || true; } 2>/dev/null
+failover bird-crash "$node" "$at"
+expect_no_loss bird-crash
+t=$(now_ns)
+# The new BIRD starts with the route disabled: the health check enables it again when it next
+# writes the wanted state (every 5 s), without a change of readiness.
+start "bird$node" "$(node_ns "$node")" "$WORK/n$node/bird.stderr.log" \
+    bird -f -c "$WORK/n$node/bird.conf" -s "$WORK/n$node/bird.ctl"
+failback bird-crash "$node" "$t"
 
 node=$(announced_by)
 log "unready: node $node loses its proof-cache (the frontend stays up and turns unready)"
