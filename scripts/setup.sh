@@ -6,6 +6,7 @@
 #   bash scripts/setup.sh demo   hsd, bns, Knot, Unbound, dig/kdig (scripts/demo)
 #   bash scripts/setup.sh buf    only the pinned buf CLI (scripts/buf.sh)
 #   bash scripts/setup.sh alerts only promtool (scripts/check-alerts.sh)
+#   bash scripts/setup.sh anycast hsd, BIRD, dig (loadtest/anycast-lab/run.sh)
 set -euo pipefail
 only=${1:-all}
 cd "$(dirname "$0")/.."
@@ -120,5 +121,14 @@ install_daemons() {
 case $only in all | demo) install_daemons ;; esac
 
 case $only in all) install_promtool ;; esac
+
+# The anycast lab (loadtest/anycast-lab/run.sh): BIRD 2 as the BGP speaker of its router and
+# nodes (its system service must not run: the lab starts one per network namespace with its own
+# config and control socket), iproute2 for the namespaces, python3 for the query stream.
+install_anycast() {
+    apt_install_no_services bird.service bird2
+    apt_install iproute2 python3
+}
+case $only in all | anycast) install_anycast ;; esac
 
 log "ready"
