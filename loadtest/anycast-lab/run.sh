@@ -299,7 +299,7 @@ wait_for 30 "every node's route at the router" all_peered
 some_route() { [ -n "$(announced_by)" ]; }
 wait_for 10 "a route to $ANYCAST" some_route
 
-start probe "$CLIENT" "$WORK/probe.stderr.log" python3 "$REPO/loadtest/anycast-lab/probe.py" \
+start probe "$CLIENT" "$WORK/probe.stderr.log" python3 -B "$REPO/loadtest/anycast-lab/probe.py" \
     stream --server "$ANYCAST" --name "$QNAME" --type TXT --out "$PROBE_LOG" \
     --interval-ms 20 --timeout-ms 1000 --ttl-base 199
 good_from() {  # good_from NODE SINCE_NS: a good answer from NODE received since SINCE_NS
@@ -316,7 +316,7 @@ log "all $NODES nodes ready and announced; the router prefers node $first"
 # record SCENARIO JSON: prints the result line and keeps it for the report.
 record() {
     local line
-    line=$(python3 -c 'import json,sys; d=json.loads(sys.argv[2]); d={"scenario":sys.argv[1],**d}; print(json.dumps(d))' "$1" "$2")
+    line=$(jq -c --arg s "$1" '{scenario: $s} + .' <<<"$2")
     RESULTS+=("$line")
     printf '%s\n' "$line"
 }
@@ -330,7 +330,7 @@ failover() {
     }
     wait_for $((MAX_FAILOVER_MS / 1000 + 25)) "$scenario: an answer from another node" other_answered
     sleep 1.1  # the probe logs a lost query after its 1 s timeout
-    result=$(python3 loadtest/anycast-lab/probe.py failover "$PROBE_LOG" --at "$at" --node "$node")
+    result=$(python3 -B loadtest/anycast-lab/probe.py failover "$PROBE_LOG" --at "$at" --node "$node")
     record "$scenario" "$result"
     FAILOVER_MS=$(jq -r .failover_ms <<<"$result")
     LOST=$(jq -r .lost <<<"$result")
@@ -349,7 +349,7 @@ failback() {
     wait_for 10 "$scenario: answers from node $node again" good_from "$node" "$since"
     back=$(now_ns)
     sleep 1.1
-    result=$(python3 loadtest/anycast-lab/probe.py window "$PROBE_LOG" --from "$since" --to "$back")
+    result=$(python3 -B loadtest/anycast-lab/probe.py window "$PROBE_LOG" --from "$since" --to "$back")
     record "$scenario-failback" "$result"
     [ "$(jq -r '.lost + .bad' <<<"$result")" = 0 ] || die "$scenario: failback lost or failed queries: $result"
 }
@@ -449,7 +449,7 @@ wait "${PIDS[frontend$node]}" || rc=$?
 [ $rc = 0 ] || die "drain: the frontend exited with status $rc"
 exited=$(now_ns)
 sleep 1.1
-result=$(python3 loadtest/anycast-lab/probe.py window "$PROBE_LOG" --from $((at - 1000000000)) --to "$exited")
+result=$(python3 -B loadtest/anycast-lab/probe.py window "$PROBE_LOG" --from $((at - 1000000000)) --to "$exited")
 record drain-window "$result"
 [ "$(jq -r '.lost + .bad' <<<"$result")" = 0 ] || die "drain: queries lost or failed between SIGTERM and exit: $result"
 t=$(now_ns)
@@ -458,7 +458,7 @@ failback drain "$node" "$t"
 
 # === report ===
 
-total=$(python3 loadtest/anycast-lab/probe.py window "$PROBE_LOG" --from 0 --to "$(now_ns)")
+total=$(python3 -B loadtest/anycast-lab/probe.py window "$PROBE_LOG" --from 0 --to "$(now_ns)")
 record total "$total"
 if [ -n "${ANYCAST_LAB_REPORT:-}" ]; then printf '%s\n' "${RESULTS[@]}" >>"$ANYCAST_LAB_REPORT"; fi
 log "PASS (BFD $BFD): every failover within ${MAX_FAILOVER_MS} ms, no query lost where none may be"
