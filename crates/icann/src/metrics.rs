@@ -9,7 +9,8 @@ use crate::AttemptError;
 pub const LOOKUPS: &str = "hnsfleet_icann_lookups_total";
 /// The `outcome` label values of [`LOOKUPS`].
 pub const LOOKUP_OUTCOMES: [&str; 3] = ["delegation", "nxdomain", "error"];
-/// Queries sent to root servers, by result ([`UPSTREAM_RESULTS`]).
+/// Queries sent to root servers, by result (`ok`, `bogus`, `timeout`, `io`, `malformed`,
+/// `mismatch`, `oversized`, `rcode`: `UPSTREAM_RESULTS`).
 pub const UPSTREAM_QUERIES: &str = "hnsfleet_icann_upstream_queries_total";
 /// The `result` label values of [`UPSTREAM_QUERIES`].
 pub(crate) const UPSTREAM_RESULTS: [&str; 8] = [
