@@ -9,8 +9,10 @@
 //! root's TXT record, not the new branch's. Four more blocks of agreement on the new branch
 //! thaw it, and dig gets the new record. hsd at port offsets 990 and 1010.
 //!
-//! (The lying attesters — wrong hash, bad signature, replayed, other network — are in
-//! `services/reorg-watchdog/tests/service.rs`, against scripted followers.)
+//! An outside attester (`--attester URL=PUBKEY`, quorum 1: the fleet's own follower decides)
+//! lies about the real chain: another hash at the real height, then a forged signature, another
+//! network, and a replay of an older attestation. Each is ignored and counted, and the fleet's
+//! verdict follows the real chain.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod common;
@@ -18,13 +20,67 @@ use common::*;
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use hnsfleet_attestation::TipStatement;
+use hnsfleet_hns::params::Network;
+use hnsfleet_hns::types::{BlockHash, TreeRoot};
 use hnsfleet_testkit::service::ServiceProcess;
 use hnsfleet_testkit::{Hsd, dashboard};
+use secp256k1::SecretKey;
 use serde_json::{Value, json};
 
 const NAME: &str = "fleettxt";
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// An outside attester's publish endpoint serving whatever the test sets.
+async fn liar() -> (Arc<Mutex<Vec<u8>>>, String) {
+    let body = Arc::new(Mutex::new(Vec::new()));
+    let served = Arc::clone(&body);
+    let app = axum::Router::new().route(
+        "/v1/attestation.bin",
+        axum::routing::get(move || {
+            let served = Arc::clone(&served);
+            async move { served.lock().unwrap().clone() }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (body, url)
+}
+
+/// Waits (30 s at most) until the metric line `series` reads at least 1.
+async fn metric_reaches(admin: SocketAddr, series: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = reqwest::get(format!("http://{admin}/metrics"))
+            .await
+            .unwrap();
+        let text = page.text().await.unwrap();
+        let value = text
+            .lines()
+            .find_map(|line| line.strip_prefix(series))
+            .and_then(|rest| rest.trim().parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if value >= 1.0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{series} still {value} after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
 
 async fn dig_txt(root: SocketAddr) -> String {
     let out = tokio::time::timeout(
@@ -115,6 +171,28 @@ async fn a_deep_reorg_freezes_the_fleet_on_its_root_until_the_new_chain_is_agree
     let (b, _) = prepared_hsd("watchdog-e2e-b", 1010).await;
     let start = a.rpc("getblockcount", &[]).unwrap().as_u64().unwrap();
     let data = tempfile::tempdir().unwrap();
+    let liar_key = SecretKey::from_byte_array([0x5a; 32]).unwrap();
+    let (liar, liar_url) = liar().await;
+    let lie = |magic: u32, hash: u8, signed_at: u64| {
+        TipStatement {
+            network_magic: magic,
+            height: u32::try_from(start).unwrap(),
+            hash: BlockHash([hash; 32]),
+            tree_root: TreeRoot([hash; 32]),
+            chainwork: [0; 32],
+            time: signed_at,
+            signed_at,
+        }
+        .sign(&liar_key)
+        .encode()
+        .to_vec()
+    };
+    let regtest = Network::Regtest.params().magic;
+    *liar.lock().unwrap() = lie(regtest, 0xee, unix_now());
+    let attester = format!(
+        "{liar_url}={}",
+        hex::encode(liar_key.public_key(secp256k1::SECP256K1).serialize())
+    );
     let fleet: ServiceProcess = fleet_up(
         a.p2p_addr().unwrap(),
         &data.path().join("fleet"),
@@ -125,6 +203,10 @@ async fn a_deep_reorg_freezes_the_fleet_on_its_root_until_the_new_chain_is_agree
             "3",
             "--unfreeze-after",
             "4",
+            "--attester",
+            &attester,
+            "--watchdog-quorum",
+            "1",
         ],
         "watchdog-e2e-up",
     )
@@ -136,6 +218,28 @@ async fn a_deep_reorg_freezes_the_fleet_on_its_root_until_the_new_chain_is_agree
     })
     .await;
     assert_eq!(ok["sources"][0]["health"], "healthy", "{ok}");
+
+    // The lying attester: another block at the real height (a minority fork), then a forged
+    // signature, another network, a replay of an older statement. Each ignored and counted.
+    let admin = fleet.addr("watchdog_admin").unwrap();
+    let ignored = |reason: &str| {
+        format!(
+            "hnsfleet_watchdog_ignored_attestations_total{{reason=\"{reason}\",source=\"{liar_url}\"}}"
+        )
+    };
+    metric_reaches(admin, &ignored("conflicting")).await;
+    let split = status(&watchdog).await;
+    assert_eq!(split["state"], "OK", "{split}");
+    assert_eq!(split["sources"][1]["health"], "minority_fork", "{split}");
+    let mut forged = lie(regtest, 0xee, unix_now());
+    forged[200] ^= 1;
+    *liar.lock().unwrap() = forged;
+    metric_reaches(admin, &ignored("bad_signature")).await;
+    *liar.lock().unwrap() = lie(Network::Main.params().magic, 0xee, unix_now());
+    metric_reaches(admin, &ignored("wrong_network")).await;
+    *liar.lock().unwrap() = lie(regtest, 0xee, unix_now() - 20);
+    metric_reaches(admin, &ignored("replayed")).await;
+    assert_eq!(status(&watchdog).await["state"], "OK");
 
     // Shallow reorganisations (1 block, then 2): still OK.
     let a = on(a, |a| a.mine(1).unwrap()).await;
