@@ -1,8 +1,9 @@
 //! The `hns.conf` client file: a resolv.conf-like list of nameservers with SIG(0) keys.
 //!
 //! Format (hns-dns.md §5.5): one directive per line, `keyword arg...`. `nameserver` takes
-//! `[<base32-key>@]<host>[:<port>]`, where the key is the server's 33-byte compressed secp256k1
-//! key in lower-case unpadded base32, the host an IPv4 or IPv6 address (IPv6 with a port as
+//! `[<base32-key>@]<host>[:<port>]` (libhns' form) or `<host>[:<port>] <key>` (the whitepaper's
+//! form, the key in base32 or hex), where the key is the server's 33-byte compressed secp256k1
+//! key (base32: lower-case unpadded), the host an IPv4 or IPv6 address (IPv6 with a port as
 //! `[addr]:port`, bare otherwise) and the port defaults to 53. Every other directive (`domain`,
 //! `search`, `options`, ...) is kept verbatim, in order. Text from `#` or `;` to the end of a line
 //! is a comment; blank lines are ignored. Host names are not accepted: a resolver must not need
@@ -188,15 +189,31 @@ impl fmt::Display for HnsDirective {
 
 // === private helpers ===
 
-/// The words after `nameserver`: exactly one value.
+/// The words after `nameserver`: `[KEY@]HOST[:PORT]`, or `HOST[:PORT] KEY` (the key in base32
+/// or hex; not both forms at once).
 fn parse_nameserver_args<'a>(
     mut words: impl Iterator<Item = &'a str>,
 ) -> Result<HnsNameserver, NameserverError> {
     let value = words.next().ok_or(NameserverError::MissingAddress)?;
+    let mut nameserver = HnsNameserver::parse(value)?;
+    if let Some(key) = words.next() {
+        if nameserver.key.is_some() {
+            return Err(NameserverError::ExtraArgument(key.to_string()));
+        }
+        let parsed = Sig0PublicKey::from_base32(key).or_else(|base32| {
+            // 66 hex digits are not base32 (53 characters): try hex only for that length.
+            if key.len() == 66 {
+                Sig0PublicKey::from_hex(key)
+            } else {
+                Err(base32)
+            }
+        });
+        nameserver.key = Some(parsed.map_err(NameserverError::Key)?);
+    }
     if let Some(extra) = words.next() {
         return Err(NameserverError::ExtraArgument(extra.to_string()));
     }
-    HnsNameserver::parse(value)
+    Ok(nameserver)
 }
 
 /// `1.2.3.4`, `1.2.3.4:53`, `::1`, `[::1]`, `[::1]:53`.

@@ -6,7 +6,7 @@ use hnsfleet_fuzz_bodies as fuzz;
 use proptest::prelude::*;
 
 use super::*;
-use crate::sig0::{REGTEST_KEY_HEX, Sig0Key};
+use crate::sig0::{REGTEST_KEY_HEX, Sig0Error, Sig0Key};
 
 // hns-dns.md §5.5.
 const SPEC_LINE: &str =
@@ -119,12 +119,42 @@ fn host_port_forms() {
 }
 
 #[test]
+fn the_whitepaper_form_names_the_key_after_the_address() {
+    let hex = regtest_key().to_hex();
+    for line in [
+        format!("nameserver 127.0.0.1:25350 {KEY}"),
+        format!("nameserver 127.0.0.1:25350 {}", KEY.to_ascii_uppercase()),
+        format!("nameserver 127.0.0.1:25350 {hex}"),
+    ] {
+        let conf = HnsConf::parse(&line).unwrap();
+        assert_eq!(conf.nameservers[0].key, Some(regtest_key()), "{line}");
+        assert_eq!(conf.nameservers[0].port, 25350);
+        // Printed in the canonical (libhns) form, which parses back to the same value.
+        assert_eq!(conf.to_string(), format!("{SPEC_LINE}\n"));
+    }
+    // Both forms at once, or anything after the key, is refused.
+    for (line, extra) in [
+        (format!("nameserver {KEY}@127.0.0.1 {KEY}"), KEY.to_string()),
+        (
+            format!("nameserver 127.0.0.1 {KEY} more"),
+            "more".to_string(),
+        ),
+    ] {
+        let err = HnsConf::parse(&line).unwrap_err();
+        assert_eq!(err.cause, NameserverError::ExtraArgument(extra), "{line}");
+    }
+    // A key that is neither base32 nor 66 hex digits names its encoding.
+    let err = HnsConf::parse("nameserver 127.0.0.1 00ff").unwrap_err();
+    assert!(matches!(err.cause, NameserverError::Key(_)), "{err}");
+}
+
+#[test]
 fn errors_name_line_and_cause() {
     let cases: [(&str, NameserverError); 14] = [
         ("nameserver", NameserverError::MissingAddress),
         (
             "nameserver 1.2.3.4 5.6.7.8",
-            NameserverError::ExtraArgument("5.6.7.8".into()),
+            NameserverError::Key(Sig0Error::PublicKeyEncoding("base32")),
         ),
         (
             "nameserver ns.example",
