@@ -49,11 +49,17 @@ fn methods_are_generated_from_the_proto() {
         &[
             (
                 "hnsfleet.follower.v1.ChainFollowerService",
-                &["GetTip", "WatchTip", "LookupName", "GetAttestation"][..]
+                &[
+                    "GetTip",
+                    "WatchTip",
+                    "LookupName",
+                    "GetAttestation",
+                    "GetHeaders"
+                ][..]
             ),
             (
                 "hnsfleet.cache.v1.ProofCacheService",
-                &["LookupName", "GetTrustedRoot"][..]
+                &["LookupName", "GetTrustedRoot", "GetHeaders"][..]
             ),
             (
                 "hnsfleet.watchdog.v1.ReorgWatchdogService",

@@ -79,6 +79,9 @@ pub enum ReplicaError {
     /// The proof does not verify for the name asked, or a value disagrees with it.
     #[error("answer does not verify: {0}")]
     Unverifiable(#[from] VerifyError),
+    /// Headers that do not tie the root to proof of work.
+    #[error("headers do not verify: {0}")]
+    BadHeaders(#[from] hnsfleet_verify::HeaderChainError),
 }
 
 /// Whether `status` is tonic's own end of a call whose `grpc-timeout` passed on the client
@@ -193,7 +196,10 @@ impl ReplicaError {
                 _ => "other",
             },
             Self::Timeout(_) => "timeout",
-            Self::MissingLookup | Self::Malformed(_) | Self::Unverifiable(_) => "unverifiable",
+            Self::MissingLookup
+            | Self::Malformed(_)
+            | Self::Unverifiable(_)
+            | Self::BadHeaders(_) => "unverifiable",
             Self::Address(_) => "other",
         }
     }

@@ -28,7 +28,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use hnsfleet_hns::chain::SafeRoot;
+use hnsfleet_hns::header::Header;
 use hnsfleet_hns::name::Name;
+use hnsfleet_hns::params::Network;
 use hnsfleet_proto::cache::v1 as pb;
 use hnsfleet_proto::cache::v1::proof_cache_service_client::ProofCacheServiceClient;
 use hnsfleet_upstream::{Rendezvous, Replica};
@@ -263,6 +266,87 @@ impl CacheClient {
             stale: response.stale,
             replica: *replica,
         })
+    }
+
+    /// The headers that tie `root` to proof of work, for a proof bundle: asks the replicas in
+    /// rendezvous order of the root (so one replica's followers are asked per root) until
+    /// one sends headers that verify ([`hnsfleet_verify::verify_header_chain`]), within the
+    /// options' limits. Returns the first header's height and the headers. Only on request:
+    /// no look-up needs it.
+    pub async fn headers(
+        &self,
+        root: SafeRoot,
+        network: Network,
+    ) -> Result<(u32, Vec<Header>), CacheClientError> {
+        let started = Instant::now();
+        let channels = self.channels();
+        let mut attempts = 0;
+        let mut last = None;
+        for replica in channels
+            .rendezvous()
+            .ranked(root.tree_root.as_bytes())
+            .take(self.options.max_attempts)
+        {
+            let remaining = self.options.deadline.saturating_sub(started.elapsed());
+            if attempts > 0 && remaining.is_zero() {
+                break;
+            }
+            attempts += 1;
+            let budget = remaining.min(self.options.attempt_timeout);
+            let error = match self
+                .headers_from(&channels, replica, root, network, budget)
+                .await
+            {
+                Ok(found) => return Ok(found),
+                Err(error) => error,
+            };
+            let failure = ReplicaFailure {
+                replica: *replica,
+                error,
+            };
+            if !failure.error.fails_over() {
+                return Err(CacheClientError::Rejected(failure));
+            }
+            last = Some(failure);
+        }
+        match last {
+            Some(last) => Err(CacheClientError::Unavailable { attempts, last }),
+            None => Err(CacheClientError::NoReplicas),
+        }
+    }
+
+    async fn headers_from(
+        &self,
+        channels: &Channels,
+        replica: &Replica,
+        root: SafeRoot,
+        network: Network,
+        budget: Duration,
+    ) -> Result<(u32, Vec<Header>), ReplicaError> {
+        let channel = channels.get(replica)?;
+        let mut client =
+            ProofCacheServiceClient::new(channel).max_decoding_message_size(MAX_RESPONSE_BYTES);
+        let mut request = tonic::Request::new(pb::GetHeadersRequest {
+            root: Some(hnsfleet_proto::follower::v1::SafeRoot::from(&root)),
+        });
+        request.set_timeout(budget);
+        let response = match tokio::time::timeout(budget, client.get_headers(request)).await {
+            Ok(Ok(response)) => response.into_inner(),
+            Ok(Err(status)) if error::timed_out(&status) => {
+                return Err(ReplicaError::Timeout(budget));
+            }
+            Ok(Err(status)) => return Err(ReplicaError::from_status(&status)),
+            Err(_) => return Err(ReplicaError::Timeout(budget)),
+        };
+        let chain = response.chain.unwrap_or_default();
+        let headers = hnsfleet_verify::verify_header_chain(
+            network.params(),
+            &root.tree_root,
+            root.height,
+            chain.first_height,
+            &chain.headers,
+        )?;
+        Ok((chain.first_height, headers))
     }
 
     /// The tree root the replicas trust now: asks every replica (within

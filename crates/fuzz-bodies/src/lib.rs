@@ -47,6 +47,7 @@ pub const BODIES: &[(&str, Body)] = &[
     ("p2p_packet", p2p_packet),
     ("packet_cache", packet_cache),
     ("proof", proof),
+    ("proof_bundle", proof_bundle),
     ("resource", resource),
     ("sig0", sig0),
 ];
@@ -369,6 +370,38 @@ pub fn attestation(data: &[u8]) -> bool {
     };
     assert_eq!(&att.encode()[..], data, "attestation re-encodes exactly");
     let _ = att.verify();
+    true
+}
+
+/// A proof bundle as a client receives it in a response's EDNS option: decoding never panics,
+/// whatever decodes encodes and decodes again to an equal bundle, and verifying a response
+/// that carries it never panics.
+pub fn proof_bundle(data: &[u8]) -> bool {
+    use hnsfleet_proof_bundle::{Bundle, Policy, encode_into, verify};
+    let Ok(bundle) = Bundle::decode(data) else {
+        return false;
+    };
+    let encoded = bundle.encode().expect("a decoded bundle encodes");
+    assert_eq!(
+        Bundle::decode(&encoded).expect("an encoded bundle decodes"),
+        bundle,
+        "bundle round trip"
+    );
+    let mut response = hickory_proto::op::Message::query();
+    let name = format!("www.{}.", bundle.tld);
+    if let Ok(qname) = Name::from_ascii(&name) {
+        response.add_query(hickory_proto::op::Query::query(
+            qname,
+            hickory_proto::rr::RecordType::A,
+        ));
+    }
+    encode_into(&mut response, &bundle).expect("a decoded bundle encodes");
+    let _ = verify(
+        &response,
+        &Policy::for_network(bundle.network),
+        1_800_000_000,
+        None,
+    );
     true
 }
 

@@ -26,7 +26,8 @@ mod retarget;
 
 pub use checkpoint::{CheckpointBlob, MAX_CHECKPOINT_HEADERS};
 pub use follow::{
-    MAX_LOCATOR_HEIGHTS, SafeRoot, is_synced, locator_heights, safe_root, safe_root_height,
+    MAX_LOCATOR_HEIGHTS, SAFE_ROOT_DEPTH, SafeRoot, is_synced, locator_heights, safe_root,
+    safe_root_height,
 };
 pub use retarget::{expected_bits, median_time_past};
 

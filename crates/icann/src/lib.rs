@@ -83,6 +83,9 @@ pub struct IcannDelegation {
     pub ds: Vec<Record>,
     /// A/AAAA records of the NS targets from the additional section (unsigned, as received).
     pub glue: Vec<Record>,
+    /// What proves the DS set (or its absence) as received, RRSIGs included: the DS records and
+    /// their RRSIGs, or the NSEC and its RRSIG (for proof bundles, which carry ICANN's chain).
+    pub signed: Vec<Record>,
 }
 
 /// Why a look-up failed. Cloneable because failures are cached.

@@ -20,6 +20,7 @@ const MAX_KEYS: usize = 16;
 pub struct RootKeys {
     keys: Vec<DNSKEY>,
     ttl: u32,
+    signed: Vec<Record>,
 }
 
 // === impl RootKeys ===
@@ -28,6 +29,11 @@ impl RootKeys {
     /// The zone keys (ZONE flag, not revoked) of the validated `. DNSKEY` set.
     pub fn keys(&self) -> &[DNSKEY] {
         &self.keys
+    }
+
+    /// The `. DNSKEY` set as received with its RRSIGs (for proof bundles).
+    pub fn signed(&self) -> &[Record] {
+        &self.signed
     }
 
     /// How long they may be cached: the shortest of the set's TTL, the RRSIG's original TTL, its
@@ -86,9 +92,23 @@ pub fn validate_root_keys(
         .filter(|k| k.zone_key() && !k.revoke())
         .cloned()
         .collect();
+    let signed = msg
+        .answers
+        .iter()
+        .filter(|r| r.name.is_root())
+        .filter(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::DNSKEY(_)) => true,
+            RData::DNSSEC(DNSSECRData::RRSIG(sig)) => {
+                sig.input().type_covered == RecordType::DNSKEY
+            }
+            _ => false,
+        })
+        .cloned()
+        .collect();
     Ok(RootKeys {
         keys,
         ttl: cap(set_ttl.min(sig_ttl), max_ttl),
+        signed,
     })
 }
 
@@ -189,7 +209,26 @@ fn referral(
         .filter(|r| targets.iter().any(|t| **t == r.name))
         .cloned()
         .collect();
-    Ok((IcannDelegation { ns, ds, glue }, ttl))
+    let proves = |r: &&Record| {
+        r.name == *tld
+            && match &r.data {
+                RData::DNSSEC(DNSSECRData::DS(_) | DNSSECRData::NSEC(_)) => true,
+                RData::DNSSEC(DNSSECRData::RRSIG(sig)) => {
+                    matches!(sig.input().type_covered, RecordType::DS | RecordType::NSEC)
+                }
+                _ => false,
+            }
+    };
+    let signed = msg.authorities.iter().filter(proves).cloned().collect();
+    Ok((
+        IcannDelegation {
+            ns,
+            ds,
+            glue,
+            signed,
+        },
+        ttl,
+    ))
 }
 
 /// NXDOMAIN for a TLD: signed NSECs covering the TLD and the root wildcard `*.`.

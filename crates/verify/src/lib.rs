@@ -181,5 +181,81 @@ impl VerifiedLookup {
     }
 }
 
+/// Most headers [`verify_header_chain`] accepts (a proof bundle's bound).
+pub const MAX_CHAIN_HEADERS: usize = 200;
+
+/// Why headers said to tie a tree root to proof of work do not.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum HeaderChainError {
+    /// No headers, or more than [`MAX_CHAIN_HEADERS`].
+    #[error("{0} headers (1 to {MAX_CHAIN_HEADERS} expected)")]
+    Count(usize),
+    /// The header at the root's height is not among them.
+    #[error("the headers {first}..{end} do not include the root's height {height}")]
+    Range {
+        /// First height sent.
+        first: u32,
+        /// One past the last.
+        end: u32,
+        /// The root's height.
+        height: u32,
+    },
+    /// A header does not carry the root where it must.
+    #[error("the header at height {0} does not carry the root")]
+    Root(u32),
+    /// A header does not decode, meet its target or link to the previous one.
+    #[error("header at height {height}: {reason}")]
+    Header {
+        /// Its height.
+        height: u32,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Checks headers a follower (or cache) sent for a proof bundle: between 1 and
+/// [`MAX_CHAIN_HEADERS`] consecutive headers from `first_height`, each decoding, meeting its
+/// own target within the network's limit and linking to the previous one; the first and the
+/// one at `root_height` carry `root`. Returns the decoded headers.
+pub fn verify_header_chain(
+    params: &hnsfleet_hns::params::NetworkParams,
+    root: &TreeRoot,
+    root_height: u32,
+    first_height: u32,
+    raw: &[impl AsRef<[u8]>],
+) -> Result<Vec<hnsfleet_hns::header::Header>, HeaderChainError> {
+    use hnsfleet_hns::header::HashedHeader;
+    if raw.is_empty() || raw.len() > MAX_CHAIN_HEADERS {
+        return Err(HeaderChainError::Count(raw.len()));
+    }
+    let end = first_height.saturating_add(raw.len() as u32);
+    if root_height < first_height || root_height >= end {
+        return Err(HeaderChainError::Range {
+            first: first_height,
+            end,
+            height: root_height,
+        });
+    }
+    let mut headers = Vec::with_capacity(raw.len());
+    let mut prev: Option<hnsfleet_hns::types::BlockHash> = None;
+    for (i, bytes) in raw.iter().enumerate() {
+        let height = first_height + i as u32;
+        let fail = |reason: String| HeaderChainError::Header { height, reason };
+        let hashed = HashedHeader::decode(bytes.as_ref()).map_err(|e| fail(e.to_string()))?;
+        hnsfleet_hns::chain::check_pow_within_limit(params, &hashed)
+            .map_err(|e| fail(e.to_string()))?;
+        if prev.is_some_and(|p| p != hashed.header().prev_block) {
+            return Err(fail("does not link to the header before it".into()));
+        }
+        if (i == 0 || height == root_height) && hashed.header().tree_root != *root {
+            return Err(HeaderChainError::Root(height));
+        }
+        prev = Some(hashed.hash());
+        headers.push(hashed.into_header());
+    }
+    Ok(headers)
+}
+
 #[cfg(test)]
 mod tests;

@@ -112,6 +112,9 @@ struct ChainState {
     store: Option<std_mpsc::Sender<StoreBatch>>,
 }
 
+/// Most headers [`Follower::root_headers`] returns (a bundle's bound).
+pub const MAX_ROOT_HEADERS: usize = 200;
+
 /// The headers of one accepted batch the store must record, with what the chain did.
 type StoreBatch = Vec<(Header, InsertOutcome)>;
 
@@ -252,6 +255,33 @@ impl Follower {
             .find_root(root.height, &root.tree_root)
             .map(KnownRoot::Disconnected)
             .ok_or(tip)
+    }
+
+    /// The headers a proof bundle needs for `root`: from the first header of the best chain
+    /// that carries it within its tree interval, up to the tip (at most
+    /// [`MAX_ROOT_HEADERS`]). `None` unless the header at `root.height` on the best chain
+    /// carries that root and the headers are among the recent ones kept.
+    pub fn root_headers(&self, root: &SafeRoot) -> Option<(u32, Vec<Header>)> {
+        let guard = self.chain.lock();
+        let chain = &guard.chain;
+        let carries = |height: u32| {
+            chain
+                .entry_at(height)
+                .is_some_and(|e| e.tree_root == root.tree_root)
+        };
+        if !carries(root.height) {
+            return None;
+        }
+        let interval = self.params.names.tree_interval.max(1);
+        let mut first = root.height;
+        while first > 1 && root.height - first + 1 < interval && carries(first - 1) {
+            first -= 1;
+        }
+        let tip = chain.tip().height;
+        let last = tip.min(first.saturating_add(MAX_ROOT_HEADERS as u32 - 1));
+        chain
+            .recent_headers(first, last)
+            .map(|headers| (first, headers))
     }
 
     /// Whether a peer whose tip was `tip` (hash, height) had connected the disconnected

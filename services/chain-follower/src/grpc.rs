@@ -277,6 +277,32 @@ impl ChainFollowerService for FollowerApi {
         }))
     }
 
+    async fn get_headers(
+        &self,
+        request: Request<pb::GetHeadersRequest>,
+    ) -> Result<Response<pb::GetHeadersResponse>, Status> {
+        self.refuse_if_draining()?;
+        let wire = request
+            .into_inner()
+            .root
+            .ok_or_else(|| status_of(&ApiError::InvalidRoot("no root given".into())))?;
+        let asked = SafeRoot::try_from(&wire)
+            .map_err(|e| status_of(&ApiError::InvalidRoot(e.to_string())))?;
+        let (first_height, headers) = self.follower.root_headers(&asked).ok_or_else(|| {
+            status_of(&ApiError::UnknownRoot {
+                root: asked.tree_root.to_hex(),
+                height: asked.height,
+                tip_height: self.follower.tip().height,
+            })
+        })?;
+        Ok(Response::new(pb::GetHeadersResponse {
+            chain: Some(pb::HeaderChain {
+                first_height,
+                headers: headers.iter().map(|h| h.encode().to_vec()).collect(),
+            }),
+        }))
+    }
+
     async fn get_attestation(
         &self,
         _: Request<pb::GetAttestationRequest>,

@@ -32,6 +32,10 @@ use disconnected::DisconnectedHeaders;
 /// ([`HeaderChain::root_window`]): full nodes keep at least these roots.
 pub const ROOT_WINDOW_INTERVALS: u32 = 16;
 
+/// Full headers kept in memory for proof bundles (236 bytes each, 236 KiB): beyond the root
+/// window on every network (576 blocks on mainnet).
+pub const RECENT_HEADERS: usize = 1024;
+
 /// Orphans kept by default over all origins (hnsd's `HSK_MAX_ORPHANS`; hnsd then clears them
 /// all, here the origin holding the most loses its oldest).
 pub const DEFAULT_MAX_ORPHANS: usize = 10_000;
@@ -128,6 +132,9 @@ pub struct HeaderChain {
     base_height: u32,
     /// Never empty.
     active: Vec<ChainEntry>,
+    /// The full headers of the last (up to [`RECENT_HEADERS`]) active entries, ending at the
+    /// tip: what proof bundles send ([`HeaderChain::recent_headers`]).
+    recent: VecDeque<Header>,
     /// Last 8 bytes of an active hash → its height. The leading bytes are PoW zeros, the tail
     /// is uniform; a (PoW-expensive) collision only makes a block look unknown, and lookups
     /// always confirm against the full hash in `active`.
@@ -166,7 +173,9 @@ impl Default for Limits {
 impl HeaderChain {
     /// A chain holding only the network's genesis header.
     pub fn from_genesis(params: &NetworkParams) -> HeaderChain {
-        HeaderChain::with_entries(params, vec![ChainEntry::genesis(params)])
+        let mut chain = HeaderChain::with_entries(params, vec![ChainEntry::genesis(params)]);
+        chain.recent.push_back(params.genesis.clone());
+        chain
     }
 
     /// A chain starting at a trusted checkpoint blob (verified with [`CheckpointBlob::verify`]).
@@ -174,7 +183,10 @@ impl HeaderChain {
         params: &NetworkParams,
         blob: &CheckpointBlob,
     ) -> Result<HeaderChain, ChainError> {
-        Ok(HeaderChain::with_entries(params, blob.verify(params)?))
+        let mut chain = HeaderChain::with_entries(params, blob.verify(params)?);
+        let keep = blob.headers.len().saturating_sub(RECENT_HEADERS);
+        chain.recent = blob.headers.iter().skip(keep).cloned().collect();
+        Ok(chain)
     }
 
     fn with_entries(params: &NetworkParams, active: Vec<ChainEntry>) -> HeaderChain {
@@ -185,6 +197,7 @@ impl HeaderChain {
             base_height,
             index: HashMap::with_capacity(active.len()),
             active: Vec::new(),
+            recent: VecDeque::new(),
             side: HashMap::new(),
             leaves: BTreeSet::new(),
             orphans: HashMap::new(),
@@ -195,7 +208,7 @@ impl HeaderChain {
             disconnected: DisconnectedHeaders::default(),
         };
         for entry in active {
-            chain.push_active(entry);
+            chain.push_active(entry, None);
         }
         chain
     }
@@ -304,6 +317,29 @@ impl HeaderChain {
         &self.disconnected
     }
 
+    /// The full headers of the active chain at heights `from..=to`, if all of them are among
+    /// the recent ones kept (the last [`RECENT_HEADERS`]).
+    pub fn recent_headers(&self, from: u32, to: u32) -> Option<Vec<Header>> {
+        let tip = self.tip().height;
+        if from > to || to > tip {
+            return None;
+        }
+        let first_kept = tip.checked_add(1)?.checked_sub(self.recent.len() as u32)?;
+        if from < first_kept {
+            return None;
+        }
+        let start = (from - first_kept) as usize;
+        let count = (to - from) as usize + 1;
+        Some(
+            self.recent
+                .iter()
+                .skip(start)
+                .take(count)
+                .cloned()
+                .collect(),
+        )
+    }
+
     /// The tree root to query proofs against (hns-chain.md §5.8).
     pub fn safe_root(&self) -> Result<SafeRoot, ChainError> {
         safe_root(&self.params, self, &self.tip())
@@ -326,7 +362,7 @@ impl HeaderChain {
         let hash = header.verify_pow().map_err(ChainError::InvalidPow)?;
         check_checkpoint(&self.params, height, &hash)?;
         let entry = ChainEntry::from_header(header, height, tip.chainwork);
-        self.push_active(entry);
+        self.push_active(entry, Some(header.header()));
         Ok(entry)
     }
 
@@ -358,7 +394,7 @@ impl HeaderChain {
         // Common case: extend the best chain.
         if prev == tip.hash {
             let entry = validate_next_hashed(&self.params, &*self, &tip, &hashed, now)?;
-            self.push_active(entry);
+            self.push_active(entry, Some(hashed.header()));
             self.release_orphans(&hash);
             return Ok(InsertOutcome::Extended { entry });
         }
@@ -406,11 +442,12 @@ impl HeaderChain {
         let gone: Vec<ChainEntry> = self.active.drain(keep.saturating_add(1)..).collect();
         for entry in &gone {
             self.index.remove(&hash_key(&entry.hash));
+            self.recent.pop_back();
         }
         let mut connected = Vec::with_capacity(path.len());
         for hash in path {
             if let Some(side) = self.remove_side(hash) {
-                self.push_active(side.entry);
+                self.push_active(side.entry, Some(&side.header));
                 connected.push(side.header);
             }
         }
@@ -453,7 +490,18 @@ impl HeaderChain {
             .unwrap_or_else(|| ChainEntry::genesis(&self.params))
     }
 
-    fn push_active(&mut self, entry: ChainEntry) {
+    /// Appends `entry` to the active chain; its `header`, when known, to the recent headers
+    /// (an entry without one empties them, since they must stay consecutive up to the tip).
+    fn push_active(&mut self, entry: ChainEntry, header: Option<&Header>) {
+        match header {
+            Some(header) => {
+                if self.recent.len() == RECENT_HEADERS {
+                    self.recent.pop_front();
+                }
+                self.recent.push_back(header.clone());
+            }
+            None => self.recent.clear(),
+        }
         if self.active.len() == self.active.capacity() {
             // Grow by a quarter instead of doubling: at 300,000 entries doubling would leave
             // up to 30 MB of reserved slack.

@@ -34,6 +34,7 @@ use std::time::Instant;
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::rdata::HINFO;
+use hickory_proto::rr::rdata::opt::EdnsCode;
 use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
 use hnsfleet_packet_cache::{Key, PacketCache};
 use prometheus::{Histogram, IntCounter};
@@ -415,7 +416,20 @@ impl Frontend {
             0
         };
         let limit = limit.saturating_sub(reserve);
-        let mut encoded = wire::encode(response, limit)?;
+        let mut encoded = match wire::encode(response, limit) {
+            Some(encoded) => encoded,
+            // A proof bundle beyond the client's UDP size: TC=1 without it (the client
+            // retries over TCP, which carries it).
+            None if has_bundle(response) => {
+                let mut truncated = response.truncate();
+                if let Some(edns) = truncated.edns.as_mut() {
+                    edns.options_mut()
+                        .remove(EdnsCode::Unknown(hnsfleet_proof_bundle::OPTION_CODE));
+                }
+                wire::encode(&truncated, limit)?
+            }
+            None => return None,
+        };
         if padded && transport.is_encrypted() {
             wire::pad(&mut encoded, reserve, limit);
         }
@@ -508,6 +522,28 @@ impl Frontend {
             }
         };
         fill(&mut response, request, resolved);
+        if crate::bundle::wants_bundle(request) && !stale {
+            let built =
+                crate::bundle::build(&self.root, &self.recursion, query.name(), &response).await;
+            let attached = built.and_then(|bundle| {
+                hnsfleet_proof_bundle::encode_into(&mut response, &bundle)
+                    .map_err(|e| e.to_string())
+            });
+            let result = if attached.is_ok() { "built" } else { "failed" };
+            self.metrics
+                .proof_bundles
+                .with_label_values(&[result])
+                .inc();
+            if let Err(why) = attached {
+                tracing::debug!(name = %query.name(), why, "no proof bundle");
+                wire::add_ede(
+                    &mut response,
+                    Ede::Other,
+                    &format!("no proof bundle: {why}"),
+                );
+                return (response, false);
+            }
+        }
         if stale {
             let code = if response.response_code == ResponseCode::NXDomain {
                 Ede::StaleNxdomainAnswer
@@ -545,7 +581,8 @@ fn fill(response: &mut Message, request: &Request, resolved: Resolved) {
     response.answers = resolved.answers;
     response.authorities = resolved.authorities;
     response.additionals.clear();
-    let dnssec_ok = request.dnssec_ok();
+    // A proof bundle needs the RRSIGs even if the client forgot DO.
+    let dnssec_ok = request.dnssec_ok() || crate::bundle::wants_bundle(request);
     if !response.answers.is_empty() {
         // Minimal responses: the answer says it all. What a validator downstream still
         // needs is the proof that no closer name matched a wildcard (RFC 4035 §3.1.3.3).
@@ -562,6 +599,15 @@ fn fill(response: &mut Message, request: &Request, resolved: Resolved) {
         response.answers.retain(keep);
         response.authorities.retain(keep);
     }
+}
+
+/// Whether `response` carries a proof bundle.
+fn has_bundle(response: &Message) -> bool {
+    response.edns.as_ref().is_some_and(|e| {
+        e.options()
+            .get(EdnsCode::Unknown(hnsfleet_proof_bundle::OPTION_CODE))
+            .is_some()
+    })
 }
 
 /// Whether `record` is part of a denial of existence: an NSEC or NSEC3, or an RRSIG over one.

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod answers;
+pub mod bundle;
 pub mod cli;
 pub mod config;
 pub mod frontend;

@@ -26,6 +26,9 @@ pub const ICANN_FALLBACKS: &str = "hnsfleet_frontend_icann_fallbacks_total";
 /// `cache_unavailable`, `icann_bogus`, `wrong_network`, `build`) and recursion's (`bogus`, `unreachable`,
 /// `root`, `upstream`).
 pub const UPSTREAM_ERRORS: &str = "hnsfleet_frontend_upstream_errors_total";
+/// Proof bundles asked for, by `result`: `built` (attached to the answer) or `failed` (the
+/// answer went out with an EDE saying why there is none).
+pub const PROOF_BUNDLES: &str = "hnsfleet_frontend_proof_bundles_total";
 /// Responses signed with SIG(0).
 pub const SIG0_SIGNED: &str = "hnsfleet_frontend_sig0_signed_total";
 /// Responses left unsigned because the client's prefix or everyone together was over the
@@ -49,7 +52,8 @@ pub const QUIC_RETRIES: &str = "hnsfleet_frontend_quic_retries_total";
 pub const RRL: &str = "hnsfleet_frontend_rrl_total";
 /// The label values of the counters whose series exist from the start (a rate over a series
 /// that does not exist yet is no rate at all): family, values.
-pub const PRESET_LABELS: [(&str, &[&str]); 11] = [
+pub const PRESET_LABELS: [(&str, &[&str]); 12] = [
+    (PROOF_BUNDLES, &["built", "failed"]),
     (ANSWER_CACHE, &["hit", "miss", "stale", "prefetch"]),
     (PACKET_CACHE, &["hit", "miss"]),
     (ROOT_ANSWERS, &["hit", "miss"]),
@@ -131,6 +135,8 @@ pub struct Metrics {
     pub upstream_errors: IntCounterVec,
     /// [`ICANN_FALLBACKS`].
     pub icann_fallbacks: IntCounterVec,
+    /// [`PROOF_BUNDLES`].
+    pub proof_bundles: IntCounterVec,
     /// [`RRSIGS`].
     pub rrsigs: IntCounterVec,
     /// [`SIG0_SIGNED`].
@@ -202,6 +208,11 @@ impl Metrics {
                 &["result"],
             )?,
             rrsigs: counter(RRSIGS, "Root RRSIGs made or reused.", &["result"])?,
+            proof_bundles: counter(
+                PROOF_BUNDLES,
+                "Proof bundles asked for, by result.",
+                &["result"],
+            )?,
             sig0_signed: reg(
                 registry,
                 IntCounter::new(SIG0_SIGNED, "Responses signed with SIG(0).")?,
@@ -275,6 +286,7 @@ impl Metrics {
                 CONNECTIONS_REFUSED => &metrics.connections_refused,
                 UPSTREAM_ERRORS => &metrics.upstream_errors,
                 ICANN_FALLBACKS => &metrics.icann_fallbacks,
+                PROOF_BUNDLES => &metrics.proof_bundles,
                 RRSIGS => &metrics.rrsigs,
                 SIG0_OVER_BUDGET => &metrics.sig0_over_budget,
                 DROPPED => &metrics.dropped,

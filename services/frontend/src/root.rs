@@ -237,6 +237,64 @@ impl RootAuthority {
 }
 
 impl RootAuthority {
+    /// The proof-cache client.
+    pub fn cache(&self) -> &CacheClient {
+        &self.cache
+    }
+
+    /// The network served.
+    pub fn network(&self) -> Network {
+        self.network
+    }
+
+    /// The verified look-up of `tld` (for proof bundles).
+    pub async fn tld_lookup(
+        &self,
+        tld: &hnsfleet_hns::name::Name,
+    ) -> Result<hnsfleet_cache_client::CachedLookup, RootFailure> {
+        let found = self.cache.lookup(tld).await.map_err(cache_failure)?;
+        match found.lookup.network() {
+            Some(network) if network != self.network => {
+                Err(RootFailure::WrongNetwork(network.to_string()))
+            }
+            _ => Ok(found),
+        }
+    }
+
+    /// The root's own signed answer records for `name`/`rtype` (DO on): the set and its
+    /// RRSIGs, as the root serves them (for proof bundles).
+    pub async fn signed_set(&self, name: &Name, rtype: RecordType) -> Result<Vec<Record>, String> {
+        let query = Query {
+            name: name.clone(),
+            qtype: rtype,
+            qclass: hickory_proto::rr::DNSClass::IN,
+            opcode: hickory_proto::op::OpCode::Query,
+            dnssec_ok: true,
+        };
+        let answer = self.answer(&query).await.map_err(|e| e.to_string())?;
+        if answer.answers.is_empty() {
+            return Err(format!("the root has no {rtype} for {name}"));
+        }
+        Ok(answer.answers.clone())
+    }
+
+    /// ICANN's chain for a fallback TLD: the ICANN root's DNSKEY set and the TLD's DS set
+    /// (or its absence), as received, with their RRSIGs (for proof bundles).
+    pub async fn icann_chain(&self, tld: &Name) -> Result<Vec<Record>, RootFailure> {
+        let upstream = |e: IcannError| RootFailure::Upstream(format!("ICANN root: {e}"));
+        let keys = self.icann.root_keys().await.map_err(upstream)?;
+        let mut records = keys.signed().to_vec();
+        match self.icann.delegation(tld).await.map_err(upstream)? {
+            Fallback::Delegation(d) => records.extend(d.signed),
+            Fallback::NxDomain => {
+                return Err(RootFailure::Build(format!(
+                    "ICANN says {tld} does not exist"
+                )));
+            }
+        }
+        Ok(records)
+    }
+
     /// ICANN's validated delegation of `tld`, or `None` when ICANN proves it does not exist.
     async fn icann_delegation(&self, tld: &str) -> Result<Option<IcannDelegation>, RootFailure> {
         let name = Name::from_ascii(format!("{tld}."))

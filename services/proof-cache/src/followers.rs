@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hnsfleet_hns::chain::SafeRoot;
+use hnsfleet_hns::header::Header;
 use hnsfleet_hns::name::Name;
 use hnsfleet_hns::params::Network;
 use hnsfleet_proto::convert::network_from_wire;
@@ -331,6 +332,47 @@ impl Followers {
                 }
             }
         }
+    }
+
+    /// The headers tying `root` to proof of work (for proof bundles), from the first of at
+    /// most three candidate followers whose answer checks out
+    /// ([`hnsfleet_verify::verify_header_chain`]); a follower whose headers do not is
+    /// quarantined as a liar (`bad_headers`).
+    pub async fn headers(&self, root: SafeRoot) -> Result<(u32, Vec<Header>), FetchError> {
+        let candidates = self.candidates(root);
+        if candidates.is_empty() {
+            return Err(FetchError::NoFollowers);
+        }
+        let timeout = self.config.timeout;
+        let mut last_error = String::from("no answer");
+        for member in candidates.into_iter().take(3) {
+            let mut request = tonic::Request::new(pb::GetHeadersRequest {
+                root: Some(pb::SafeRoot::from(&root)),
+            });
+            request.set_timeout(timeout);
+            let mut client = member.client.clone();
+            match tokio::time::timeout(timeout, client.get_headers(request)).await {
+                Err(_) => last_error = format!("{}: no answer within {timeout:?}", member.url),
+                Ok(Err(status)) => last_error = format!("{}: {}", member.url, status.message()),
+                Ok(Ok(response)) => {
+                    let chain = response.into_inner().chain.unwrap_or_default();
+                    match hnsfleet_verify::verify_header_chain(
+                        self.config.network.params(),
+                        &root.tree_root,
+                        root.height,
+                        chain.first_height,
+                        &chain.headers,
+                    ) {
+                        Ok(headers) => return Ok((chain.first_height, headers)),
+                        Err(e) => {
+                            last_error = format!("{}: lied (bad_headers): {e}", member.url);
+                            self.quarantine(&member, "bad_headers", &e.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        Err(FetchError::AllFailed(last_error))
     }
 
     /// Followers to ask for `root`, best first: connected, honest, announcing `root` or a

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use hnsfleet_hns::chain::SafeRoot;
 use hnsfleet_hns::name::Name;
 use hnsfleet_proto::cache::v1 as pb;
 use hnsfleet_proto::cache::v1::ErrorReason;
@@ -33,6 +34,9 @@ pub enum ApiError {
     /// The look-up failed (nothing unverified is returned instead).
     #[error(transparent)]
     Lookup(#[from] LookupError),
+    /// GetHeaders without a well-formed root.
+    #[error("invalid root: {0}")]
+    InvalidRoot(String),
     /// The cache is shutting down.
     #[error("proof-cache is shutting down")]
     Draining,
@@ -61,6 +65,7 @@ impl ApiError {
             ApiError::Lookup(LookupError::Followers(_)) => {
                 (Code::Unavailable, ErrorReason::FollowersUnavailable)
             }
+            ApiError::InvalidRoot(_) => (Code::InvalidArgument, ErrorReason::InvalidRoot),
             ApiError::Draining => (Code::Unavailable, ErrorReason::Draining),
         }
     }
@@ -126,6 +131,34 @@ impl ProofCacheService for CacheApi {
             from_cache: answer.from_cache,
             age_millis: u64::try_from(age.as_millis()).unwrap_or(u64::MAX),
             stale: answer.stale,
+        }))
+    }
+
+    async fn get_headers(
+        &self,
+        request: Request<pb::GetHeadersRequest>,
+    ) -> Result<Response<pb::GetHeadersResponse>, Status> {
+        if self.shutdown.is_cancelled() {
+            return Err(ApiError::Draining.status());
+        }
+        let wire = request
+            .into_inner()
+            .root
+            .ok_or_else(|| ApiError::InvalidRoot("no root given".into()).status())?;
+        let root =
+            SafeRoot::try_from(&wire).map_err(|e| ApiError::InvalidRoot(e.to_string()).status())?;
+        let (first_height, headers) = self
+            .cache
+            .followers()
+            .headers(root)
+            .instrument(tracing::debug_span!("headers", height = root.height))
+            .await
+            .map_err(|e| ApiError::Lookup(LookupError::Followers(e)).status())?;
+        Ok(Response::new(pb::GetHeadersResponse {
+            chain: Some(follower_pb::HeaderChain {
+                first_height,
+                headers: headers.iter().map(|h| h.encode().to_vec()).collect(),
+            }),
         }))
     }
 

@@ -21,8 +21,8 @@ pub const LOOKUP_ERRORS: &str = "hnsfleet_cache_lookup_errors_total";
 pub const FOLLOWER_REQUESTS: &str = "hnsfleet_cache_follower_requests_total";
 /// Follower requests that failed without a lie, by follower and reason.
 pub const FOLLOWER_ERRORS: &str = "hnsfleet_cache_follower_errors_total";
-/// Follower answers refused as lies, by follower and reason (`bad_proof`, `wrong_root`,
-/// `malformed`, `wrong_network`), and followers found on another branch than the quorum's
+/// Follower answers refused as lies, by follower and reason (`bad_proof`, `bad_headers`,
+/// `wrong_root`, `malformed`, `wrong_network`), and followers found on another branch than the quorum's
 /// root (`minority_fork`, once per episode).
 pub const FOLLOWER_LIES: &str = "hnsfleet_cache_follower_lies_total";
 /// Time of one follower request, by follower and result (`ok`, `error`, `lie`).
@@ -78,8 +78,9 @@ pub const FOLLOWER_ERROR_REASONS: [&str; 13] = [
 /// Results of a follower request (label of [`FOLLOWER_LATENCY`]).
 pub const FOLLOWER_RESULTS: [&str; 3] = ["ok", "error", "lie"];
 /// Reasons a follower lies (label of [`FOLLOWER_LIES`]).
-pub const LIE_REASONS: [&str; 5] = [
+pub const LIE_REASONS: [&str; 6] = [
     "bad_proof",
+    "bad_headers",
     "wrong_root",
     "malformed",
     "wrong_network",

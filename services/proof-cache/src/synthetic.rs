@@ -277,6 +277,13 @@ impl ChainFollowerService for Service {
             "a synthetic follower does not attest",
         ))
     }
+
+    async fn get_headers(
+        &self,
+        _: Request<pb::GetHeadersRequest>,
+    ) -> Result<Response<pb::GetHeadersResponse>, Status> {
+        Err(Status::unimplemented("a synthetic follower has no headers"))
+    }
 }
 
 #[cfg(test)]

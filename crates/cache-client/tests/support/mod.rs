@@ -303,4 +303,11 @@ impl ProofCacheService for FakeCache {
     ) -> Result<Response<pb::GetTrustedRootResponse>, Status> {
         Err(Status::unimplemented("not part of these tests"))
     }
+
+    async fn get_headers(
+        &self,
+        _: Request<pb::GetHeadersRequest>,
+    ) -> Result<Response<pb::GetHeadersResponse>, Status> {
+        Err(Status::unimplemented("not part of these tests"))
+    }
 }

@@ -13,7 +13,7 @@ pub const MAX_LOCATOR_HEIGHTS: usize = 64;
 const LOCATOR_DENSE: usize = 11;
 
 /// A freshly committed tree root is used only once this many blocks sit on top of it.
-const SAFE_ROOT_DEPTH: u32 = 12;
+pub const SAFE_ROOT_DEPTH: u32 = 12;
 
 /// The root to query proofs against and the height of the header that carries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

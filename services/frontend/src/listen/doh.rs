@@ -209,6 +209,9 @@ pub(crate) fn first_step(
             Ok(query) if query.len() <= STREAM_LIMIT => query,
             _ => return FirstStep::Done(status(StatusCode::BAD_REQUEST)),
         };
+    let Some(query) = with_proof_request(request.uri.query(), query) else {
+        return FirstStep::Done(status(StatusCode::BAD_REQUEST));
+    };
     match frontend.answer_cached(&query, transport, client, Service::Resolver) {
         Some(answer) => FirstStep::Done(answer_response(answer)),
         None => FirstStep::Resolve(query),
@@ -280,6 +283,9 @@ pub(crate) async fn respond<B: Body>(
     if wrong_type {
         return status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
+    let Some(query) = with_proof_request(request.uri.query(), query) else {
+        return status(StatusCode::BAD_REQUEST);
+    };
     match frontend.answer_cached(&query, transport, client, Service::Resolver) {
         Some(answer) => answer_response(answer),
         None => resolve(frontend, client, query, transport).await,
@@ -404,6 +410,30 @@ async fn read_body<B: Body>(mut body: B, timeout: Duration) -> Result<Vec<u8>, B
     tokio::time::timeout(timeout, read)
         .await
         .unwrap_or(Err(BodyError::Timeout))
+}
+
+/// The query, asking for a proof bundle (the EDNS0 option, DO set) when the URL says
+/// `hns-proof=1`; unchanged otherwise. `None`: the parameter is there but the query does not
+/// parse, so it cannot carry the option.
+fn with_proof_request(url_query: Option<&str>, query: Vec<u8>) -> Option<Vec<u8>> {
+    let asked = url_query.is_some_and(|q| {
+        q.split('&')
+            .any(|pair| pair == format!("{}=1", hnsfleet_proof_bundle::DOH_PARAMETER))
+    });
+    if !asked {
+        return Some(query);
+    }
+    let mut message = hickory_proto::op::Message::from_vec(&query).ok()?;
+    let edns = message
+        .edns
+        .get_or_insert_with(hickory_proto::op::Edns::new);
+    edns.set_dnssec_ok(true);
+    edns.options_mut()
+        .insert(hickory_proto::rr::rdata::opt::EdnsOption::Unknown(
+            hnsfleet_proof_bundle::OPTION_CODE,
+            Vec::new(),
+        ));
+    message.to_vec().ok().filter(|q| q.len() <= STREAM_LIMIT)
 }
 
 /// The `dns` parameter of a query string.

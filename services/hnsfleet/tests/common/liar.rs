@@ -131,4 +131,11 @@ impl ChainFollowerService for Service {
             .get_attestation(request.into_inner())
             .await
     }
+
+    async fn get_headers(
+        &self,
+        request: Request<pb::GetHeadersRequest>,
+    ) -> Result<Response<pb::GetHeadersResponse>, Status> {
+        self.inner.clone().get_headers(request.into_inner()).await
+    }
 }

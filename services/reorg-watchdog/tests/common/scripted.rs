@@ -180,6 +180,13 @@ impl ChainFollowerService for ScriptedFollower {
             attestation: Some(fpb::Attestation::from(&signed)),
         }))
     }
+
+    async fn get_headers(
+        &self,
+        _: Request<fpb::GetHeadersRequest>,
+    ) -> Result<Response<fpb::GetHeadersResponse>, Status> {
+        Err(Status::unimplemented("not scripted"))
+    }
 }
 
 /// An outside attester whose answer the test sets.

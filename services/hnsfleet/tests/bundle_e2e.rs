@@ -1,0 +1,349 @@
+//! Proof bundles end to end: `hnsfleet up` on a real hsd regtest chain, a DNSSEC-signed Knot
+//! child zone whose DS is on chain, and a Knot stand-in for the ICANN root. Bundles for an HNS
+//! name, an ICANN name and an absent TLD verify with `hnsfleet-proof-bundle` alone (offline,
+//! from the response bytes); altering any part makes the step that checks it fail.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+use common::dns::{tcp, udp};
+use common::*;
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hickory_proto::dnssec::rdata::DNSSECRData;
+use hickory_proto::op::{Edns, Message, Query, ResponseCode};
+use hickory_proto::rr::rdata::opt::EdnsOption;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hnsfleet_hns::params::Network;
+use hnsfleet_proof_bundle::{OPTION_CODE, Policy, Step, Verdict, bundle_of, encode_into, verify};
+use hnsfleet_testkit::knot::{KeyModel, Knot, Signing, ZoneSpec};
+use serde_json::{Value, json};
+
+fn at(last: u8) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, last], 53))
+}
+
+fn name(s: &str) -> Name {
+    Name::from_ascii(s).unwrap()
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A recursive query asking for a proof bundle (DO set).
+fn bundle_query(qname: &str, qtype: RecordType) -> Message {
+    let mut message = Message::query();
+    message.add_query(Query::query(name(qname), qtype));
+    let mut edns = Edns::new();
+    edns.set_max_payload(1232);
+    edns.set_dnssec_ok(true);
+    edns.options_mut()
+        .insert(EdnsOption::Unknown(OPTION_CODE, Vec::new()));
+    message.set_edns(edns);
+    message.metadata.recursion_desired = true;
+    message
+}
+
+fn ds_json(ds: &[Record]) -> Vec<Value> {
+    ds.iter()
+        .filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::DS(ds)) if u8::from(ds.digest_type()) == 2 => Some(json!({
+                "type": "DS",
+                "keyTag": ds.key_tag(),
+                "algorithm": u8::from(ds.algorithm()),
+                "digestType": 2,
+                "digest": hex::encode(ds.digest()),
+            })),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The stand-in ICANN world: `com.` (signed, with www.example.com) at .93 and a signed root at
+/// .92 delegating to it with its DS.
+async fn icann_world() -> (Knot, Knot) {
+    let com = Knot::start(
+        at(93),
+        vec![
+            ZoneSpec::signed(
+                "com.",
+                "$ORIGIN com.\n$TTL 300\n@ SOA ns host 1 3600 900 604800 300\n@ NS ns\n\
+                 ns A 127.0.0.93\nwww.example A 127.0.0.90\n",
+            )
+            .unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+    let ds: Vec<String> = com
+        .keys(&name("com."))
+        .unwrap()
+        .ds_text
+        .iter()
+        .filter(|l| l.split_whitespace().nth(4) == Some("2"))
+        .cloned()
+        .collect();
+    let root = Knot::start(
+        at(92),
+        vec![
+            ZoneSpec::new(
+                ".",
+                &format!(
+                    "$ORIGIN .\n$TTL 86400\n. SOA ns.root. host.root. 1 1800 900 604800 86400\n\
+                     . NS ns.root.\nns.root. A 127.0.0.92\n\
+                     com. 172800 NS ns.com.\nns.com. 172800 A 127.0.0.93\n{}\n",
+                    ds.join("\n")
+                ),
+                Signing::Signed(KeyModel::KskZsk),
+            )
+            .unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+    (root, com)
+}
+
+/// Asserts that `report` fails first at `step`.
+fn fails_at(report: &hnsfleet_proof_bundle::Report, step: Step, what: &str) {
+    let failure = report.failure();
+    assert_eq!(
+        failure.map(|(s, _)| s),
+        Some(step),
+        "{what}: expected a failure at {step}, got {report:#?}"
+    );
+}
+
+/// `response` with its bundle changed by `change`.
+fn altered(response: &Message, change: impl FnOnce(&mut hnsfleet_proof_bundle::Bundle)) -> Message {
+    let mut bundle = bundle_of(response).unwrap();
+    change(&mut bundle);
+    let mut out = response.clone();
+    encode_into(&mut out, &bundle).unwrap();
+    out
+}
+
+/// Flips the last byte of the signature of the first RRSIG covering `covered` at `owner`.
+fn flip_rrsig(records: &mut [Record], owner: &Name, covered: RecordType) {
+    let record = records
+        .iter_mut()
+        .find(|r| {
+            r.name == *owner
+                && matches!(&r.data, RData::DNSSEC(DNSSECRData::RRSIG(s)) if s.input().type_covered == covered)
+        })
+        .unwrap_or_else(|| panic!("no RRSIG over {owner} {covered}"));
+    let RData::DNSSEC(DNSSECRData::RRSIG(sig)) = &record.data else {
+        unreachable!()
+    };
+    let mut bytes = sig.sig().to_vec();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    let changed = hickory_proto::dnssec::rdata::RRSIG::from_sig(sig.input().clone(), bytes);
+    record.data = RData::DNSSEC(DNSSECRData::RRSIG(changed));
+}
+
+#[tokio::test]
+async fn bundles_verify_offline_and_name_the_altered_part() {
+    let (hsd, _manifest) = prepared_hsd("bundle-e2e", 1040).await;
+    let (icann_root, _com) = icann_world().await;
+    let zone = "$ORIGIN fleetns.\n$TTL 300\n@ SOA ns1 host 1 3600 900 604800 300\n@ NS ns1\n\
+                ns1 A 127.0.0.91\nwww A 127.0.0.90\n";
+    let child = Knot::start(at(91), vec![ZoneSpec::signed("fleetns.", zone).unwrap()])
+        .await
+        .unwrap();
+    let mut records = vec![json!({"type": "GLUE4", "ns": "ns1.fleetns.", "address": "127.0.0.91"})];
+    records.extend(ds_json(&child.keys(&name("fleetns.")).unwrap().ds));
+    hsd.wallet(
+        "sendupdate",
+        &["fleetns".into(), json!({ "records": records })],
+    )
+    .unwrap();
+    hsd.mine(12).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let hints = dir.path().join("root.hints");
+    std::fs::write(&hints, ". NS ns.root.\nns.root. A 127.0.0.92\n").unwrap();
+    let anchors_text = icann_root.keys(&Name::root()).unwrap().ds_text.join("\n");
+    let anchors = dir.path().join("anchors.ds");
+    std::fs::write(&anchors, format!("{anchors_text}\n")).unwrap();
+    let fleet = fleet_up(
+        hsd.p2p_addr().unwrap(),
+        &dir.path().join("data"),
+        &[
+            "--icann-root-hints",
+            hints.to_str().unwrap(),
+            "--icann-trust-anchors",
+            anchors.to_str().unwrap(),
+            "--allow-private-upstreams",
+            "true",
+            "--resolve-timeout",
+            "3s",
+        ],
+        "bundle-e2e-up",
+    )
+    .await;
+    let dns = fleet.addr("dns").unwrap();
+    let mut policy = Policy::for_network(Network::Regtest);
+    policy.icann_anchors = hnsfleet_proof_bundle::parse_anchors(&anchors_text).unwrap();
+
+    // Wait until the trusted root holds the UPDATE and the answer validates with a bundle.
+    let response = fleet
+        .poll(
+            Duration::from_secs(60),
+            "a verified bundle for www.fleetns",
+            async |_| {
+                let response = tcp(dns, &bundle_query("www.fleetns.", RecordType::A)).await;
+                verify(&response, &policy, now(), None)
+                    .is_verified()
+                    .then_some(response)
+            },
+        )
+        .await
+        .unwrap();
+    let report = verify(&response, &policy, now(), None);
+    for (step, verdict) in &report.steps {
+        assert!(matches!(verdict, Verdict::Passed(_)), "{step}: {verdict:?}");
+    }
+    assert!(
+        response
+            .answers
+            .iter()
+            .any(|r| r.data == RData::A("127.0.0.90".parse().unwrap()))
+    );
+
+    // Offline: the bytes as fetched, parsed again later, still verify.
+    let bytes = response.to_vec().unwrap();
+    let stored = dir.path().join("www.fleetns.bundle");
+    std::fs::write(&stored, &bytes).unwrap();
+    let reread = Message::from_vec(&std::fs::read(&stored).unwrap()).unwrap();
+    assert!(verify(&reread, &policy, now(), None).is_verified());
+
+    // Each altered part fails at the step that checks it.
+    let bundle = bundle_of(&response).unwrap();
+    // `HNSFLEET_WRITE_VECTORS=1` refreshes the test vectors from this real bundle: the fuzz
+    // seed (the bundle) and `crates/proof-bundle/testdata` (the whole response).
+    if std::env::var_os("HNSFLEET_WRITE_VECTORS").is_some() {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        std::fs::write(
+            repo.join("fuzz/seeds/proof_bundle/www-fleetns-regtest"),
+            bundle.encode().unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            repo.join("crates/proof-bundle/testdata/www-fleetns-response.bin"),
+            &bytes,
+        )
+        .unwrap();
+    }
+    fails_at(
+        &verify(
+            &altered(&response, |b| {
+                let mid = b.proof.len() / 2;
+                b.proof[mid] ^= 0x01;
+            }),
+            &policy,
+            now(),
+            None,
+        ),
+        Step::Proof,
+        "a proof byte",
+    );
+    fails_at(
+        &verify(
+            &altered(&response, |b| b.tree_root.0[0] ^= 0x01),
+            &policy,
+            now(),
+            None,
+        ),
+        Step::Root,
+        "the tree root",
+    );
+    fails_at(
+        &verify(
+            &altered(&response, |b| b.headers[0].nonce ^= 0x0102_0304),
+            &policy,
+            now(),
+            None,
+        ),
+        Step::Headers,
+        "a header's nonce",
+    );
+    fails_at(
+        &verify(
+            &altered(&response, |b| {
+                flip_rrsig(&mut b.records, &name("fleetns."), RecordType::DNSKEY)
+            }),
+            &policy,
+            now(),
+            None,
+        ),
+        Step::Dnssec,
+        "a DNSSEC signature",
+    );
+    let mut forged = response.clone();
+    for record in &mut forged.answers {
+        if record.record_type() == RecordType::A {
+            record.data = RData::A("127.0.0.99".parse().unwrap());
+        }
+    }
+    fails_at(
+        &verify(&forged, &policy, now(), None),
+        Step::Answer,
+        "an answer record",
+    );
+    // Without the bundle: nothing to check.
+    let mut stripped = response.clone();
+    stripped.edns.as_mut().unwrap().options_mut().remove(
+        hickory_proto::rr::rdata::opt::EdnsCode::Unknown(OPTION_CODE),
+    );
+    fails_at(
+        &verify(&stripped, &policy, now(), None),
+        Step::Bundle,
+        "no bundle",
+    );
+
+    // An ICANN name: the TLD proven absent and reserved, ICANN's chain from the anchors.
+    let response = tcp(dns, &bundle_query("www.example.com.", RecordType::A)).await;
+    let report = verify(&response, &policy, now(), None);
+    assert!(report.is_verified(), "{report:#?}");
+    // With the real ICANN anchors instead of the stand-in's, the ICANN chain does not verify.
+    let real = Policy::for_network(Network::Regtest);
+    fails_at(
+        &verify(&response, &real, now(), None),
+        Step::Delegation,
+        "ICANN anchors",
+    );
+
+    // An absent, unreserved TLD: NXDOMAIN proven by the absence proof alone.
+    let response = tcp(dns, &bundle_query("www.nosuchtldxyz.", RecordType::A)).await;
+    assert_eq!(response.metadata.response_code, ResponseCode::NXDomain);
+    let report = verify(&response, &policy, now(), None);
+    assert!(report.is_verified(), "{report:#?}");
+
+    // Over UDP the bundle does not fit a 1232-byte payload: TC=1 without it.
+    let response = udp(dns, &bundle_query("www.fleetns.", RecordType::A)).await;
+    assert!(response.metadata.truncation, "{response:?}");
+    assert!(bundle_of(&response).is_err());
+
+    // Without the option there is no bundle.
+    let mut plain = bundle_query("www.fleetns.", RecordType::A);
+    plain.edns.as_mut().unwrap().options_mut().remove(
+        hickory_proto::rr::rdata::opt::EdnsCode::Unknown(OPTION_CODE),
+    );
+    let response = tcp(dns, &plain).await;
+    assert!(bundle_of(&response).is_err());
+    assert!(
+        metric(
+            &fleet,
+            hnsfleet_frontend::metrics::PROOF_BUNDLES,
+            &[("result", "built")]
+        )
+        .await
+            >= 3.0
+    );
+}
