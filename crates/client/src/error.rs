@@ -129,21 +129,21 @@ pub enum Error {
     /// A key is pinned and the response carries no SIG(0) record.
     #[error("response is not sig(0)-signed, but key {} is pinned", key.to_hex())]
     Unsigned {
-        /// The pinned key.
-        key: Sig0PublicKey,
+        /// The pinned key (boxed: 97 bytes).
+        key: Box<Sig0PublicKey>,
     },
     /// A key is pinned and the response's SIG(0) does not verify with it.
     #[error("sig(0) verification failed with pinned key {}: {reason}", key.to_hex())]
     BadSignature {
-        /// The pinned key.
-        key: Sig0PublicKey,
+        /// The pinned key (boxed: 97 bytes).
+        key: Box<Sig0PublicKey>,
         /// Why it failed.
         #[source]
         reason: Sig0Error,
     },
 }
 
-/// The three kinds of [`Error`]: what a command line maps to its exit status.
+/// The three kinds of [`enum@Error`]: what a command line maps to its exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {

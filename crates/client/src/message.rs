@@ -172,9 +172,16 @@ pub fn check_response(
         Some(key) => match check_sig0(raw, key, now) {
             verified @ Sig0Verdict::Verified { .. } => verified,
             Sig0Verdict::Failed { reason } => {
-                return Err(Error::BadSignature { key: *key, reason });
+                return Err(Error::BadSignature {
+                    key: Box::new(*key),
+                    reason,
+                });
             }
-            _ => return Err(Error::Unsigned { key: *key }),
+            _ => {
+                return Err(Error::Unsigned {
+                    key: Box::new(*key),
+                });
+            }
         },
     };
     let message = Message::from_vec(raw).map_err(|e| Error::Malformed(e.to_string()))?;
