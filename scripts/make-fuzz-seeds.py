@@ -62,6 +62,17 @@ def main():
     put("hnsconf", b"# hnsfleet\nnameserver aorsxa4ylaacshipyjkfbvzfkh3jhh4yowtoqdt64nzemqtiw2whk@127.0.0.1:25350\n"
         b"nameserver [::1]:53\nsearch example\noptions ndots:1\n")
 
+    # DoH answers as hnsfleet-client reads them: content-length (hyper's form), chunked after an
+    # interim response, and an error body delimited by the end of the connection.
+    answer = b"\x12\x34\x81\x80" + b"\x00\x01\x00\x00\x00\x00\x00\x00"
+    put("http_response", b"HTTP/1.1 200 OK\r\ncontent-type: application/dns-message\r\n"
+        b"content-length: 12\r\ncache-control: max-age=300\r\n\r\n" + answer)
+    put("http_response", b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
+        b"content-type: application/dns-message\r\ntransfer-encoding: chunked\r\n\r\n"
+        b"4;x=y\r\n" + answer[:4] + b"\r\n8\r\n" + answer[4:] + b"\r\n0\r\nx-trailer: 1\r\n\r\n")
+    put("http_response", b"HTTP/1.1 415 Unsupported Media Type\r\ncontent-type: text/plain\r\n"
+        b"connection: close\r\n\r\nunsupported")
+
     # Urkel proofs, NameStates and resources from the real regtest node.
     proofs = json.loads((DATA / "regtest/regtest-names-proofs.json").read_text())
     for n in proofs["names"]:

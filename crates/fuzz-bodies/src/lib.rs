@@ -42,6 +42,7 @@ pub const BODIES: &[(&str, Body)] = &[
     ("dns_query", dns_query),
     ("header", header),
     ("hnsconf", hnsconf),
+    ("http_response", http_response),
     ("namestate", namestate),
     ("p2p_frame", p2p_frame),
     ("p2p_packet", p2p_packet),
@@ -310,6 +311,21 @@ pub fn hnsconf(data: &[u8]) -> bool {
     match HnsConf::parse(&printed) {
         Ok(again) if again == conf && again.to_string() == printed => true,
         other => panic!("hns.conf print/parse mismatch: {printed:?} -> {other:?}"),
+    }
+}
+
+/// A DoH server's HTTP/1.1 response (`hnsfleet-client`): parse `data` as a whole response
+/// (connection ended after it); one that parses must print canonically (content-length) and
+/// parse back to the same value.
+pub fn http_response(data: &[u8]) -> bool {
+    use hnsfleet_client::http::{Parsed, encode_response, parse_response};
+    let Ok(Parsed::Complete(response)) = parse_response(data, true) else {
+        return false;
+    };
+    let printed = encode_response(&response);
+    match parse_response(&printed, false) {
+        Ok(Parsed::Complete(again)) if again == response => true,
+        other => panic!("http response print/parse mismatch: {response:?} -> {other:?}"),
     }
 }
 

@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 pub mod follower_client;
 pub mod inspect;
+pub mod query;
 pub mod sig0_keys;
 pub mod up;
 pub mod watchdog_client;
@@ -48,6 +49,8 @@ pub enum Command {
     /// Run the reorg-watchdog (same flags as `hnsfleet-reorg-watchdog`), or ask a running one
     /// (`status`, `unfreeze`).
     Watchdog(watchdog_client::WatchdogCommand),
+    /// Ask a resolver (Do53, DoT, DoH, DoQ) like dig; check and report the answer's SIG(0).
+    Query(Box<query::QueryArgs>),
     /// Make and inspect the SIG(0) key frontends sign responses with.
     #[command(subcommand)]
     Sig0(sig0_keys::Sig0Command),
@@ -64,8 +67,12 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyhow::Re
             Some(action) => watchdog_client::run(action, out),
             None => anyhow::bail!("the watchdog service runs from `main`"),
         },
-        Command::Follower(_) | Command::ProofCache(_) | Command::Frontend(_) | Command::Up(_) => {
-            anyhow::bail!("services run from `main` (they have their own exit codes)")
+        Command::Follower(_)
+        | Command::ProofCache(_)
+        | Command::Frontend(_)
+        | Command::Up(_)
+        | Command::Query(_) => {
+            anyhow::bail!("services and query run from `main` (they have their own exit codes)")
         }
     }
 }

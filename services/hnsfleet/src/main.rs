@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         hnsfleet::Command::ProofCache(args) => return hnsfleet_proof_cache::cli::main_with(*args),
         hnsfleet::Command::Frontend(args) => return hnsfleet_frontend::cli::main_with(*args),
         hnsfleet::Command::Up(args) => return hnsfleet::up::main_with(*args),
+        hnsfleet::Command::Query(args) => return hnsfleet::query::main_with(*args),
         hnsfleet::Command::Watchdog(command) if command.action.is_none() => {
             return hnsfleet_reorg_watchdog::cli::main_with(*command.run);
         }

@@ -69,6 +69,10 @@ pub struct UpConfig {
     pub self_signed: bool,
     /// SIG(0) key file: Do53 responses are signed.
     pub sig0_key: Option<PathBuf>,
+    /// Also sign DoT and DoQ responses.
+    pub sig0_dot: bool,
+    /// Also sign DoH responses.
+    pub sig0_doh: bool,
     /// ICANN root hints (named.root format); tests and the demo point it at loopback.
     pub icann_root_hints: Option<PathBuf>,
     /// ICANN trust anchors (DS records).
@@ -163,6 +167,14 @@ pub struct UpArgs {
     #[arg(long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sig0_key: Option<PathBuf>,
+    /// Also sign DoT and DoQ responses (true/false).
+    #[arg(long, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sig0_dot: Option<bool>,
+    /// Also sign DoH responses (true/false).
+    #[arg(long, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sig0_doh: Option<bool>,
     /// ICANN root hints file.
     #[arg(long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -244,6 +256,8 @@ impl Default for UpConfig {
             tls_key: None,
             self_signed: false,
             sig0_key: None,
+            sig0_dot: frontend.sig0_dot,
+            sig0_doh: frontend.sig0_doh,
             icann_root_hints: None,
             icann_trust_anchors: None,
             admin_listen: loopback(9550),
@@ -338,6 +352,8 @@ impl UpConfig {
             tls_key: self.tls_key.clone(),
             self_signed: self.self_signed,
             sig0_key: self.sig0_key.clone(),
+            sig0_dot: self.sig0_dot,
+            sig0_doh: self.sig0_doh,
             icann_root_hints: self.icann_root_hints.clone(),
             icann_trust_anchors: self.icann_trust_anchors.clone(),
             admin_listen: self.admin_listen,
