@@ -51,6 +51,9 @@ pub enum Command {
     Watchdog(watchdog_client::WatchdogCommand),
     /// Ask a resolver (Do53, DoT, DoH, DoQ) like dig; check and report the answer's SIG(0).
     Query(Box<query::QueryArgs>),
+    /// Proof bundles: check a saved response's bundle offline (`verify FILE`).
+    #[command(subcommand)]
+    Bundle(query::chain::BundleCommand),
     /// Make and inspect the SIG(0) key frontends sign responses with.
     #[command(subcommand)]
     Sig0(sig0_keys::Sig0Command),
@@ -71,7 +74,8 @@ pub fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyhow::Re
         | Command::ProofCache(_)
         | Command::Frontend(_)
         | Command::Up(_)
-        | Command::Query(_) => {
+        | Command::Query(_)
+        | Command::Bundle(_) => {
             anyhow::bail!("services and query run from `main` (they have their own exit codes)")
         }
     }

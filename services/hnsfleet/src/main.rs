@@ -19,6 +19,9 @@ fn main() -> ExitCode {
         hnsfleet::Command::Frontend(args) => return hnsfleet_frontend::cli::main_with(*args),
         hnsfleet::Command::Up(args) => return hnsfleet::up::main_with(*args),
         hnsfleet::Command::Query(args) => return hnsfleet::query::main_with(*args),
+        hnsfleet::Command::Bundle(hnsfleet::query::chain::BundleCommand::Verify(args)) => {
+            return hnsfleet::query::chain::main_verify(&args);
+        }
         hnsfleet::Command::Watchdog(command) if command.action.is_none() => {
             return hnsfleet_reorg_watchdog::cli::main_with(*command.run);
         }

@@ -23,6 +23,7 @@ use hnsfleet_client::conf::{self, KeySource, PinnedKey};
 use hnsfleet_client::{Client, Config, ErrorKind, Request, Server, TlsOptions, Transport};
 use hnsfleet_service_kit::config::duration;
 
+pub mod chain;
 mod render;
 
 /// Exit status of an answer that was refused.
@@ -40,8 +41,8 @@ pub struct QueryArgs {
     /// The record type (A, AAAA, TXT, DS, ... or TYPEnnn).
     #[arg(default_value = "A")]
     pub record_type: String,
-    /// The server: IP, IP:PORT, [IPv6]:PORT, or an https:// URL (DoH). Default: the first
-    /// nameserver of the hns.conf.
+    /// The server: IP, IP:PORT (an IPv6 address with a port in brackets), or an https:// URL
+    /// (DoH). Default: the first nameserver of the hns.conf.
     #[arg(long, value_name = "IP[:PORT]|URL")]
     pub server: Option<String>,
     /// Do53 over TCP.
@@ -82,6 +83,18 @@ pub struct QueryArgs {
     /// Print JSON instead of dig's layout.
     #[arg(long)]
     pub json: bool,
+    /// Ask for a proof bundle (EDNS option 65400, or `hns-proof=1` over DoH) and check it
+    /// step by step: proof of work, the root, the Urkel proof, the delegation, every DNSSEC
+    /// signature down to the answer. Exit status 1 unless every step passes.
+    #[arg(long)]
+    pub verify_chain: bool,
+    /// Write the response as received (DNS wire form) to FILE, e.g. to check its bundle later
+    /// with `hnsfleet bundle verify FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// How `--verify-chain` judges the bundle.
+    #[command(flatten)]
+    pub chain: chain::ChainArgs,
 }
 
 /// A refused or failed query: its message and exit status.
@@ -123,15 +136,41 @@ pub fn run(args: &QueryArgs, out: &mut dyn Write) -> Result<(), QueryError> {
         // The client's messages name their causes already: no chain.
         error: anyhow::anyhow!("{} via {}: {error}", args.name, client.config().server),
     })?;
-    let text = if args.json {
-        render::json(&response, client.config(), pinned.as_ref()).to_string() + "\n"
+    if let Some(path) = &args.save {
+        std::fs::write(path, response.raw()).map_err(|e| QueryError {
+            status: EXIT_USAGE,
+            error: anyhow::anyhow!("cannot write {}: {e}", path.display()),
+        })?;
+    }
+    let checked = if args.verify_chain {
+        Some(chain::check(response.message(), &args.chain).map_err(usage)?)
     } else {
-        render::text(&response, client.config(), pinned.as_ref(), args)
+        None
+    };
+    let text = if args.json {
+        let mut value = render::json(&response, client.config(), pinned.as_ref());
+        if let Some(checked) = &checked {
+            value["bundle"] = chain::json(checked);
+        }
+        value.to_string() + "\n"
+    } else {
+        let mut text = render::text(&response, client.config(), pinned.as_ref(), args);
+        if let Some(checked) = &checked {
+            text.push_str(&chain::text(checked));
+        }
+        text
     };
     out.write_all(text.as_bytes()).map_err(|e| QueryError {
         status: EXIT_TRANSPORT,
         error: e.into(),
-    })
+    })?;
+    match checked.as_ref().and_then(|c| c.report.failure()) {
+        None => Ok(()),
+        Some((step, error)) => Err(QueryError {
+            status: EXIT_REJECTED,
+            error: anyhow::anyhow!("proof bundle not verified: step {step} failed: {error}"),
+        }),
+    }
 }
 
 /// The request the flags ask for.
@@ -140,7 +179,14 @@ fn request(args: &QueryArgs) -> anyhow::Result<Request> {
         .map_err(|e| anyhow::anyhow!("bad name {:?}: {e}", args.name))?;
     name.set_fqdn(true);
     let record_type = record_type(&args.record_type)?;
-    Ok(Request::new(name, record_type).with_dnssec_ok(args.dnssec))
+    let request = Request::new(name, record_type).with_dnssec_ok(args.dnssec || args.verify_chain);
+    Ok(if args.verify_chain {
+        request
+            .with_edns_option(hnsfleet_proof_bundle::OPTION_CODE, Vec::new())
+            .with_doh_param(hnsfleet_proof_bundle::DOH_PARAMETER, "1")
+    } else {
+        request
+    })
 }
 
 /// `A`, `txt`, `TYPE65`.

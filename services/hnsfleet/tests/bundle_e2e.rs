@@ -109,6 +109,21 @@ async fn icann_world() -> (Knot, Knot) {
     (root, com)
 }
 
+/// Runs the `hnsfleet` binary: its exit code and its stdout and stderr.
+async fn cli(args: &[&str]) -> (i32, String) {
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new(BIN).args(args).output(),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("hnsfleet {args:?} hung"))
+    .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
 /// Asserts that `report` fails first at `step`.
 fn fails_at(report: &hnsfleet_proof_bundle::Report, step: Step, what: &str) {
     let failure = report.failure();
@@ -183,6 +198,13 @@ async fn bundles_verify_offline_and_name_the_altered_part() {
             "true",
             "--resolve-timeout",
             "3s",
+            "--dot-listen",
+            "127.0.0.1:0",
+            "--doh-listen",
+            "127.0.0.1:0",
+            "--doq-listen",
+            "127.0.0.1:0",
+            "--self-signed",
         ],
         "bundle-e2e-up",
     )
@@ -346,4 +368,141 @@ async fn bundles_verify_offline_and_name_the_altered_part() {
         .await
             >= 3.0
     );
+
+    // The CLI: `hnsfleet query --verify-chain` on every transport (UDP truncates and the
+    // client retries over TCP; DoH asks with `hns-proof=1`), for an HNS and an ICANN name.
+    let anchors_flag = anchors.to_str().unwrap();
+    let servers = [
+        ("udp", dns.to_string(), None),
+        ("tcp", dns.to_string(), Some("--tcp")),
+        ("dot", fleet.addr("dot").unwrap().to_string(), Some("--dot")),
+        (
+            "doh",
+            format!("https://{}/dns-query", fleet.addr("doh").unwrap()),
+            None,
+        ),
+        ("doq", fleet.addr("doq").unwrap().to_string(), Some("--doq")),
+    ];
+    for (transport, server, flag) in &servers {
+        for qname in ["www.fleetns", "www.example.com"] {
+            let mut args = vec![
+                "query",
+                qname,
+                "A",
+                "--server",
+                server,
+                "--insecure-tls",
+                "--verify-chain",
+                "--network",
+                "regtest",
+                "--icann-anchors",
+                anchors_flag,
+            ];
+            args.extend(flag.iter());
+            let (code, out) = cli(&args).await;
+            assert_eq!(code, 0, "{transport} {qname}: {out}");
+            assert!(out.contains("127.0.0.90"), "{transport} {qname}: {out}");
+            assert!(
+                out.contains(";; CHAIN: verified"),
+                "{transport} {qname}: {out}"
+            );
+            for step in Step::ALL {
+                assert!(
+                    out.lines()
+                        .any(|l| l.starts_with(&format!(";;   {step}")) && l.contains(" ok ")),
+                    "{transport} {qname}: step {step}: {out}"
+                );
+            }
+        }
+    }
+
+    // JSON, with the own-chain check against the fleet's follower, and the response saved.
+    let follower = format!("http://{}", fleet.addr("follower_grpc").unwrap());
+    let saved = dir.path().join("saved.bin");
+    let (code, out) = cli(&[
+        "query",
+        "www.fleetns",
+        "A",
+        "--server",
+        &dns.to_string(),
+        "--tcp",
+        "--verify-chain",
+        "--network",
+        "regtest",
+        "--chain",
+        &follower,
+        "--json",
+        "--save",
+        saved.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let v: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(v["bundle"]["verified"], true, "{v}");
+    let headers = v["bundle"]["steps"][1]["detail"].as_str().unwrap();
+    assert!(headers.contains("our own chain"), "{headers}");
+
+    // Offline, from the saved bytes: verifies, and each altered part fails at its step.
+    let (code, out) = verify_file(&saved).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(";; CHAIN: verified"), "{out}");
+    let response = Message::from_vec(&std::fs::read(&saved).unwrap()).unwrap();
+    let mut cases: Vec<(&str, Step, Message)> = vec![
+        (
+            "a proof byte",
+            Step::Proof,
+            altered(&response, |b| {
+                let at = b.proof.len() / 3;
+                b.proof[at] ^= 0x10;
+            }),
+        ),
+        (
+            "the root",
+            Step::Root,
+            altered(&response, |b| b.tree_root.0[5] ^= 0x80),
+        ),
+        (
+            "a header's nonce",
+            Step::Headers,
+            altered(&response, |b| {
+                b.headers[0].nonce = b.headers[0].nonce.wrapping_add(1)
+            }),
+        ),
+        (
+            "a DNSSEC signature",
+            Step::Dnssec,
+            altered(&response, |b| {
+                flip_rrsig(&mut b.records, &name("fleetns."), RecordType::DNSKEY)
+            }),
+        ),
+    ];
+    let mut record = response.clone();
+    for answer in &mut record.answers {
+        if answer.record_type() == RecordType::A {
+            answer.data = RData::A("127.0.0.66".parse().unwrap());
+        }
+    }
+    cases.push(("a record", Step::Answer, record));
+    for (what, step, message) in cases {
+        let path = dir.path().join("altered.bin");
+        std::fs::write(&path, message.to_vec().unwrap()).unwrap();
+        let (code, out) = verify_file(&path).await;
+        assert_eq!(code, 1, "{what}: {out}");
+        assert!(
+            out.contains(&format!(";; CHAIN: NOT VERIFIED: step {step} failed")),
+            "{what}: {out}"
+        );
+    }
+}
+
+/// `hnsfleet bundle verify FILE --network regtest`.
+async fn verify_file(path: &std::path::Path) -> (i32, String) {
+    cli(&[
+        "bundle",
+        "verify",
+        path.to_str().unwrap(),
+        "--network",
+        "regtest",
+    ])
+    .await
 }
