@@ -4,7 +4,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
-use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_proto::serialize::txt::Parser;
 
@@ -12,15 +11,10 @@ use crate::IcannError;
 
 /// ICANN's root trust anchors as DS records (IANA `root-anchors.xml`): KSK-2017 (tag 20326)
 /// and KSK-2024 (tag 38696, signing the root DNSKEY set since 2026-10-11), SHA-256 digests.
-pub const DEFAULT_ANCHORS: &str = "\
-. IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D
-. IN DS 38696 8 2 683D2D0ACB8C9B712A1948B27F741219298D0A450D612C483AF444A4C0FB2B16
-";
+pub const DEFAULT_ANCHORS: &str = hnsfleet_dnssec::ICANN_ROOT_ANCHORS;
 
 /// At most this many root servers are kept from a hints file.
 const MAX_SERVERS: usize = 64;
-/// At most this many anchors are kept.
-const MAX_ANCHORS: usize = 16;
 
 /// Everything [`crate::IcannRoot`] needs.
 #[derive(Debug, Clone)]
@@ -155,26 +149,11 @@ pub fn default_anchors() -> Vec<Record> {
 }
 
 /// Parses trust anchors: DS records in zone-file syntax (`. IN DS 20326 8 2 E06D…`, TTL and
-/// class optional), e.g. the DS lines of IANA's `root-anchors.xml` or `keymgr . ds`. Other
-/// record types are ignored; DS records not owned by `.` are an error.
+/// class optional), e.g. the DS lines of IANA's `root-anchors.xml` or `keymgr . ds`
+/// ([`hnsfleet_dnssec::parse_anchors`]). Other record types are ignored; DS records not owned
+/// by `.` are an error.
 pub fn parse_anchors(text: &str) -> Result<Vec<Record>, IcannError> {
-    let records = parse_zone_text(text)?;
-    let ds: Vec<Record> = records
-        .into_iter()
-        .filter(|r| matches!(r.data, RData::DNSSEC(DNSSECRData::DS(_))))
-        .collect();
-    if ds.iter().any(|r| !r.name.is_root()) {
-        return Err(IcannError::Config(
-            "a trust anchor is not owned by `.`".into(),
-        ));
-    }
-    if ds.is_empty() || ds.len() > MAX_ANCHORS {
-        return Err(IcannError::Config(format!(
-            "{} DS trust anchors (want 1 to {MAX_ANCHORS})",
-            ds.len()
-        )));
-    }
-    Ok(ds)
+    hnsfleet_dnssec::parse_anchors(text).map_err(|e| IcannError::Config(e.0))
 }
 
 /// Parses a root hints file (named.root: `. NS A.ROOT-SERVERS.NET.` plus the A/AAAA records of

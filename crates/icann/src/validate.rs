@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
-use hickory_proto::dnssec::Verifier;
-use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData, NSEC, RRSIG};
+use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData, NSEC};
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use crate::{Bogus, Fallback, IcannDelegation};
 
@@ -267,20 +266,12 @@ fn prove_nxdomain(
     }
 }
 
-/// Whether the NSEC at `owner` proves `name` absent: `owner < name < next` in canonical order,
-/// or, for the last NSEC of the zone (whose next name is the apex), `owner < name`.
+/// Whether the NSEC at `owner` proves `name` absent ([`hnsfleet_dnssec::nsec_covers`]).
 pub(crate) fn covers(owner: &Name, nsec: &NSEC, name: &Name) -> bool {
-    let next = nsec.next_domain_name();
-    if owner >= name {
-        return false;
-    }
-    if next <= owner {
-        return next.is_root();
-    }
-    name < next
+    hnsfleet_dnssec::nsec_covers(owner, nsec.next_domain_name(), name)
 }
 
-/// Finds a valid RRSIG by one of `keys` over the (`owner`, `rtype`) set in `section` and
+/// Finds a valid RRSIG by the root's `keys` over the (`owner`, `rtype`) set in `section` and
 /// returns the TTL bound it sets (its original TTL and remaining validity).
 fn signed_set(
     owner: &Name,
@@ -289,48 +280,8 @@ fn signed_set(
     keys: &[DNSKEY],
     now: u64,
 ) -> Result<u32, Bogus> {
-    let set: Vec<&Record> = section
-        .iter()
-        .filter(|r| r.record_type() == rtype && r.name == *owner && r.dns_class == DNSClass::IN)
-        .collect();
-    if set.is_empty() {
-        return Err(Bogus::NoValidSignature(rtype));
-    }
-    let now32 = now as u32; // RRSIG times are serial numbers modulo 2^32 (RFC 4034 §3.1.5).
-    for record in section.iter().filter(|r| r.name == *owner) {
-        let RData::DNSSEC(DNSSECRData::RRSIG(sig)) = &record.data else {
-            continue;
-        };
-        let sig: &RRSIG = sig;
-        let input = sig.input();
-        if input.type_covered != rtype
-            || !input.signer_name.is_root()
-            || input.num_labels != owner.num_labels()
-        {
-            continue;
-        }
-        let inception = input.sig_inception.get();
-        let expiration = input.sig_expiration.get();
-        let started = (now32.wrapping_sub(inception) as i32) >= 0;
-        let left = expiration.wrapping_sub(now32) as i32;
-        if !started || left < 0 {
-            continue;
-        }
-        for key in keys {
-            if key.algorithm() != input.algorithm
-                || key.calculate_key_tag().ok() != Some(input.key_tag)
-            {
-                continue;
-            }
-            if key
-                .verify_rrsig(owner, DNSClass::IN, sig, set.iter().copied())
-                .is_ok()
-            {
-                return Ok(input.original_ttl.min(left as u32));
-            }
-        }
-    }
-    Err(Bogus::NoValidSignature(rtype))
+    hnsfleet_dnssec::verify_set(section, owner, rtype, &Name::root(), keys, now)
+        .map_err(|_| Bogus::NoValidSignature(rtype))
 }
 
 fn cap(ttl: u32, max: Duration) -> u32 {

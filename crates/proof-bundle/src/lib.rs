@@ -24,14 +24,13 @@
 //! that did not verify; decode more than the bounds below allow.
 #![forbid(unsafe_code)]
 
-mod dnssec;
 mod format;
 mod verify;
 
-pub use dnssec::{HNS_ROOT_ANCHOR, ICANN_ROOT_ANCHORS, parse_anchors};
 pub use format::{
     Bundle, DecodeError, MAX_BUNDLE_HEADERS, MAX_BUNDLE_RECORDS, VERSION, bundle_of, encode_into,
 };
+pub use hnsfleet_dnssec::{HNS_ROOT_ANCHOR, ICANN_ROOT_ANCHORS, parse_anchors};
 pub use verify::{KnownChain, Policy, Report, Step, StepError, Verdict, verify};
 
 /// The EDNS0 option code of a proof bundle, from the local/experimental range 65001–65534

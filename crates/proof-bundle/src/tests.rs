@@ -1,6 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hickory_proto::dnssec::rdata::{DNSSECRData, DS};
 use hickory_proto::op::{Message, Query};
 use hickory_proto::rr::{Name, RData, RecordType};
 use hnsfleet_hns::params::Network;
@@ -8,7 +7,6 @@ use hnsfleet_hns::types::BlockHash;
 use proptest::prelude::*;
 
 use super::*;
-use crate::dnssec::nsec_covers;
 
 /// A real bundle: `www.fleetns. A` from `hnsfleet up` on an hsd regtest chain, written by
 /// `services/hnsfleet/tests/bundle_e2e.rs` (`HNSFLEET_SEED_DIR`); also the fuzz seed.
@@ -245,50 +243,6 @@ fn a_known_chain_must_hold_the_first_header() {
     let short = OneHeader(0, first);
     let report = verify(&response, &policy, now, Some(&short));
     assert_eq!(failed_step(&report), Some(Step::Headers));
-}
-
-#[test]
-fn the_hns_anchor_is_the_root_zones_ksk() {
-    let anchors = parse_anchors(HNS_ROOT_ANCHOR).unwrap();
-    let ksk = hnsfleet_root_zone::dnskey(hnsfleet_root_zone::KeyRole::Ksk);
-    let RData::DNSSEC(DNSSECRData::DNSKEY(key)) = &ksk.data else {
-        panic!("not a DNSKEY")
-    };
-    let RData::DNSSEC(DNSSECRData::DS(ds)) = &anchors[0].data else {
-        panic!("not a DS")
-    };
-    let ds: &DS = ds;
-    assert!(ds.covers(&Name::root(), key).unwrap());
-    assert_eq!(parse_anchors(ICANN_ROOT_ANCHORS).unwrap().len(), 2);
-    assert!(parse_anchors(". IN A 1.2.3.4").is_err());
-    assert!(parse_anchors(". IN DS 1 8 2 zz").is_err());
-}
-
-#[test]
-fn nsec_coverage_follows_canonical_order() {
-    let n = |s: &str| Name::from_ascii(s).unwrap();
-    assert!(nsec_covers(
-        &n("a.example."),
-        &n("d.example."),
-        &n("b.example.")
-    ));
-    assert!(!nsec_covers(
-        &n("a.example."),
-        &n("d.example."),
-        &n("a.example.")
-    ));
-    assert!(!nsec_covers(
-        &n("a.example."),
-        &n("d.example."),
-        &n("e.example.")
-    ));
-    // The zone's last NSEC wraps to the apex.
-    assert!(nsec_covers(
-        &n("z.example."),
-        &n("example."),
-        &n("zz.example.")
-    ));
-    assert!(!nsec_covers(&n("z.example."), &n("example."), &n("other.")));
 }
 
 proptest! {

@@ -14,6 +14,9 @@
 //! with [`KnotError::Missing`]. Never used by a service.
 
 mod conf;
+mod worlds;
+
+pub use worlds::{EXAMPLE_COM_ADDRESS, ds_update_json, icann_stand_in};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

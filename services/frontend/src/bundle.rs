@@ -5,10 +5,11 @@
 //!
 //! A query asks with the EDNS0 option [`hnsfleet_proof_bundle::OPTION_CODE`] (DoH clients may
 //! send `hns-proof=1` instead; the DoH listener turns it into the option). Building a bundle
-//! costs a few look-ups that the caches mostly answer: the TLD's verified look-up (proof-cache),
-//! the headers (proof-cache → follower), the root's DNSKEY and DS answers (root answer reuse),
-//! and each zone's DNSKEY and DS below (the recursion's caches). None of it runs for a query
-//! without the option.
+//! costs a few look-ups that caches mostly answer: the TLD's verified look-up (proof-cache),
+//! the headers (proof-cache → follower, reused for a few seconds per root), the root's DNSKEY
+//! and DS answers (root answer reuse), and each zone's DNSKEY and DS below (the recursion's
+//! caches). None of it runs for a query without the option, nor over UDP (a bundle never fits:
+//! such a query gets an empty TC=1 reply at once).
 
 use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::Message;
@@ -53,11 +54,8 @@ pub async fn build(
         height: lookup.height(),
         tree_root: *lookup.tree_root(),
     };
-    let (first_height, headers) = root
-        .cache()
-        .headers(safe, root.network())
-        .await
-        .map_err(|e| format!("headers: {e}"))?;
+    let headers = root.root_headers(safe).await?;
+    let (first_height, headers) = (headers.0, headers.1.clone());
     let tld_name =
         Name::from_ascii(format!("{tld_text}.")).map_err(|e| format!("TLD {tld_text}: {e}"))?;
     let absent = lookup.resource_data().is_empty();

@@ -324,6 +324,19 @@ impl Frontend {
                 return None;
             }
             Parsed::Reply(reply) => (*reply, wire::CLASSIC_UDP_LIMIT, false, false),
+            // A proof bundle never fits a UDP payload: an empty TC=1 reply at once, before any
+            // work, and the client asks again over TCP (which carries it).
+            Parsed::Query(request)
+                if transport == Transport::Udp
+                    && service == Service::Resolver
+                    && crate::bundle::wants_bundle(&request) =>
+            {
+                let mut response = request.response(ResponseCode::NoError, self.udp_payload);
+                response.metadata.recursion_available = true;
+                response.metadata.truncation = true;
+                let limit = request.udp_limit(self.udp_payload);
+                (response, limit, false, false)
+            }
             Parsed::Query(request) => {
                 // Every query that may wait on an upstream holds a permit: a flood gets
                 // SERVFAIL at once instead of piling up tasks and memory.

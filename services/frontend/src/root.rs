@@ -22,6 +22,7 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, Record, RecordType};
 use hickory_proto::serialize::binary::BinEncodable;
 use hnsfleet_cache_client::{CacheClient, CacheClientError, ErrorReason};
+use hnsfleet_hns::header::Header;
 use hnsfleet_hns::params::Network;
 use hnsfleet_icann::{Fallback, IcannError, IcannRoot};
 use hnsfleet_root_zone::{Answer, IcannDelegation, KeyRole, Query, RootZone, SignError, TldState};
@@ -35,6 +36,10 @@ use crate::wire::Ede;
 const ANSWER_REUSE: Duration = Duration::from_secs(300);
 /// Root answers kept (each a few hundred bytes).
 const ANSWERS_KEPT: u64 = 100_000;
+/// How long a root's headers are reused for proof bundles: a flood of bundle requests costs
+/// the proof-cache one `GetHeaders` per root and frontend every few seconds, and a bundle's
+/// headers lag the tip by at most this (they stay valid: more confirmations only come later).
+const HEADERS_REUSE: Duration = Duration::from_secs(5);
 
 /// A root answer, signed, ready to go into a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,8 +86,12 @@ pub struct RootAuthority {
     network: Network,
     answers: RootAnswers,
     signatures: SignatureMemo,
+    headers: Cache<(u32, [u8; 32]), Arc<RootHeaders>>,
     metrics: Metrics,
 }
+
+/// The headers that tie a root to proof of work: the first one's height, then the headers.
+pub type RootHeaders = (u32, Vec<Header>);
 
 /// Signed root answers by (lower-case name, type, DO).
 #[derive(Debug)]
@@ -139,6 +148,10 @@ impl RootAuthority {
                     .build(),
             },
             signatures: SignatureMemo::new(metrics.clone()),
+            headers: Cache::builder()
+                .max_capacity(16)
+                .time_to_live(HEADERS_REUSE)
+                .build(),
             metrics,
         }
     }
@@ -237,11 +250,6 @@ impl RootAuthority {
 }
 
 impl RootAuthority {
-    /// The proof-cache client.
-    pub fn cache(&self) -> &CacheClient {
-        &self.cache
-    }
-
     /// The network served.
     pub fn network(&self) -> Network {
         self.network
@@ -259,6 +267,26 @@ impl RootAuthority {
             }
             _ => Ok(found),
         }
+    }
+
+    /// The headers tying `root` to proof of work (first height, headers), from the proof-cache
+    /// tier (checked there and again here), reused for a few seconds; concurrent requests for
+    /// the same root share one call.
+    pub async fn root_headers(
+        &self,
+        root: hnsfleet_hns::chain::SafeRoot,
+    ) -> Result<Arc<RootHeaders>, String> {
+        let key = (root.height, *root.tree_root.as_bytes());
+        self.headers
+            .try_get_with(key, async {
+                self.cache
+                    .headers(root, self.network)
+                    .await
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| format!("headers: {e}"))
     }
 
     /// The root's own signed answer records for `name`/`rtype` (DO on): the set and its

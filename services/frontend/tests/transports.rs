@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::certificate;
@@ -17,7 +16,7 @@ use common::{Tier, frontend, frontend_with_hints, query, run_client, tcp, udp};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hnsfleet_frontend::metrics as m;
-use hnsfleet_testkit::knot::{KeyModel, Knot, Signing, ZoneSpec};
+use hnsfleet_testkit::knot::icann_stand_in;
 
 /// The stand-in ICANN root's address (port 53: recursion follows NS records there).
 const ICANN_ROOT: [u8; 4] = [127, 0, 0, 61];
@@ -51,53 +50,11 @@ fn summary(message: &Message) -> (ResponseCode, Vec<String>, Vec<String>) {
     )
 }
 
-/// `com.` (signed, with www.example.com) and a KSK/ZSK-signed root delegating to it with its DS.
-async fn icann_world() -> (Knot, Knot) {
-    let com = Knot::start(
-        SocketAddr::from((ICANN_COM, 53)),
-        vec![
-            ZoneSpec::signed(
-                "com.",
-                "$ORIGIN com.\n$TTL 300\n@ SOA ns host 1 3600 900 604800 300\n@ NS ns\n\
-                 ns A 127.0.0.62\nwww.example A 127.0.0.90\n",
-            )
-            .unwrap(),
-        ],
-    )
-    .await
-    .unwrap();
-    let ds: Vec<String> = com
-        .keys(&Name::from_ascii("com.").unwrap())
-        .unwrap()
-        .ds_text
-        .iter()
-        .filter(|line| line.split_whitespace().nth(4) == Some("2"))
-        .cloned()
-        .collect();
-    let root = Knot::start(
-        SocketAddr::from((ICANN_ROOT, 53)),
-        vec![
-            ZoneSpec::new(
-                ".",
-                &format!(
-                    "$ORIGIN .\n$TTL 86400\n. SOA ns.root. host.root. 1 1800 900 604800 86400\n\
-                     . NS ns.root.\nns.root. A 127.0.0.61\n\
-                     com. 172800 NS ns.com.\nns.com. 172800 A 127.0.0.62\n{}\n",
-                    ds.join("\n")
-                ),
-                Signing::Signed(KeyModel::KskZsk),
-            )
-            .unwrap(),
-        ],
-    )
-    .await
-    .unwrap();
-    (root, com)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_transport_answers_hns_and_icann_names_the_same() {
-    let (icann_root, _com) = icann_world().await;
+    let (icann_root, _com) = icann_stand_in(ICANN_ROOT.into(), ICANN_COM.into())
+        .await
+        .unwrap();
     let tier = Tier::start(5).await;
     let dir = tempfile::tempdir().unwrap();
     let hints = dir.path().join("root.hints");

@@ -8,7 +8,7 @@ mod common;
 use common::dns::{tcp, udp};
 use common::*;
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hickory_proto::dnssec::rdata::DNSSECRData;
@@ -17,7 +17,7 @@ use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hnsfleet_hns::params::Network;
 use hnsfleet_proof_bundle::{OPTION_CODE, Policy, Step, Verdict, bundle_of, encode_into, verify};
-use hnsfleet_testkit::knot::{KeyModel, Knot, Signing, ZoneSpec};
+use hnsfleet_testkit::knot::{Knot, ZoneSpec, ds_update_json, icann_stand_in};
 use serde_json::{Value, json};
 
 fn at(last: u8) -> SocketAddr {
@@ -47,66 +47,6 @@ fn bundle_query(qname: &str, qtype: RecordType) -> Message {
     message.set_edns(edns);
     message.metadata.recursion_desired = true;
     message
-}
-
-fn ds_json(ds: &[Record]) -> Vec<Value> {
-    ds.iter()
-        .filter_map(|r| match &r.data {
-            RData::DNSSEC(DNSSECRData::DS(ds)) if u8::from(ds.digest_type()) == 2 => Some(json!({
-                "type": "DS",
-                "keyTag": ds.key_tag(),
-                "algorithm": u8::from(ds.algorithm()),
-                "digestType": 2,
-                "digest": hex::encode(ds.digest()),
-            })),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The stand-in ICANN world: `com.` (signed, with www.example.com) at .93 and a signed root at
-/// .92 delegating to it with its DS.
-async fn icann_world() -> (Knot, Knot) {
-    let com = Knot::start(
-        at(93),
-        vec![
-            ZoneSpec::signed(
-                "com.",
-                "$ORIGIN com.\n$TTL 300\n@ SOA ns host 1 3600 900 604800 300\n@ NS ns\n\
-                 ns A 127.0.0.93\nwww.example A 127.0.0.90\n",
-            )
-            .unwrap(),
-        ],
-    )
-    .await
-    .unwrap();
-    let ds: Vec<String> = com
-        .keys(&name("com."))
-        .unwrap()
-        .ds_text
-        .iter()
-        .filter(|l| l.split_whitespace().nth(4) == Some("2"))
-        .cloned()
-        .collect();
-    let root = Knot::start(
-        at(92),
-        vec![
-            ZoneSpec::new(
-                ".",
-                &format!(
-                    "$ORIGIN .\n$TTL 86400\n. SOA ns.root. host.root. 1 1800 900 604800 86400\n\
-                     . NS ns.root.\nns.root. A 127.0.0.92\n\
-                     com. 172800 NS ns.com.\nns.com. 172800 A 127.0.0.93\n{}\n",
-                    ds.join("\n")
-                ),
-                Signing::Signed(KeyModel::KskZsk),
-            )
-            .unwrap(),
-        ],
-    )
-    .await
-    .unwrap();
-    (root, com)
 }
 
 /// Runs the `hnsfleet` binary: its exit code and its stdout and stderr.
@@ -165,14 +105,17 @@ fn flip_rrsig(records: &mut [Record], owner: &Name, covered: RecordType) {
 #[tokio::test]
 async fn bundles_verify_offline_and_name_the_altered_part() {
     let (hsd, _manifest) = prepared_hsd("bundle-e2e", 1040).await;
-    let (icann_root, _com) = icann_world().await;
+    let (icann_root, _com) =
+        icann_stand_in(Ipv4Addr::new(127, 0, 0, 92), Ipv4Addr::new(127, 0, 0, 93))
+            .await
+            .unwrap();
     let zone = "$ORIGIN fleetns.\n$TTL 300\n@ SOA ns1 host 1 3600 900 604800 300\n@ NS ns1\n\
                 ns1 A 127.0.0.91\nwww A 127.0.0.90\n";
     let child = Knot::start(at(91), vec![ZoneSpec::signed("fleetns.", zone).unwrap()])
         .await
         .unwrap();
     let mut records = vec![json!({"type": "GLUE4", "ns": "ns1.fleetns.", "address": "127.0.0.91"})];
-    records.extend(ds_json(&child.keys(&name("fleetns.")).unwrap().ds));
+    records.extend(ds_update_json(&child.keys(&name("fleetns.")).unwrap().ds));
     hsd.wallet(
         "sendupdate",
         &["fleetns".into(), json!({ "records": records })],
@@ -415,6 +358,27 @@ async fn bundles_verify_offline_and_name_the_altered_part() {
             }
         }
     }
+
+    // DoH with only the URL parameter (no EDNS option): the frontend adds the request itself.
+    let doh_url = format!("https://{}/dns-query", fleet.addr("doh").unwrap());
+    let response = tokio::task::spawn_blocking(move || {
+        let server =
+            hnsfleet_client::Server::parse(&doh_url, hnsfleet_client::Transport::Https).unwrap();
+        let tls = hnsfleet_client::TlsOptions {
+            danger_accept_any_certificate: true,
+            ..hnsfleet_client::TlsOptions::default()
+        };
+        let client =
+            hnsfleet_client::Client::new(hnsfleet_client::Config::new(server).with_tls(tls))
+                .unwrap();
+        let request = hnsfleet_client::Request::new(name("www.fleetns."), RecordType::A)
+            .with_doh_param(hnsfleet_proof_bundle::DOH_PARAMETER, "1");
+        client.query(&request).unwrap().message().clone()
+    })
+    .await
+    .unwrap();
+    let report = verify(&response, &policy, now(), None);
+    assert!(report.is_verified(), "hns-proof=1: {report:#?}");
 
     // JSON, with the own-chain check against the fleet's follower, and the response saved.
     let follower = format!("http://{}", fleet.addr("follower_grpc").unwrap());

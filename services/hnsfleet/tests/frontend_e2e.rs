@@ -14,16 +14,15 @@ use common::dns::{query, tcp, udp};
 use common::*;
 
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
-use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, RData, RecordType};
 use hnsfleet_frontend::metrics as fm;
 use hnsfleet_frontend::wire::ede_of;
-use hnsfleet_testkit::knot::{KeyModel, Knot, Signing, ZoneSpec};
+use hnsfleet_testkit::knot::{KeyModel, Knot, Signing, ZoneSpec, ds_update_json, icann_stand_in};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -35,73 +34,12 @@ fn name(s: &str) -> Name {
     Name::from_ascii(s).unwrap()
 }
 
-/// hsd's JSON for the DS records of `keys` (SHA-256 ones).
-fn ds_json(ds: &[Record]) -> Vec<Value> {
-    ds.iter()
-        .filter_map(|r| match &r.data {
-            RData::DNSSEC(DNSSECRData::DS(ds)) if u8::from(ds.digest_type()) == 2 => Some(json!({
-                "type": "DS",
-                "keyTag": ds.key_tag(),
-                "algorithm": u8::from(ds.algorithm()),
-                "digestType": 2,
-                "digest": hex::encode(ds.digest()),
-            })),
-            _ => None,
-        })
-        .collect()
-}
-
 /// A child zone served by Knot at 127.0.0.`ip`, with `www` at 127.0.0.90.
 fn child_zone(origin: &str, ip: u8) -> String {
     format!(
         "$ORIGIN {origin}\n$TTL 300\n@ SOA ns1 host 1 3600 900 604800 300\n@ NS ns1\n\
          ns1 A 127.0.0.{ip}\nwww A 127.0.0.90\nwww TXT \"hello from knot\"\n"
     )
-}
-
-/// The stand-in ICANN world: `com.` (signed, with www.example.com) at .82 and a KSK/ZSK-signed
-/// root at .81 delegating to it with its DS.
-async fn icann_world() -> (Knot, Knot) {
-    let com = Knot::start(
-        at(82),
-        vec![
-            ZoneSpec::signed(
-                "com.",
-                "$ORIGIN com.\n$TTL 300\n@ SOA ns host 1 3600 900 604800 300\n@ NS ns\n\
-                 ns A 127.0.0.82\nwww.example A 127.0.0.90\n",
-            )
-            .unwrap(),
-        ],
-    )
-    .await
-    .unwrap();
-    let ds: Vec<String> = com
-        .keys(&name("com."))
-        .unwrap()
-        .ds_text
-        .iter()
-        .filter(|l| l.split_whitespace().nth(4) == Some("2"))
-        .cloned()
-        .collect();
-    let root = Knot::start(
-        at(81),
-        vec![
-            ZoneSpec::new(
-                ".",
-                &format!(
-                    "$ORIGIN .\n$TTL 86400\n. SOA ns.root. host.root. 1 1800 900 604800 86400\n\
-                     . NS ns.root.\nns.root. A 127.0.0.81\n\
-                     com. 172800 NS ns.com.\nns.com. 172800 A 127.0.0.82\n{}\n",
-                    ds.join("\n")
-                ),
-                Signing::Signed(KeyModel::KskZsk),
-            )
-            .unwrap(),
-        ],
-    )
-    .await
-    .unwrap();
-    (root, com)
 }
 
 /// A one-page web server on 127.0.0.90 (what curl reaches after resolving through DoH).
@@ -241,7 +179,10 @@ async fn cli_json(args: &[&str]) -> Value {
 #[tokio::test]
 async fn hns_and_icann_names_resolve_validated_over_every_transport() {
     let (hsd, _manifest) = prepared_hsd("frontend-e2e", 930).await;
-    let (icann_root, _com) = icann_world().await;
+    let (icann_root, _com) =
+        icann_stand_in(Ipv4Addr::new(127, 0, 0, 81), Ipv4Addr::new(127, 0, 0, 82))
+            .await
+            .unwrap();
     let good = Knot::start(
         at(83),
         vec![ZoneSpec::signed("fleetns.", &child_zone("fleetns.", 83)).unwrap()],
@@ -273,7 +214,9 @@ async fn hns_and_icann_names_resolve_validated_over_every_transport() {
     ] {
         let mut records =
             vec![json!({"type": "GLUE4", "ns": format!("ns1.{tld}."), "address": ip})];
-        records.extend(ds_json(&knot.keys(&name(&format!("{tld}."))).unwrap().ds));
+        records.extend(ds_update_json(
+            &knot.keys(&name(&format!("{tld}."))).unwrap().ds,
+        ));
         assert!(records.len() >= 2, "{tld}: no DS");
         hsd.wallet("sendupdate", &[tld.into(), json!({ "records": records })])
             .unwrap();

@@ -12,19 +12,18 @@
 mod common;
 use common::*;
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use hickory_proto::dnssec::rdata::DNSSECRData;
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, RData, RecordType};
 use hnsfleet_client::{
     Client, Config, Error, Request, Response, Server, Sig0Verdict, Transport, check_sig0,
 };
 use hnsfleet_hns::sig0::{SIG_RR_SIZE, Sig0PublicKey};
-use hnsfleet_testkit::knot::{KeyModel, Knot, Signing, ZoneSpec};
+use hnsfleet_testkit::knot::{Knot, ZoneSpec, ds_update_json, icann_stand_in};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -34,67 +33,6 @@ fn at(last: u8) -> SocketAddr {
 
 fn name(s: &str) -> Name {
     Name::from_ascii(s).unwrap()
-}
-
-/// hsd's JSON for the SHA-256 DS records among `ds`.
-fn ds_json(ds: &[Record]) -> Vec<Value> {
-    ds.iter()
-        .filter_map(|r| match &r.data {
-            RData::DNSSEC(DNSSECRData::DS(ds)) if u8::from(ds.digest_type()) == 2 => Some(json!({
-                "type": "DS",
-                "keyTag": ds.key_tag(),
-                "algorithm": u8::from(ds.algorithm()),
-                "digestType": 2,
-                "digest": hex::encode(ds.digest()),
-            })),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The stand-in ICANN world: `com.` (signed, www.example.com A 127.0.0.90) at .71 and a
-/// KSK/ZSK-signed root at .70 delegating to it with its DS.
-async fn icann_world() -> (Knot, Knot) {
-    let com = Knot::start(
-        at(71),
-        vec![
-            ZoneSpec::signed(
-                "com.",
-                "$ORIGIN com.\n$TTL 300\n@ SOA ns host 1 3600 900 604800 300\n@ NS ns\n\
-                 ns A 127.0.0.71\nwww.example A 127.0.0.90\n",
-            )
-            .unwrap(),
-        ],
-    )
-    .await
-    .unwrap();
-    let ds: Vec<String> = com
-        .keys(&name("com."))
-        .unwrap()
-        .ds_text
-        .iter()
-        .filter(|l| l.split_whitespace().nth(4) == Some("2"))
-        .cloned()
-        .collect();
-    let root = Knot::start(
-        at(70),
-        vec![
-            ZoneSpec::new(
-                ".",
-                &format!(
-                    "$ORIGIN .\n$TTL 86400\n. SOA ns.root. host.root. 1 1800 900 604800 86400\n\
-                     . NS ns.root.\nns.root. A 127.0.0.70\n\
-                     com. 172800 NS ns.com.\nns.com. 172800 A 127.0.0.71\n{}\n",
-                    ds.join("\n")
-                ),
-                Signing::Signed(KeyModel::KskZsk),
-            )
-            .unwrap(),
-        ],
-    )
-    .await
-    .unwrap();
-    (root, com)
 }
 
 /// A CA and a certificate it issued for `localhost` and 127.0.0.1, written to `dir`:
@@ -300,7 +238,10 @@ async fn every_flip_is_refused(
 #[tokio::test]
 async fn query_verifies_sig0_on_every_transport_and_refuses_altered_answers() {
     let (hsd, _manifest) = prepared_hsd("query-e2e", 1020).await;
-    let (icann_root, _com) = icann_world().await;
+    let (icann_root, _com) =
+        icann_stand_in(Ipv4Addr::new(127, 0, 0, 70), Ipv4Addr::new(127, 0, 0, 71))
+            .await
+            .unwrap();
     let child = Knot::start(
         at(72),
         vec![
@@ -315,7 +256,7 @@ async fn query_verifies_sig0_on_every_transport_and_refuses_altered_answers() {
     .await
     .unwrap();
     let mut records = vec![json!({"type": "GLUE4", "ns": "ns1.fleetns.", "address": "127.0.0.72"})];
-    records.extend(ds_json(&child.keys(&name("fleetns.")).unwrap().ds));
+    records.extend(ds_update_json(&child.keys(&name("fleetns.")).unwrap().ds));
     assert!(records.len() >= 2, "no DS");
     hsd.wallet(
         "sendupdate",

@@ -428,11 +428,14 @@ fn with_proof_request(url_query: Option<&str>, query: Vec<u8>) -> Option<Vec<u8>
         .edns
         .get_or_insert_with(hickory_proto::op::Edns::new);
     edns.set_dnssec_ok(true);
-    edns.options_mut()
-        .insert(hickory_proto::rr::rdata::opt::EdnsOption::Unknown(
-            hnsfleet_proof_bundle::OPTION_CODE,
-            Vec::new(),
-        ));
+    let code = hickory_proto::rr::rdata::opt::EdnsCode::Unknown(hnsfleet_proof_bundle::OPTION_CODE);
+    if edns.options().get(code).is_none() {
+        edns.options_mut()
+            .insert(hickory_proto::rr::rdata::opt::EdnsOption::Unknown(
+                hnsfleet_proof_bundle::OPTION_CODE,
+                Vec::new(),
+            ));
+    }
     message.to_vec().ok().filter(|q| q.len() <= STREAM_LIMIT)
 }
 
