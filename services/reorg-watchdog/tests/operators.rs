@@ -143,19 +143,22 @@ async fn operators_read_each_other_over_https_and_grpc_and_certificates_reload_i
         2.0,
     )
     .await;
-    let c_verdict = c
+    // The counter moves when a read fails; the verdict when the judgement next runs: wait for
+    // it on C's verdict stream rather than reading one verdict at once.
+    let mut c_stream = c
         .client
         .clone()
-        .get_verdict(pb::GetVerdictRequest {})
+        .watch_verdicts(pb::WatchVerdictsRequest {})
         .await
         .unwrap()
-        .into_inner()
-        .verdict
-        .unwrap();
-    assert_eq!(
-        source(&c_verdict, &a_https).health,
-        pb::Health::Unreachable as i32
-    );
+        .into_inner();
+    let unreachable = pb::Health::Unreachable as i32;
+    wait_for(&mut c_stream, "A unreachable to C", |v| {
+        v.sources
+            .iter()
+            .any(|s| s.name == a_https && s.health == unreachable)
+    })
+    .await;
     assert!(
         metric(
             a.admin,
