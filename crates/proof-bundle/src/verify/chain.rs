@@ -3,7 +3,7 @@
 
 use hickory_proto::op::Message;
 use hickory_proto::rr::Name;
-use hnsfleet_hns::header::Header;
+use hnsfleet_hns::header::{HashedHeader, Header};
 use hnsfleet_hns::pow::Target;
 use hnsfleet_hns::resource::Resource;
 use hnsfleet_hns::types::BlockHash;
@@ -115,34 +115,27 @@ pub(super) fn check_headers(
 /// The header's proof of work against its own target, and the target against the network's
 /// rule and the policy's floor. Returns the header's hash.
 pub(super) fn check_work(header: &Header, policy: &Policy) -> Result<BlockHash, String> {
-    let pow = &policy.network.params().pow;
-    let hash = header.verify_pow().map_err(|e| e.to_string())?;
-    if pow.no_retargeting {
-        if header.bits != pow.limit_bits {
+    let params = policy.network.params();
+    let hashed = HashedHeader::new(header.clone());
+    // The rule every header of the network obeys (the follower's own check).
+    hnsfleet_hns::chain::check_pow_within_limit(params, &hashed).map_err(|e| e.to_string())?;
+    if params.pow.no_retargeting && header.bits != params.pow.limit_bits {
+        return Err(format!(
+            "bits {:#010x}, the network requires {:#010x}",
+            header.bits, params.pow.limit_bits
+        ));
+    }
+    if let Some(floor) = policy.max_target.filter(|_| !params.pow.no_retargeting) {
+        let target = Target::from_bits(header.bits).map_err(|e| e.to_string())?;
+        if target > floor {
             return Err(format!(
-                "bits {:#010x}, the network requires {:#010x}",
-                header.bits, pow.limit_bits
+                "bits {:#010x} are easier than the floor {:#010x}",
+                header.bits,
+                floor.to_bits()
             ));
         }
-        return Ok(hash);
     }
-    let target = Target::from_bits(header.bits).map_err(|e| e.to_string())?;
-    if target > pow.limit_target {
-        return Err(format!(
-            "bits {:#010x} are easier than the network's limit",
-            header.bits
-        ));
-    }
-    if let Some(floor) = policy.max_target
-        && target > floor
-    {
-        return Err(format!(
-            "bits {:#010x} are easier than the floor {:#010x}",
-            header.bits,
-            floor.to_bits()
-        ));
-    }
-    Ok(hash)
+    Ok(hashed.hash())
 }
 
 /// [`super::Step::Root`]: the first header carries the bundle's tree root.

@@ -135,9 +135,18 @@ pub fn check(response: &Message, args: &ChainArgs) -> anyhow::Result<Checked> {
     );
     Ok(Checked {
         report,
-        bundle_bytes: bundle.and_then(|b| b.encode().ok()).map(|b| b.len()),
+        bundle_bytes: bundle.is_some().then(|| option_len(response)).flatten(),
         network: args.network,
     })
+}
+
+/// The size of the bundle as received: its EDNS option's data.
+fn option_len(response: &Message) -> Option<usize> {
+    let code = hickory_proto::rr::rdata::opt::EdnsCode::Unknown(hnsfleet_proof_bundle::OPTION_CODE);
+    match response.edns.as_ref()?.options().get(code)? {
+        hickory_proto::rr::rdata::opt::EdnsOption::Unknown(_, data) => Some(data.len()),
+        _ => None,
+    }
 }
 
 /// The hashes the user's own follower holds at the bundle's heights.
