@@ -179,14 +179,42 @@ impl CacheClient {
     }
 
     async fn try_replicas(&self, name: &Name) -> Result<CachedLookup, CacheClientError> {
+        let key = name.hash();
+        self.ranked_attempts(
+            key.as_bytes(),
+            name.as_str(),
+            self.metrics.as_ref(),
+            |channels, replica, budget| async move {
+                self.attempt(&channels, &replica, name, budget).await
+            },
+        )
+        .await
+    }
+
+    /// Asks the replicas ranked for `key`, at most [`ClientOptions::max_attempts`] of them
+    /// within [`ClientOptions::deadline`] (each within [`ClientOptions::attempt_timeout`]),
+    /// until `attempt` succeeds; an error that does not fail over ends it at once. Failovers
+    /// and failed attempts go to `metrics` when given; `what` names the request in logs.
+    async fn ranked_attempts<T, F, Fut>(
+        &self,
+        key: &[u8],
+        what: &str,
+        metrics: Option<&CacheClientMetrics>,
+        mut attempt: F,
+    ) -> Result<T, CacheClientError>
+    where
+        // Owned arguments (not an async closure over borrowed ones): the look-up's future stays
+        // `Send` for every caller, however deep it is awaited.
+        F: FnMut(Arc<Channels>, Replica, Duration) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ReplicaError>>,
+    {
         let started = Instant::now();
         let channels = self.channels();
-        let key = name.hash();
         let mut attempts = 0;
         let mut last = None;
         for replica in channels
             .rendezvous()
-            .ranked(key.as_bytes())
+            .ranked(key)
             .take(self.options.max_attempts)
         {
             let remaining = self.options.deadline.saturating_sub(started.elapsed());
@@ -194,17 +222,17 @@ impl CacheClient {
                 if remaining.is_zero() {
                     break;
                 }
-                if let Some(metrics) = &self.metrics {
+                if let Some(metrics) = metrics {
                     metrics.failovers.inc();
                 }
             }
             attempts += 1;
             let budget = remaining.min(self.options.attempt_timeout);
-            let error = match self.attempt(&channels, replica, name, budget).await {
+            let error = match attempt(Arc::clone(&channels), *replica, budget).await {
                 Ok(found) => return Ok(found),
                 Err(error) => error,
             };
-            if let Some(metrics) = &self.metrics {
+            if let Some(metrics) = metrics {
                 metrics.record_attempt_error(&error);
             }
             let failure = ReplicaFailure {
@@ -216,7 +244,7 @@ impl CacheClient {
             }
             tracing::debug!(
                 replica = %failure.replica,
-                name = name.as_str(),
+                what,
                 error = %failure.error,
                 attempt = attempts,
                 "proof-cache replica failed"
@@ -278,41 +306,17 @@ impl CacheClient {
         root: SafeRoot,
         network: Network,
     ) -> Result<(u32, Vec<Header>), CacheClientError> {
-        let started = Instant::now();
-        let channels = self.channels();
-        let mut attempts = 0;
-        let mut last = None;
-        for replica in channels
-            .rendezvous()
-            .ranked(root.tree_root.as_bytes())
-            .take(self.options.max_attempts)
-        {
-            let remaining = self.options.deadline.saturating_sub(started.elapsed());
-            if attempts > 0 && remaining.is_zero() {
-                break;
-            }
-            attempts += 1;
-            let budget = remaining.min(self.options.attempt_timeout);
-            let error = match self
-                .headers_from(&channels, replica, root, network, budget)
-                .await
-            {
-                Ok(found) => return Ok(found),
-                Err(error) => error,
-            };
-            let failure = ReplicaFailure {
-                replica: *replica,
-                error,
-            };
-            if !failure.error.fails_over() {
-                return Err(CacheClientError::Rejected(failure));
-            }
-            last = Some(failure);
-        }
-        match last {
-            Some(last) => Err(CacheClientError::Unavailable { attempts, last }),
-            None => Err(CacheClientError::NoReplicas),
-        }
+        let what = format!("headers of root {}", root.tree_root.to_hex());
+        self.ranked_attempts(
+            root.tree_root.as_bytes(),
+            &what,
+            None,
+            |channels, replica, budget| async move {
+                self.headers_from(&channels, &replica, root, network, budget)
+                    .await
+            },
+        )
+        .await
     }
 
     async fn headers_from(
