@@ -159,3 +159,67 @@ fn every_disagreement_with_the_proof_is_refused() {
         Err(VerifyError::Proof(_))
     ));
 }
+
+/// The real regtest headers 0..=154 (`crates/hns/testdata/regtest/regtest-headers.bin`).
+const HEADERS: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../hns/testdata/regtest/regtest-headers.bin"
+));
+
+fn raw_headers(from: usize, to: usize) -> Vec<Vec<u8>> {
+    use hnsfleet_hns::header::HEADER_SIZE;
+    (from..=to)
+        .map(|h| HEADERS[h * HEADER_SIZE..(h + 1) * HEADER_SIZE].to_vec())
+        .collect()
+}
+
+#[test]
+fn a_header_chain_ties_a_root_only_when_every_header_holds() {
+    use hnsfleet_hns::header::Header;
+    use hnsfleet_hns::params::Network;
+    let params = Network::Regtest.params();
+    let raw = raw_headers(141, 150);
+    let root = Header::decode(&raw[0]).unwrap().tree_root;
+    let carried = |i: usize| Header::decode(&raw[i]).unwrap().tree_root == root;
+    // The root's own height: the last of the first run of headers carrying it.
+    let height = 141 + (0..raw.len()).take_while(|&i| carried(i)).count() as u32 - 1;
+    let ok = verify_header_chain(params, &root, height, 141, &raw).unwrap();
+    assert_eq!(ok.len(), raw.len());
+
+    // Hostile variants, each refused with its own error.
+    assert_eq!(
+        verify_header_chain(params, &root, height, 141, &Vec::<Vec<u8>>::new()),
+        Err(HeaderChainError::Count(0))
+    );
+    let too_many = vec![raw[0].clone(); MAX_CHAIN_HEADERS + 1];
+    assert_eq!(
+        verify_header_chain(params, &root, height, 141, &too_many),
+        Err(HeaderChainError::Count(MAX_CHAIN_HEADERS + 1))
+    );
+    assert!(matches!(
+        verify_header_chain(params, &root, 200, 141, &raw),
+        Err(HeaderChainError::Range { .. })
+    ));
+    let other_root = hnsfleet_hns::types::TreeRoot([7; 32]);
+    assert_eq!(
+        verify_header_chain(params, &other_root, height, 141, &raw),
+        Err(HeaderChainError::Root(141))
+    );
+    let mut gap = raw.clone();
+    gap.remove(3);
+    assert!(matches!(
+        verify_header_chain(params, &root, height, 141, &gap),
+        Err(HeaderChainError::Header { height: 144, .. })
+    ));
+    let mut short = raw.clone();
+    short[2].pop();
+    assert!(matches!(
+        verify_header_chain(params, &root, height, 141, &short),
+        Err(HeaderChainError::Header { height: 143, .. })
+    ));
+    // A header re-mined on another network's rules: regtest's limit bits, mainnet's limit.
+    assert!(matches!(
+        verify_header_chain(Network::Main.params(), &root, height, 141, &raw),
+        Err(HeaderChainError::Header { height: 141, .. })
+    ));
+}

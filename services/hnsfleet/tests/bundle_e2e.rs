@@ -312,6 +312,41 @@ async fn bundles_verify_offline_and_name_the_altered_part() {
             >= 3.0
     );
 
+    // A flood of bundle requests (one root) costs the proof-cache tier one `GetHeaders` per
+    // root every few seconds, not one per request: the frontend reuses a root's headers.
+    let cache_admin = fleet.addr("cache_admin").unwrap();
+    let get_headers = async || {
+        let page = reqwest::get(format!("http://{cache_admin}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        hnsfleet_testkit::service::metric_value(
+            &page,
+            hnsfleet_service_kit::grpc::REQUESTS_TOTAL,
+            &[("method", "GetHeaders")],
+        )
+        .unwrap()
+        .unwrap_or(0.0)
+    };
+    let before = get_headers().await;
+    assert!(before >= 1.0, "earlier bundles fetched headers: {before}");
+    let flood: Vec<_> = (0..40)
+        .map(|_| {
+            tokio::spawn(
+                async move { tcp(dns, &bundle_query("www.fleetns.", RecordType::A)).await },
+            )
+        })
+        .collect();
+    for answer in flood {
+        let answer = answer.await.unwrap();
+        assert!(verify(&answer, &policy, now(), None).is_verified());
+    }
+    let calls = get_headers().await - before;
+    // At most two 5-second windows.
+    assert!(calls <= 2.0, "{calls} GetHeaders calls for 40 bundles");
+
     // The CLI: `hnsfleet query --verify-chain` on every transport (UDP truncates and the
     // client retries over TCP; DoH asks with `hns-proof=1`), for an HNS and an ICANN name.
     let anchors_flag = anchors.to_str().unwrap();

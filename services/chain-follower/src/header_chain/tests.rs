@@ -554,3 +554,35 @@ fn an_ended_session_s_orphans_are_dropped_and_only_its_own() {
     assert_eq!(chain.tip().hash, b[2].hash());
     assert_eq!(chain.pending_counts().1, 0);
 }
+
+#[test]
+fn recent_headers_follow_the_active_chain_through_reorgs_and_stay_bounded() {
+    let (mut chain, main) = chain_of(100);
+    // Heights 1..=100 are main[0..100]; genesis is height 0.
+    assert_eq!(chain.recent_headers(10, 12).unwrap(), main[9..12].to_vec());
+    assert_eq!(
+        chain.recent_headers(0, 0).unwrap(),
+        vec![regtest().genesis.clone()]
+    );
+    assert_eq!(chain.recent_headers(100, 101), None, "beyond the tip");
+    assert_eq!(chain.recent_headers(12, 10), None, "backwards");
+    // A reorg replaces the disconnected headers with the new branch's.
+    let fork = *chain.entry_at(50).unwrap();
+    let branch = mine_chain(regtest(), &fork, 51, 599, 2);
+    assert!(matches!(
+        insert_all(&mut chain, &branch),
+        InsertOutcome::Reorg(_)
+    ));
+    assert_eq!(chain.recent_headers(49, 52).unwrap()[..2], main[48..50]);
+    assert_eq!(chain.recent_headers(51, 101).unwrap(), branch);
+    // Only the last RECENT_HEADERS are kept, however long the chain grows.
+    let more = mine_chain(regtest(), &chain.tip(), RECENT_HEADERS + 10, 600, 4);
+    insert_all(&mut chain, &more);
+    let tip = chain.tip().height;
+    let first_kept = tip + 1 - RECENT_HEADERS as u32;
+    assert_eq!(
+        chain.recent_headers(first_kept, tip).unwrap().len(),
+        RECENT_HEADERS
+    );
+    assert_eq!(chain.recent_headers(first_kept - 1, tip), None);
+}

@@ -522,3 +522,69 @@ impl Drop for Busy {
         self.0.events.fetch_add(1, Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use hickory_proto::op::{Message, Query};
+    use hickory_proto::rr::rdata::opt::EdnsCode;
+    use hickory_proto::rr::{Name, RecordType};
+
+    use super::with_proof_request;
+
+    fn query() -> Vec<u8> {
+        let mut message = Message::query();
+        message.add_query(Query::query(
+            Name::from_ascii("www.example.").unwrap(),
+            RecordType::A,
+        ));
+        message.to_vec().unwrap()
+    }
+
+    fn bundle_options(bytes: &[u8]) -> usize {
+        let message = Message::from_vec(bytes).unwrap();
+        message.edns.map_or(0, |e| {
+            e.options()
+                .get_all(EdnsCode::Unknown(hnsfleet_proof_bundle::OPTION_CODE))
+                .len()
+        })
+    }
+
+    #[test]
+    fn hns_proof_1_adds_the_option_once_and_nothing_else_changes_the_query() {
+        let plain = query();
+        assert_eq!(with_proof_request(None, plain.clone()), Some(plain.clone()));
+        for other in [
+            "dns=x",
+            "hns-proof=0",
+            "hns-proof=",
+            "hns-proofs=1",
+            "xhns-proof=1",
+        ] {
+            assert_eq!(
+                with_proof_request(Some(other), plain.clone()),
+                Some(plain.clone())
+            );
+        }
+        let asked = with_proof_request(Some("dns=x&hns-proof=1"), plain.clone()).unwrap();
+        assert_eq!(bundle_options(&asked), 1);
+        assert!(
+            Message::from_vec(&asked)
+                .unwrap()
+                .edns
+                .unwrap()
+                .flags()
+                .dnssec_ok
+        );
+        // Asked twice (option and parameter): still one option.
+        let again = with_proof_request(Some("hns-proof=1"), asked.clone()).unwrap();
+        assert_eq!(bundle_options(&again), 1);
+    }
+
+    #[test]
+    fn hns_proof_1_with_bytes_that_are_no_query_is_refused() {
+        assert_eq!(with_proof_request(Some("hns-proof=1"), vec![1, 2, 3]), None);
+        assert_eq!(with_proof_request(Some("hns-proof=1"), Vec::new()), None);
+    }
+}
