@@ -11,7 +11,9 @@
 //!
 //! Which server and key: [`conf`] (the caller's choice, else an hns.conf's `nameserver`
 //! lines; no built-in server list). The caller may add EDNS0 options and DoH URL parameters
-//! to a [`Request`]; the client gives them no meaning.
+//! to a [`Request`]; the client gives them no meaning. With the cargo feature `proof-bundle`
+//! (on by default) it also asks for and checks a proof bundle: [`Request::with_proof_bundle`],
+//! [`Response::verify_bundle`], and the typed result per step of [`proof_bundle`].
 //!
 //! ```no_run
 //! use hnsfleet_client::{Client, Config, Request, Server, Transport};
@@ -35,6 +37,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use hickory_proto::op::Message;
 use hnsfleet_hns::sig0::Sig0PublicKey;
 
+#[cfg(feature = "proof-bundle")]
+mod bundle;
 pub mod conf;
 #[cfg(feature = "doq")]
 mod doq;
@@ -51,6 +55,10 @@ pub use message::{
 };
 pub use server::{Server, Transport, parse_addr};
 pub use tls::TlsOptions;
+
+/// The proof-bundle format, its policy and its typed per-step report (`hnsfleet-proof-bundle`).
+#[cfg(feature = "proof-bundle")]
+pub use hnsfleet_proof_bundle as proof_bundle;
 
 /// What a [`Client`] needs: the server, the key to pin, the deadline, TLS trust.
 #[derive(Debug, Clone)]

@@ -465,3 +465,87 @@ fn tls_clients_need_a_valid_name_and_doq_needs_its_feature() {
         assert!(matches!(err, Error::Unsupported(Transport::Quic)), "{err}");
     }
 }
+
+// === proof bundles ===
+
+/// A real response to `www.fleetns. A` carrying a proof bundle, from `hnsfleet up` on an hsd
+/// regtest chain (`crates/proof-bundle/testdata/README.md`).
+#[cfg(feature = "proof-bundle")]
+const BUNDLED: &[u8] = include_bytes!("../../proof-bundle/testdata/www-fleetns-response.bin");
+
+#[cfg(feature = "proof-bundle")]
+#[test]
+fn a_bundle_is_asked_for_refetched_over_tcp_and_verified_step_by_step() {
+    use crate::proof_bundle::{OPTION_CODE, Policy, Step, bundle_of};
+    use hnsfleet_hns::params::Network;
+
+    let fleetns = || Request::new(Name::from_ascii("www.fleetns.").unwrap(), RecordType::A);
+    let request = fleetns().with_proof_bundle();
+    assert!(
+        request
+            .doh_params
+            .iter()
+            .any(|(k, v)| k == "hns-proof" && v == "1")
+    );
+    // What a frontend does with a bundle query over UDP: TC=1 at once, the bundle over TCP.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let socket = UdpSocket::bind(addr).unwrap();
+    let udp = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 4096];
+        let (len, from) = socket.recv_from(&mut buf).unwrap();
+        let query = Message::from_vec(&buf[..len]).unwrap();
+        let edns = query.edns.as_ref().unwrap();
+        assert!(edns.flags().dnssec_ok);
+        let codes: Vec<u16> = edns
+            .options()
+            .options
+            .iter()
+            .map(|(c, _)| u16::from(*c))
+            .collect();
+        assert_eq!(codes, [OPTION_CODE]);
+        socket.send_to(&answer(&buf[..len], true), from).unwrap();
+    });
+    let tcp = tcp_server(listener, |query| {
+        let mut reply = BUNDLED.to_vec();
+        reply[..2].copy_from_slice(&query[..2]);
+        framed(&reply)
+    });
+    let response = udp_client(addr, None, 3000).query(&request).unwrap();
+    udp.join().unwrap();
+    tcp.join().unwrap();
+    assert_eq!(response.transport(), Transport::Tcp);
+
+    let bundle = bundle_of(response.message()).unwrap();
+    let made_at = bundle.headers.last().unwrap().time;
+    let regtest = Policy::for_network(Network::Regtest);
+    let report = response.verify_bundle(&regtest, made_at, None);
+    assert!(report.is_verified(), "{:?}", report.failure());
+    assert!(Step::ALL.iter().all(|step| report.verdict(*step).is_some()));
+    // The same answer judged as mainnet's fails at once: the bundle is regtest's.
+    let main = Policy::for_network(Network::Main);
+    let failed = response
+        .verify_bundle(&main, made_at, None)
+        .failure()
+        .map(|(s, _)| s);
+    assert_eq!(failed, Some(Step::Bundle));
+    // A month on, the signatures (14 days) have expired.
+    let stale = response.verify_bundle(&regtest, made_at + 30 * 86_400, None);
+    assert!(!stale.is_verified());
+}
+
+#[cfg(feature = "proof-bundle")]
+#[test]
+fn an_answer_without_a_bundle_fails_the_first_step() {
+    use crate::proof_bundle::{Policy, Step};
+    use hnsfleet_hns::params::Network;
+
+    let (addr, server) = udp_server(|query| vec![answer(query, false)]);
+    let response = udp_client(addr, None, 3000)
+        .query(&request().with_proof_bundle())
+        .unwrap();
+    server.join().unwrap();
+    let report =
+        response.verify_bundle(&Policy::for_network(Network::Regtest), u64::from(NOW), None);
+    assert_eq!(report.failure().map(|(s, _)| s), Some(Step::ALL[0]));
+}

@@ -181,9 +181,7 @@ fn request(args: &QueryArgs) -> anyhow::Result<Request> {
     let record_type = record_type(&args.record_type)?;
     let request = Request::new(name, record_type).with_dnssec_ok(args.dnssec || args.verify_chain);
     Ok(if args.verify_chain {
-        request
-            .with_edns_option(hnsfleet_proof_bundle::OPTION_CODE, Vec::new())
-            .with_doh_param(hnsfleet_proof_bundle::DOH_PARAMETER, "1")
+        request.with_proof_bundle()
     } else {
         request
     })
