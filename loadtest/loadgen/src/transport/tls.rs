@@ -3,11 +3,9 @@
 
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use hnsfleet_client::TlsOptions;
+use rustls::ClientConfig;
+use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -21,11 +19,6 @@ pub struct Tls {
     connector: TlsConnector,
     name: ServerName<'static>,
 }
-
-/// Accepts any certificate; still checks the handshake signatures with the provider's
-/// algorithms, so the connection is real TLS, just not authenticated.
-#[derive(Debug)]
-struct AcceptAny(WebPkiSupportedAlgorithms);
 
 // === impl Tls ===
 
@@ -46,34 +39,21 @@ impl Tls {
         alpn: &[u8],
     ) -> Result<(Arc<ClientConfig>, ServerName<'static>), LoadgenError> {
         let tls_err = |e: &dyn std::fmt::Display| LoadgenError::Tls(e.to_string());
-        // ring, as the frontend uses (no C toolchain); its provider is deprecated only for
-        // lacking post-quantum key exchange.
-        #[allow(deprecated)]
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let algorithms = provider.signature_verification_algorithms;
-        let builder = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| tls_err(&e))?;
-        let mut client = match &config.trust {
-            Some(Trust::Ca(path)) => {
-                let mut roots = RootCertStore::empty();
-                let certs = CertificateDer::pem_file_iter(path)
-                    .map_err(|e| tls_err(&format!("{}: {e}", path.display())))?;
-                for cert in certs {
-                    let cert = cert.map_err(|e| tls_err(&format!("{}: {e}", path.display())))?;
-                    roots.add(cert).map_err(|e| tls_err(&e))?;
-                }
-                if roots.is_empty() {
-                    return Err(tls_err(&format!("{}: no certificate", path.display())));
-                }
-                builder.with_root_certificates(roots).with_no_client_auth()
-            }
-            Some(Trust::Insecure) | None => builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AcceptAny(algorithms)))
-                .with_no_client_auth(),
+        // hnsfleet-client's TLS setup (ring, TLS 1.2 and 1.3): only the given CA file, or with
+        // `--insecure` (the default without one) any certificate whose handshake signatures
+        // check out.
+        let mut options = TlsOptions {
+            system_roots: false,
+            extra_roots: Vec::new(),
+            danger_accept_any_certificate: false,
         };
-        client.alpn_protocols = vec![alpn.to_vec()];
+        match &config.trust {
+            Some(Trust::Ca(path)) => options.add_ca_file(path).map_err(|e| tls_err(&e))?,
+            Some(Trust::Insecure) | None => options.danger_accept_any_certificate = true,
+        }
+        let client = options
+            .client_config(alpn, false)
+            .map_err(|e| tls_err(&e))?;
         let name = ServerName::try_from(config.tls_name.clone())
             .map_err(|e| tls_err(&format!("--tls-name {}: {e}", config.tls_name)))?;
         Ok((Arc::new(client), name))
@@ -91,42 +71,5 @@ impl Tls {
 impl std::fmt::Debug for Tls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tls").field("name", &self.name).finish()
-    }
-}
-
-// === impl AcceptAny ===
-
-impl ServerCertVerifier for AcceptAny {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
     }
 }
