@@ -39,6 +39,16 @@ fn answer(query: &[u8], truncated: bool) -> Vec<u8> {
     response.to_vec().unwrap()
 }
 
+/// The EDNS0 option codes of `message`, in order.
+fn option_codes(message: &Message) -> Vec<u16> {
+    let edns = message.edns.as_ref().unwrap();
+    edns.options()
+        .options
+        .iter()
+        .map(|(c, _)| u16::from(*c))
+        .collect()
+}
+
 fn signed(bytes: &[u8], now: u32) -> Vec<u8> {
     sig0::sign(bytes, &regtest(), now).unwrap()
 }
@@ -61,13 +71,7 @@ fn the_query_has_a_question_rd_edns_do_and_the_callers_options_in_order() {
     let edns = message.edns.as_ref().unwrap();
     assert_eq!(edns.max_payload(), EDNS_PAYLOAD);
     assert!(edns.flags().dnssec_ok);
-    let codes: Vec<u16> = edns
-        .options()
-        .options
-        .iter()
-        .map(|(c, _)| u16::from(*c))
-        .collect();
-    assert_eq!(codes, [65001, 65002]);
+    assert_eq!(option_codes(&message), [65001, 65002]);
     // The raw option bytes follow RFC 6891 §6.1.2: code, length, data.
     assert!(
         bytes
@@ -322,6 +326,22 @@ fn tcp_server(
     })
 }
 
+/// A TCP listener and, on the same port, a UDP server answering one query with TC=1 after
+/// `check(query)`.
+fn truncating_udp_server(
+    check: impl FnOnce(&[u8]) + Send + 'static,
+) -> (TcpListener, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let socket = UdpSocket::bind(listener.local_addr().unwrap()).unwrap();
+    let udp = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 4096];
+        let (len, from) = socket.recv_from(&mut buf).unwrap();
+        check(&buf[..len]);
+        socket.send_to(&answer(&buf[..len], true), from).unwrap();
+    });
+    (listener, udp)
+}
+
 fn framed(bytes: &[u8]) -> Vec<u8> {
     let mut out = (bytes.len() as u16).to_be_bytes().to_vec();
     out.extend_from_slice(bytes);
@@ -330,14 +350,8 @@ fn framed(bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_truncated_udp_answer_is_asked_again_over_tcp() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (listener, udp) = truncating_udp_server(|_| ());
     let addr = listener.local_addr().unwrap();
-    let socket = UdpSocket::bind(addr).unwrap();
-    let udp = std::thread::spawn(move || {
-        let mut buf = vec![0u8; 4096];
-        let (len, from) = socket.recv_from(&mut buf).unwrap();
-        socket.send_to(&answer(&buf[..len], true), from).unwrap();
-    });
     let tcp = tcp_server(listener, |query| {
         framed(&signed(&answer(query, false), unix_now()))
     });
@@ -488,24 +502,12 @@ fn a_bundle_is_asked_for_refetched_over_tcp_and_verified_step_by_step() {
             .any(|(k, v)| k == "hns-proof" && v == "1")
     );
     // What a frontend does with a bundle query over UDP: TC=1 at once, the bundle over TCP.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let socket = UdpSocket::bind(addr).unwrap();
-    let udp = std::thread::spawn(move || {
-        let mut buf = vec![0u8; 4096];
-        let (len, from) = socket.recv_from(&mut buf).unwrap();
-        let query = Message::from_vec(&buf[..len]).unwrap();
-        let edns = query.edns.as_ref().unwrap();
-        assert!(edns.flags().dnssec_ok);
-        let codes: Vec<u16> = edns
-            .options()
-            .options
-            .iter()
-            .map(|(c, _)| u16::from(*c))
-            .collect();
-        assert_eq!(codes, [OPTION_CODE]);
-        socket.send_to(&answer(&buf[..len], true), from).unwrap();
+    let (listener, udp) = truncating_udp_server(|query| {
+        let query = Message::from_vec(query).unwrap();
+        assert!(query.edns.as_ref().unwrap().flags().dnssec_ok);
+        assert_eq!(option_codes(&query), [OPTION_CODE]);
     });
+    let addr = listener.local_addr().unwrap();
     let tcp = tcp_server(listener, |query| {
         let mut reply = BUNDLED.to_vec();
         reply[..2].copy_from_slice(&query[..2]);
