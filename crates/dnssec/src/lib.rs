@@ -5,7 +5,9 @@
 //!   ([`ICANN_ROOT_ANCHORS`]), and [`parse_anchors`] for DS lines in zone-file syntax;
 //! - [`verify_set`]: an RRset signed by one of a zone's keys at a time;
 //! - [`validate_keys`]: a zone's DNSKEY set signed by a key one of its DS records names;
-//! - [`nsec_covers`]: whether an NSEC record proves a name absent.
+//! - [`nsec_covers`]: whether an NSEC record's span holds a name, and [`NsecSet`]: what NSEC
+//!   records prove (no data, also at a wildcard; name errors; wildcard answers);
+//! - [`Nsec3Chain`]: what NSEC3 records prove (RFC 5155 §8: name errors, no data, wildcards).
 //!
 //! This crate must not: do I/O or read the clock (`now` is a parameter); accept a signature
 //! outside its validity or by a key of another tag or algorithm.
@@ -16,6 +18,11 @@ use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS, RRSIG};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::txt::Parser;
 use thiserror::Error;
+
+mod nsec;
+mod nsec3;
+pub use nsec::{NsecError, NsecSet};
+pub use nsec3::{MAX_ITERATIONS, Nsec3Chain, Nsec3Error};
 
 /// The HNS root's KSK as a DS record (key tag 35215, ECDSA P-256, SHA-256): the trust anchor of
 /// the HNS root zone, the one hsd and hnsd publish.

@@ -3,7 +3,7 @@
 //!
 //! [`Knot::start`] takes the listening address (use a distinct 127.0.0.x per test so parallel
 //! tests never collide; port 53 needs root) and a list of [`ZoneSpec`]s. Each zone is served
-//! unsigned, signed by knotd itself (ECDSAP256SHA256, NSEC, one CSK or a KSK/ZSK pair), or
+//! unsigned, signed by knotd itself (ECDSAP256SHA256, NSEC or NSEC3, one CSK or a KSK/ZSK pair), or
 //! *bogus*: signed first by a throw-away knotd run, then one signature byte of every RRSIG
 //! covering a chosen type is changed and the dump is served with signing off. `start` returns
 //! once every zone answers its SOA (with an RRSIG when signed), polling to a deadline; the DS
@@ -120,6 +120,8 @@ pub enum Signing {
     Unsigned,
     /// Signed by knotd (automatic signing, NSEC).
     Signed(KeyModel),
+    /// Signed by knotd with NSEC3 (no opt-out; knotd's default salt and iterations).
+    SignedNsec3(KeyModel),
     /// Signed, then every RRSIG covering `corrupt` broken (one signature byte changed), and
     /// served with signing off.
     Bogus {
@@ -234,6 +236,7 @@ impl Knot {
                     origin: &zones[i].origin,
                     file: &files[i],
                     sign: key_model(zones[i].signing),
+                    nsec3: false,
                 })
                 .collect();
             let conf = write_conf(
@@ -269,8 +272,9 @@ impl Knot {
             .map(|(z, file)| ConfZone {
                 origin: &z.origin,
                 file,
+                nsec3: matches!(z.signing, Signing::SignedNsec3(_)),
                 sign: match z.signing {
-                    Signing::Signed(model) => Some(model),
+                    Signing::Signed(model) | Signing::SignedNsec3(model) => Some(model),
                     Signing::Unsigned | Signing::Bogus { .. } => None,
                 },
             })
@@ -493,7 +497,9 @@ pub async fn query_udp(
 fn key_model(signing: Signing) -> Option<KeyModel> {
     match signing {
         Signing::Unsigned => None,
-        Signing::Signed(model) | Signing::Bogus { model, .. } => Some(model),
+        Signing::Signed(model) | Signing::SignedNsec3(model) | Signing::Bogus { model, .. } => {
+            Some(model)
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hnsfleet_hns::params::Network;
 use hnsfleet_proof_bundle::{OPTION_CODE, Policy, Step, Verdict, bundle_of, encode_into, verify};
-use hnsfleet_testkit::knot::{Knot, ZoneSpec, ds_update_json, icann_stand_in};
+use hnsfleet_testkit::knot::{KeyModel, Knot, Signing, ZoneSpec, ds_update_json, icann_stand_in};
 use serde_json::{Value, json};
 
 fn at(last: u8) -> SocketAddr {
@@ -109,9 +109,17 @@ async fn bundles_verify_offline_and_name_the_altered_part() {
         icann_stand_in(Ipv4Addr::new(127, 0, 0, 92), Ipv4Addr::new(127, 0, 0, 93))
             .await
             .unwrap();
-    let zone = "$ORIGIN fleetns.\n$TTL 300\n@ SOA ns1 host 1 3600 900 604800 300\n@ NS ns1\n\
-                ns1 A 127.0.0.91\nwww A 127.0.0.90\n";
-    let child = Knot::start(at(91), vec![ZoneSpec::signed("fleetns.", zone).unwrap()])
+    // Below fleetns (NSEC), a second cut: n3.fleetns, signed with NSEC3 by its own knotd.
+    let n3_zone = "$ORIGIN n3.fleetns.\n$TTL 300\n@ SOA ns1 host 1 3600 900 604800 300\n\
+                   @ NS ns1\nns1 A 127.0.0.94\nwww A 127.0.0.94\n";
+    let n3_spec = ZoneSpec::new("n3.fleetns.", n3_zone, Signing::SignedNsec3(KeyModel::Csk));
+    let n3 = Knot::start(at(94), vec![n3_spec.unwrap()]).await.unwrap();
+    let n3_ds = n3.keys(&name("n3.fleetns.")).unwrap().ds_text.join("\n");
+    let zone = format!(
+        "$ORIGIN fleetns.\n$TTL 300\n@ SOA ns1 host 1 3600 900 604800 300\n@ NS ns1\n\
+         ns1 A 127.0.0.91\nwww A 127.0.0.90\nn3 NS ns1.n3\nns1.n3 A 127.0.0.94\n{n3_ds}\n"
+    );
+    let child = Knot::start(at(91), vec![ZoneSpec::signed("fleetns.", &zone).unwrap()])
         .await
         .unwrap();
     let mut records = vec![json!({"type": "GLUE4", "ns": "ns1.fleetns.", "address": "127.0.0.91"})];
@@ -271,6 +279,64 @@ async fn bundles_verify_offline_and_name_the_altered_part() {
         Step::Bundle,
         "no bundle",
     );
+
+    // Denials below the TLD, by NSEC (fleetns) and NSEC3 (n3.fleetns, one more zone cut), and
+    // an answer two cuts down.
+    for (qname, qtype, rcode, denial) in [
+        ("www.n3.fleetns.", RecordType::A, ResponseCode::NoError, ""),
+        ("nx.fleetns.", RecordType::A, ResponseCode::NXDomain, "NSEC"),
+        (
+            "www.fleetns.",
+            RecordType::TXT,
+            ResponseCode::NoError,
+            "NSEC",
+        ),
+        (
+            "nx.n3.fleetns.",
+            RecordType::A,
+            ResponseCode::NXDomain,
+            "NSEC3",
+        ),
+        (
+            "www.n3.fleetns.",
+            RecordType::TXT,
+            ResponseCode::NoError,
+            "NSEC3",
+        ),
+    ] {
+        let response = tcp(dns, &bundle_query(qname, qtype)).await;
+        assert_eq!(response.metadata.response_code, rcode, "{qname} {qtype}");
+        let report = verify(&response, &policy, now(), None);
+        assert!(report.is_verified(), "{qname} {qtype}: {report:#?}");
+        let Some(Verdict::Passed(detail)) = report.verdict(Step::Answer) else {
+            panic!("{qname} {qtype}: no answer verdict");
+        };
+        let proven_by = if detail.contains("NSEC3") {
+            "NSEC3"
+        } else if detail.contains("NSEC") {
+            "NSEC"
+        } else {
+            ""
+        };
+        assert_eq!(proven_by, denial, "{qname} {qtype}: {detail}");
+        if denial.is_empty() {
+            continue;
+        }
+        // Any one denial record left out: the denial no longer holds.
+        let denials: Vec<usize> = (0..response.authorities.len())
+            .filter(|&i| response.authorities[i].record_type().to_string() == denial)
+            .collect();
+        assert!(!denials.is_empty(), "{qname} {qtype}: no {denial} records");
+        for &i in &denials {
+            let mut cut = response.clone();
+            cut.authorities.remove(i);
+            fails_at(
+                &verify(&cut, &policy, now(), None),
+                Step::Answer,
+                &format!("{qname} {qtype} without one {denial}"),
+            );
+        }
+    }
 
     // An ICANN name: the TLD proven absent and reserved, ICANN's chain from the anchors.
     let response = tcp(dns, &bundle_query("www.example.com.", RecordType::A)).await;

@@ -1,9 +1,10 @@
-//! The last step: the answer's records (or the denial) signed by validated zone keys.
+//! The last step: the answer's records (or the denial, by NSEC or NSEC3) signed by validated
+//! zone keys.
 
-use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC};
+use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use hnsfleet_dnssec::{nsec_covers, rrsigs, verify_set};
+use hnsfleet_dnssec::{Nsec3Chain, Nsec3Error, NsecError, NsecSet, rrsigs, verify_set};
 
 use super::{StepError, ZoneKeys};
 
@@ -66,51 +67,68 @@ pub(super) fn check_answer(
             format!("{} answer set(s) signed by validated zone keys", sets.len()),
         ));
     }
-    // A negative answer: an NSEC must prove it.
-    let nsecs: Vec<(Name, NSEC)> = nsec_records(&response.authorities);
+    // A negative answer: NSEC records must prove it, or, in a zone without them, NSEC3.
+    let nsecs = NsecSet::from_section(&response.authorities);
+    if nsecs.is_empty() && has_nsec3(&response.authorities) {
+        return nsec3_denial(response, qname, qtype);
+    }
+    let failed = |e: NsecError| StepError::Answer(e.to_string());
     match response.metadata.response_code {
         ResponseCode::NoError => {
-            let proven = nsecs.iter().any(|(owner, nsec)| {
-                *owner == *qname
-                    && !nsec
-                        .type_bit_maps()
-                        .any(|t| t == qtype || t == RecordType::CNAME)
-            });
-            if !proven {
-                return Err(StepError::Answer(format!(
-                    "no NSEC proves that {qname} has no {qtype}"
-                )));
-            }
+            nsecs.prove_no_data(qname, qtype).map_err(failed)?;
             Ok((
                 (),
-                format!("NODATA for {qname} {qtype}, proven by a signed NSEC"),
+                format!("NODATA for {qname} {qtype}, proven by signed NSECs"),
             ))
         }
         ResponseCode::NXDomain => {
-            let cover = nsecs
-                .iter()
-                .find(|(owner, nsec)| nsec_covers(owner, nsec.next_domain_name(), qname));
-            let Some((owner, nsec)) = cover else {
-                return Err(StepError::Answer(format!("no NSEC covers {qname}")));
-            };
-            let encloser = closest_encloser(qname, owner, nsec.next_domain_name());
-            let wildcard = encloser
-                .prepend_label("*")
-                .map_err(|e| StepError::Answer(format!("wildcard name: {e}")))?;
-            let denied = nsecs
-                .iter()
-                .any(|(o, n)| nsec_covers(o, n.next_domain_name(), &wildcard));
-            if !denied {
-                return Err(StepError::Answer(format!(
-                    "no NSEC denies the wildcard {wildcard}"
-                )));
-            }
-            Ok(((), format!("NXDOMAIN for {qname}, proven by signed NSECs")))
+            let encloser = nsecs.prove_name_error(qname).map_err(failed)?;
+            Ok((
+                (),
+                format!(
+                    "NXDOMAIN for {qname}, proven by signed NSECs (closest encloser {encloser})"
+                ),
+            ))
         }
         other => Err(StepError::Answer(format!(
             "response code {other} cannot be verified"
         ))),
     }
+}
+
+/// A negative answer proven by the (already verified) NSEC3 records of the authority section.
+fn nsec3_denial(
+    response: &Message,
+    qname: &Name,
+    qtype: RecordType,
+) -> Result<((), String), StepError> {
+    let failed = |e: Nsec3Error| StepError::Answer(format!("NSEC3: {e}"));
+    let chain = Nsec3Chain::from_section(&response.authorities, qname).map_err(failed)?;
+    match response.metadata.response_code {
+        ResponseCode::NoError => {
+            chain.prove_no_data(qname, qtype).map_err(failed)?;
+            Ok((
+                (),
+                format!("NODATA for {qname} {qtype}, proven by signed NSEC3s"),
+            ))
+        }
+        ResponseCode::NXDomain => {
+            let encloser = chain.prove_name_error(qname).map_err(failed)?;
+            Ok((
+                (),
+                format!(
+                    "NXDOMAIN for {qname}, proven by signed NSEC3s (closest encloser {encloser})"
+                ),
+            ))
+        }
+        other => Err(StepError::Answer(format!(
+            "response code {other} cannot be verified"
+        ))),
+    }
+}
+
+fn has_nsec3(section: &[Record]) -> bool {
+    section.iter().any(|r| r.record_type() == RecordType::NSEC3)
 }
 
 /// The distinct (owner, type) sets of a section, RRSIGs and OPT aside.
@@ -168,53 +186,25 @@ pub(super) fn wildcard_labels(section: &[Record], qname: &Name) -> Option<u8> {
     })
 }
 
-/// A wildcard answer needs a signed NSEC covering the name asked (no closer match).
+/// A wildcard answer needs a signed NSEC covering the name asked, or a signed NSEC3 covering
+/// its next closer name (no closer match).
 pub(super) fn deny_closer_match(
     authorities: &[Record],
     qname: &Name,
-    _labels: u8,
+    labels: u8,
     keys: &ZoneKeys,
     now: u64,
 ) -> Result<(), StepError> {
     for (owner, rtype) in sets_of(authorities) {
         verify_in_zone(authorities, &owner, rtype, keys, now)?;
     }
-    let covered = nsec_records(authorities)
-        .iter()
-        .any(|(owner, nsec)| nsec_covers(owner, nsec.next_domain_name(), qname));
-    if covered {
-        Ok(())
-    } else {
-        Err(StepError::Answer(format!(
-            "a wildcard answer without an NSEC proving {qname} itself does not exist"
-        )))
+    let nsecs = NsecSet::from_section(authorities);
+    if nsecs.is_empty() && has_nsec3(authorities) {
+        return Nsec3Chain::from_section(authorities, qname)
+            .and_then(|chain| chain.prove_no_closer_match(qname, labels))
+            .map_err(|e| StepError::Answer(format!("wildcard answer: NSEC3: {e}")));
     }
-}
-
-pub(super) fn nsec_records(section: &[Record]) -> Vec<(Name, NSEC)> {
-    section
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::DNSSEC(DNSSECRData::NSEC(nsec)) => Some((r.name.to_lowercase(), nsec.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The closest encloser of `qname` that an NSEC (`owner` → `next`) covering it implies: the
-/// longer of its common ancestors with `owner` and with `next`.
-pub(super) fn closest_encloser(qname: &Name, owner: &Name, next: &Name) -> Name {
-    let common = |other: &Name| {
-        let mut name = qname.clone();
-        while !name.zone_of(other) && !name.is_root() {
-            name = name.base_name();
-        }
-        name
-    };
-    let (a, b) = (common(owner), common(next));
-    if a.num_labels() >= b.num_labels() {
-        a
-    } else {
-        b
-    }
+    nsecs
+        .prove_no_closer_match(qname)
+        .map_err(|e| StepError::Answer(format!("wildcard answer: {e}")))
 }

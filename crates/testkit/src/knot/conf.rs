@@ -17,13 +17,17 @@ pub(super) struct ConfZone<'a> {
     pub(super) file: &'a Path,
     /// `Some` to let knotd sign it with that key model, `None` to serve the file as it is.
     pub(super) sign: Option<KeyModel>,
+    /// Deny with NSEC3 instead of NSEC (when signed).
+    pub(super) nsec3: bool,
 }
 
-/// The policy ids written into every configuration, one per [`KeyModel`].
-fn policy_id(model: KeyModel) -> &'static str {
-    match model {
-        KeyModel::Csk => "csk",
-        KeyModel::KskZsk => "kskzsk",
+/// The policy ids written into every configuration, one per [`KeyModel`] and denial kind.
+fn policy_id(model: KeyModel, nsec3: bool) -> &'static str {
+    match (model, nsec3) {
+        (KeyModel::Csk, false) => "csk",
+        (KeyModel::Csk, true) => "csk-nsec3",
+        (KeyModel::KskZsk, false) => "kskzsk",
+        (KeyModel::KskZsk, true) => "kskzsk-nsec3",
     }
 }
 
@@ -54,13 +58,16 @@ pub(super) fn knot_conf(
     );
     for model in [KeyModel::Csk, KeyModel::KskZsk] {
         let single = matches!(model, KeyModel::Csk);
-        let _ = write!(
-            out,
-            "  - id: {id}\n    algorithm: ecdsap256sha256\n    single-type-signing: {single}\n    \
-             nsec3: off\n    cds-cdnskey-publish: none\n",
-            id = policy_id(model),
-            single = if single { "on" } else { "off" },
-        );
+        for nsec3 in [false, true] {
+            let _ = write!(
+                out,
+                "  - id: {id}\n    algorithm: ecdsap256sha256\n    single-type-signing: {single}\n    \
+                 nsec3: {nsec3}\n    nsec3-opt-out: off\n    cds-cdnskey-publish: none\n",
+                id = policy_id(model, nsec3),
+                single = if single { "on" } else { "off" },
+                nsec3 = if nsec3 { "on" } else { "off" },
+            );
+        }
     }
     let _ = write!(
         out,
@@ -81,7 +88,7 @@ pub(super) fn knot_conf(
                 let _ = write!(
                     out,
                     "    dnssec-signing: on\n    dnssec-policy: {}\n",
-                    policy_id(model)
+                    policy_id(model, zone.nsec3)
                 );
             }
             None => out.push_str("    dnssec-signing: off\n"),
@@ -168,6 +175,7 @@ mod tests {
             origin: &origin,
             file,
             sign: Some(KeyModel::KskZsk),
+            nsec3: false,
         }];
         let conf = knot_conf(
             Path::new("/x"),
