@@ -125,12 +125,19 @@ pub fn verify_set(
     keys: &[DNSKEY],
     now: u64,
 ) -> Result<u32, SetError> {
-    let set = rrset(records, owner, rtype);
-    if set.is_empty() {
+    let all = rrset(records, owner, rtype);
+    if all.is_empty() {
         return Err(SetError::Empty);
     }
-    if set.len() > MAX_SET {
+    if all.len() > MAX_SET {
         return Err(SetError::TooLarge);
+    }
+    // An RRset holds no duplicates (RFC 4034 §6.3): a repeated record is signed once.
+    let mut set: Vec<&Record> = Vec::with_capacity(all.len());
+    for record in all {
+        if !set.iter().any(|r| r.data == record.data) {
+            set.push(record);
+        }
     }
     let sigs = rrsigs(records, owner, rtype);
     // RRSIG times are serial numbers modulo 2^32.

@@ -114,6 +114,13 @@ fn a_set_verifies_with_its_signers_key_within_the_validity_only() {
         verify_set(&records, &owner, RecordType::A, &Name::root(), &zsk, NOW),
         Err(SetError::Empty)
     );
+    // The same record twice (and once with another TTL) is the set signed once.
+    let mut repeated = records.clone();
+    repeated.push(records[0].clone());
+    let mut other_ttl = records[0].clone();
+    other_ttl.ttl = 7;
+    repeated.push(other_ttl);
+    assert!(verify_set(&repeated, &owner, RecordType::TXT, &Name::root(), &zsk, NOW).is_ok());
 }
 
 #[test]

@@ -263,10 +263,24 @@ fn net_failure(error: NetError) -> Result<Resolved, ResolveFailure> {
     }
 }
 
-fn negative_answer(
-    rcode: ResponseCode,
-    authorities: Vec<Record>,
-) -> Result<Resolved, ResolveFailure> {
+fn negative_answer(rcode: ResponseCode, records: Vec<Record>) -> Result<Resolved, ResolveFailure> {
+    // hickory hands the SOA both on its own and among the authorities: send it once (a
+    // duplicate in an RRset breaks its signature for validators that do not drop it).
+    let mut authorities: Vec<Record> = Vec::with_capacity(records.len());
+    for record in records {
+        let same = |r: &Record| {
+            r.record_type() == record.record_type()
+                && r.dns_class == record.dns_class
+                && r.name == record.name
+                && r.data == record.data
+        };
+        match authorities.iter_mut().find(|r| same(r)) {
+            // Keep the copy hickory validated.
+            Some(kept) if kept.proof != Proof::Secure => *kept = record,
+            Some(_) => {}
+            None => authorities.push(record),
+        }
+    }
     if authorities.iter().any(|r| r.proof == Proof::Bogus) {
         return Err(ResolveFailure::Bogus("denial of existence".into()));
     }
@@ -346,4 +360,39 @@ async fn ask_root(root: &RootAuthority, request: DnsRequest) -> Result<DnsRespon
         return Err(NetError::Msg(why));
     }
     DnsResponse::from_message(response).map_err(NetError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use hickory_proto::rr::RData;
+    use hickory_proto::rr::rdata::SOA;
+
+    use super::*;
+
+    #[test]
+    fn a_negative_answer_carries_each_record_once_keeping_the_validated_copy() {
+        let soa = |proof| {
+            let zone = Name::from_ascii("fleetns.").unwrap();
+            let rdata = SOA::new(zone.clone(), zone.clone(), 1, 3600, 900, 604_800, 300);
+            let mut record = Record::from_rdata(zone, 300, RData::SOA(rdata));
+            record.proof = proof;
+            record
+        };
+        let other = {
+            let mut record = soa(Proof::Secure);
+            record.name = Name::from_ascii("other.").unwrap();
+            record
+        };
+        let resolved = negative_answer(
+            ResponseCode::NXDomain,
+            vec![soa(Proof::Indeterminate), soa(Proof::Secure), other.clone()],
+        )
+        .unwrap();
+        assert_eq!(resolved.authorities.len(), 2);
+        assert_eq!(resolved.authorities[0].proof, Proof::Secure);
+        assert_eq!(resolved.authorities[1], other);
+        assert!(resolved.secure);
+    }
 }

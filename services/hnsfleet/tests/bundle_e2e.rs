@@ -306,7 +306,17 @@ async fn bundles_verify_offline_and_name_the_altered_part() {
     ] {
         let response = tcp(dns, &bundle_query(qname, qtype)).await;
         assert_eq!(response.metadata.response_code, rcode, "{qname} {qtype}");
+        let records: Vec<String> = response.authorities.iter().map(|r| r.to_string()).collect();
+        let unique: std::collections::BTreeSet<&String> = records.iter().collect();
+        assert_eq!(
+            unique.len(),
+            records.len(),
+            "a repeated record: {records:#?}"
+        );
         let report = verify(&response, &policy, now(), None);
+        if !report.is_verified() {
+            eprintln!("DEBUG {qname}: {}", response);
+        }
         assert!(report.is_verified(), "{qname} {qtype}: {report:#?}");
         let Some(Verdict::Passed(detail)) = report.verdict(Step::Answer) else {
             panic!("{qname} {qtype}: no answer verdict");
