@@ -360,6 +360,12 @@ async fn bundles_verify_offline_and_name_the_altered_part() {
         "ICANN anchors",
     );
 
+    // Below an ICANN TLD, a name its zone denies: NSECs signed under ICANN's chain.
+    let response = tcp(dns, &bundle_query("nx.example.com.", RecordType::A)).await;
+    assert_eq!(response.metadata.response_code, ResponseCode::NXDomain);
+    let report = verify(&response, &policy, now(), None);
+    assert!(report.is_verified(), "{report:#?}");
+
     // An absent, unreserved TLD: NXDOMAIN proven by the absence proof alone.
     let response = tcp(dns, &bundle_query("www.nosuchtldxyz.", RecordType::A)).await;
     assert_eq!(response.metadata.response_code, ResponseCode::NXDomain);
