@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use common::fake_peer::{Behavior, FakePeer};
 use common::{
-    assert_resource_is_hsds, connect_api, follower_command, lookup, registered_names,
+    assert_resource_is_hsds, connect_api, follower_command, get_tip, lookup, registered_names,
     start_prepared_hsd,
 };
 use hnsfleet_chain_follower::metrics;
@@ -74,8 +74,19 @@ async fn soak_hostile_peers_reconnecting_in_a_loop() {
         .spawn("soak-hostile")
         .await
         .unwrap();
+    // On regtest, where no tip is ever too old, a hostile peer with nothing to send may finish
+    // the first round before hsd and make the follower ready without hsd's headers: the soak
+    // starts once hsd's tip is in (as in service_hostile_sync).
     follower.wait_ready(Duration::from_secs(60)).await.unwrap();
     let mut api = connect_api(&follower).await;
+    let best = hsd.rpc("getbestblockhash", &[]).unwrap();
+    follower
+        .poll(Duration::from_secs(30), "hsd's tip", async |_| {
+            let tip = get_tip(&mut connect_api(&follower).await).await;
+            (best == hex::encode(&tip.hash)).then_some(())
+        })
+        .await
+        .unwrap();
     let names = registered_names(&manifest);
 
     let started = Instant::now();
