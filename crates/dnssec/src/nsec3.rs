@@ -170,19 +170,20 @@ impl Nsec3Chain {
     /// The closest provable encloser of `qname` (RFC 5155 §8.3): the longest ancestor an
     /// NSEC3 matches, whose next closer name an NSEC3 covers without opt-out.
     fn closest_encloser(&self, qname: &Name) -> Result<Name, Nsec3Error> {
-        let mut next_closer = qname.clone();
         let mut candidate = qname.clone();
+        // The next closer name (the candidate before this one) and the record covering it,
+        // from the previous round's look-up: each name is hashed once.
+        let mut next_closer: Option<(Name, Option<&NSEC3>)> = None;
         loop {
             let found = self.lookup(&candidate)?;
             if let Some(nsec3) = found.matching {
-                if candidate == *qname {
+                let Some((next_closer, covering)) = next_closer else {
                     return Err(Nsec3Error::NameExists(qname.clone()));
-                }
+                };
                 if nsec3.is_ancestor_delegation() {
                     return Err(Nsec3Error::AncestorDelegation(candidate));
                 }
-                let covered = self.lookup(&next_closer)?.covering;
-                return match covered {
+                return match covering {
                     Some(nsec3) if nsec3.opt_out() => Err(Nsec3Error::OptOut(next_closer)),
                     Some(_) => Ok(candidate),
                     None => Err(Nsec3Error::NoClosestEncloser(qname.clone())),
@@ -191,8 +192,9 @@ impl Nsec3Chain {
             if candidate == self.zone || candidate.is_root() {
                 return Err(Nsec3Error::NoClosestEncloser(qname.clone()));
             }
-            next_closer = candidate.clone();
-            candidate = candidate.base_name();
+            let parent = candidate.base_name();
+            next_closer = Some((candidate, found.covering));
+            candidate = parent;
         }
     }
 
