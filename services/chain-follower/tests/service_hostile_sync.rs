@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::fake_peer::{Behavior, FakePeer};
 use common::{
     POOL_DEBUG_LOG, assert_resource_is_hsds, assert_tip_is_hsds, connect_api, follower_command,
-    get_tip, lookup, registered_names, start_prepared_hsd, wait_banned_peers_skipped,
+    lookup, registered_names, start_prepared_hsd, wait_banned_peers_skipped, wait_for_hsds_tip,
 };
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_chain_follower::synthetic::mine_chain;
@@ -106,14 +106,7 @@ async fn liars_cannot_hold_readiness_and_every_hostile_family_is_banned_or_dropp
     // follower ready before hsd's headers are in: wait for them rather than race them.)
     follower.wait_ready(Duration::from_secs(60)).await.unwrap();
     let mut api = connect_api(&follower).await;
-    let best = hsd.rpc("getbestblockhash", &[]).unwrap();
-    follower
-        .poll(Duration::from_secs(30), "hsd's tip", async |_| {
-            let tip = get_tip(&mut connect_api(&follower).await).await;
-            (best == hex::encode(&tip.hash)).then_some(())
-        })
-        .await
-        .unwrap();
+    wait_for_hsds_tip(&follower, &hsd).await;
     assert_eq!(assert_tip_is_hsds(&mut api, &hsd).await.height, tip);
     assert!(count(&follower, metrics::BEST_PEER_HEIGHT, &[]).await < f64::from(huge));
 

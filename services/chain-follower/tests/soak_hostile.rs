@@ -13,8 +13,8 @@ use tokio::time::Instant;
 
 use common::fake_peer::{Behavior, FakePeer};
 use common::{
-    assert_resource_is_hsds, connect_api, follower_command, get_tip, lookup, registered_names,
-    start_prepared_hsd,
+    assert_resource_is_hsds, connect_api, follower_command, lookup, registered_names,
+    start_prepared_hsd, wait_for_hsds_tip,
 };
 use hnsfleet_chain_follower::metrics;
 use hnsfleet_testkit::service::ServiceProcess;
@@ -74,19 +74,10 @@ async fn soak_hostile_peers_reconnecting_in_a_loop() {
         .spawn("soak-hostile")
         .await
         .unwrap();
-    // On regtest, where no tip is ever too old, a hostile peer with nothing to send may finish
-    // the first round before hsd and make the follower ready without hsd's headers: the soak
-    // starts once hsd's tip is in (as in service_hostile_sync).
+    // The soak starts once hsd's tip is in (a hostile peer may make the follower ready first).
     follower.wait_ready(Duration::from_secs(60)).await.unwrap();
     let mut api = connect_api(&follower).await;
-    let best = hsd.rpc("getbestblockhash", &[]).unwrap();
-    follower
-        .poll(Duration::from_secs(30), "hsd's tip", async |_| {
-            let tip = get_tip(&mut connect_api(&follower).await).await;
-            (best == hex::encode(&tip.hash)).then_some(())
-        })
-        .await
-        .unwrap();
+    wait_for_hsds_tip(&follower, &hsd).await;
     let names = registered_names(&manifest);
 
     let started = Instant::now();

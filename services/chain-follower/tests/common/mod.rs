@@ -80,6 +80,20 @@ pub(crate) async fn get_tip(api: &mut Api) -> pb::Tip {
         .expect("a tip")
 }
 
+/// Waits until the follower's tip is hsd's best block. On regtest, where no tip is ever too
+/// old, a peer that finishes its first round with nothing to send may make the follower ready
+/// before hsd's headers are in: tests wait for them rather than race them.
+pub(crate) async fn wait_for_hsds_tip(follower: &ServiceProcess, hsd: &Hsd) {
+    let best = hsd.rpc("getbestblockhash", &[]).unwrap();
+    follower
+        .poll(Duration::from_secs(30), "hsd's tip", async |_| {
+            let tip = get_tip(&mut connect_api(follower).await).await;
+            (best == hex::encode(&tip.hash)).then_some(())
+        })
+        .await
+        .unwrap();
+}
+
 /// Asserts that the follower's tip is hsd's best block; returns it.
 pub(crate) async fn assert_tip_is_hsds(api: &mut Api, hsd: &Hsd) -> pb::Tip {
     let tip = get_tip(api).await;
