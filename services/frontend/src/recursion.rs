@@ -202,13 +202,12 @@ fn negative(error: RecursorError) -> Result<Resolved, ResolveFailure> {
             } else {
                 ResponseCode::NoError
             };
-            let mut authorities: Vec<Record> = Vec::new();
-            if let Some(soa) = &data.soa {
-                authorities.push(soa.as_ref().clone().into_record_of_rdata());
-            }
-            if let Some(more) = &data.authorities {
-                authorities.extend(more.iter().cloned());
-            }
+            let soa = data
+                .soa
+                .as_ref()
+                .map(|soa| soa.as_ref().clone().into_record_of_rdata());
+            let more = data.authorities.as_deref().unwrap_or_default();
+            let authorities = soa_and_authorities(soa, more);
             negative_answer(rcode, authorities)
         }
         RecursorError::Net(net) => net_failure(net),
@@ -220,13 +219,12 @@ fn negative(error: RecursorError) -> Result<Resolved, ResolveFailure> {
 fn net_failure(error: NetError) -> Result<Resolved, ResolveFailure> {
     match error {
         NetError::Dns(DnsError::NoRecordsFound(none)) => {
-            let mut authorities: Vec<Record> = Vec::new();
-            if let Some(soa) = &none.soa {
-                authorities.push(soa.as_ref().clone().into_record_of_rdata());
-            }
-            if let Some(more) = &none.authorities {
-                authorities.extend(more.iter().cloned());
-            }
+            let soa = none
+                .soa
+                .as_ref()
+                .map(|soa| soa.as_ref().clone().into_record_of_rdata());
+            let more = none.authorities.as_deref().unwrap_or_default();
+            let authorities = soa_and_authorities(soa, more);
             negative_answer(none.response_code, authorities)
         }
         NetError::Dns(DnsError::Nsec {
@@ -263,24 +261,32 @@ fn net_failure(error: NetError) -> Result<Resolved, ResolveFailure> {
     }
 }
 
-fn negative_answer(rcode: ResponseCode, records: Vec<Record>) -> Result<Resolved, ResolveFailure> {
-    // hickory hands the SOA both on its own and among the authorities: send it once (a
-    // duplicate in an RRset breaks its signature for validators that do not drop it).
-    let mut authorities: Vec<Record> = Vec::with_capacity(records.len());
-    for record in records {
-        let same = |r: &Record| {
-            r.record_type() == record.record_type()
-                && r.dns_class == record.dns_class
-                && r.name == record.name
-                && r.data == record.data
-        };
-        match authorities.iter_mut().find(|r| same(r)) {
-            // Keep the copy hickory validated.
-            Some(kept) if kept.proof != Proof::Secure => *kept = record,
-            Some(_) => {}
-            None => authorities.push(record),
-        }
+/// The authority section of a negative answer: hickory hands the SOA on its own and, most of
+/// the time, among the authorities too. It goes out once (a duplicate in an RRset breaks its
+/// signature for validators that do not drop it), as the validated copy when one is.
+fn soa_and_authorities(soa: Option<Record>, more: &[Record]) -> Vec<Record> {
+    let mut authorities = more.to_vec();
+    let Some(soa) = soa else {
+        return authorities;
+    };
+    let same = |r: &Record| {
+        r.record_type() == soa.record_type()
+            && r.dns_class == soa.dns_class
+            && r.name == soa.name
+            && r.data == soa.data
+    };
+    match authorities.iter_mut().find(|r| same(r)) {
+        Some(copy) if copy.proof != Proof::Secure && soa.proof == Proof::Secure => *copy = soa,
+        Some(_) => {}
+        None => authorities.insert(0, soa),
     }
+    authorities
+}
+
+fn negative_answer(
+    rcode: ResponseCode,
+    authorities: Vec<Record>,
+) -> Result<Resolved, ResolveFailure> {
     if authorities.iter().any(|r| r.proof == Proof::Bogus) {
         return Err(ResolveFailure::Bogus("denial of existence".into()));
     }
@@ -372,7 +378,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_negative_answer_carries_each_record_once_keeping_the_validated_copy() {
+    fn a_negative_answer_carries_its_soa_once_keeping_the_validated_copy() {
         let soa = |proof| {
             let zone = Name::from_ascii("fleetns.").unwrap();
             let rdata = SOA::new(zone.clone(), zone.clone(), 1, 3600, 900, 604_800, 300);
@@ -385,14 +391,24 @@ mod tests {
             record.name = Name::from_ascii("other.").unwrap();
             record
         };
-        let resolved = negative_answer(
-            ResponseCode::NXDomain,
-            vec![soa(Proof::Indeterminate), soa(Proof::Secure), other.clone()],
-        )
-        .unwrap();
+        // The SOA on its own and among the authorities: once, the validated copy.
+        let authorities = soa_and_authorities(
+            Some(soa(Proof::Indeterminate)),
+            &[soa(Proof::Secure), other.clone()],
+        );
+        let resolved = negative_answer(ResponseCode::NXDomain, authorities).unwrap();
         assert_eq!(resolved.authorities.len(), 2);
         assert_eq!(resolved.authorities[0].proof, Proof::Secure);
         assert_eq!(resolved.authorities[1], other);
+        assert!(resolved.secure);
+        // Only on its own: it leads the section.
+        let alone = soa_and_authorities(Some(soa(Proof::Secure)), std::slice::from_ref(&other));
+        assert_eq!(alone.len(), 2);
+        assert_eq!(alone[0].record_type(), RecordType::SOA);
+        // Validated on its own only: that copy replaces the other.
+        let kept = soa_and_authorities(Some(soa(Proof::Secure)), &[soa(Proof::Indeterminate)]);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].proof, Proof::Secure);
         assert!(resolved.secure);
     }
 }
